@@ -1,0 +1,118 @@
+//! The course's clock: everything is measured in "time units".
+//!
+//! One unit is 50 ms by default, short enough that the whole course's
+//! observations run in seconds. `COURSE_TIME_UNIT_MS=1000` gives the one-second
+//! feel of the original notebook.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The environment variable that sets the time unit, in milliseconds.
+pub const TIME_UNIT_ENV: &str = "COURSE_TIME_UNIT_MS";
+
+/// One unit of number crunching: counting down from this many takes a
+/// noticeable moment even in optimized Rust (about 10 ms on a laptop).
+pub const ITERATIONS_PER_UNIT: u64 = 20_000_000;
+
+const DEFAULT_UNIT: Duration = Duration::from_millis(50);
+
+/// The unit in nanoseconds; 0 means "not read from the environment yet".
+static UNIT_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// The length of one time unit: 50 ms unless `COURSE_TIME_UNIT_MS` says
+/// otherwise or [`set_time_unit`] was called.
+///
+/// # Panics
+/// When `COURSE_TIME_UNIT_MS` is set to something that is not a positive number.
+pub fn time_unit() -> Duration {
+    match UNIT_NANOS.load(Ordering::Relaxed) {
+        0 => {
+            let unit = unit_from_env(std::env::var(TIME_UNIT_ENV).ok().as_deref())
+                .unwrap_or_else(|message| panic!("{message}"));
+            // Another thread may have called `set_time_unit` meanwhile: keep its value.
+            let _ = UNIT_NANOS.compare_exchange(
+                0,
+                nanos(unit),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            Duration::from_nanos(UNIT_NANOS.load(Ordering::Relaxed))
+        }
+        n => Duration::from_nanos(n),
+    }
+}
+
+/// Change the time unit for the rest of this process. Tests use it to run the
+/// lessons' schedules in a fraction of the time.
+///
+/// # Panics
+/// When `unit` is zero.
+pub fn set_time_unit(unit: Duration) {
+    assert!(!unit.is_zero(), "the time unit must be longer than zero");
+    UNIT_NANOS.store(nanos(unit), Ordering::Relaxed);
+}
+
+/// `x` time units as a [`Duration`] (negative or NaN counts as zero).
+pub fn units_to_duration(x: f64) -> Duration {
+    time_unit().mul_f64(if x.is_finite() && x > 0.0 { x } else { 0.0 })
+}
+
+/// How many time units `d` is.
+pub fn units(d: Duration) -> f64 {
+    d.as_secs_f64() / time_unit().as_secs_f64()
+}
+
+/// Sleep for `x` time units. Sleeping costs no CPU time: the thread waits,
+/// like a program waiting for a database's answer.
+pub fn sleep_units(x: f64) {
+    std::thread::sleep(units_to_duration(x));
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
+}
+
+fn unit_from_env(value: Option<&str>) -> Result<Duration, String> {
+    let Some(text) = value else {
+        return Ok(DEFAULT_UNIT);
+    };
+    match text.trim().parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
+        _ => Err(format!(
+            "{TIME_UNIT_ENV} must be a positive number of milliseconds, got {text:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_unit_is_fifty_milliseconds() {
+        assert_eq!(unit_from_env(None), Ok(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn env_value_is_milliseconds() {
+        assert_eq!(unit_from_env(Some("1000")), Ok(Duration::from_secs(1)));
+        assert_eq!(unit_from_env(Some(" 2.5 ")), Ok(Duration::from_micros(2500)));
+    }
+
+    #[test]
+    fn bad_env_values_are_refused_with_the_variable_name() {
+        for bad in ["", "abc", "0", "-5", "NaN", "inf"] {
+            let message = unit_from_env(Some(bad)).unwrap_err();
+            assert!(message.contains(TIME_UNIT_ENV), "{message}");
+        }
+    }
+
+    #[test]
+    fn units_round_trip_and_clamp() {
+        set_time_unit(Duration::from_millis(10));
+        assert_eq!(units_to_duration(2.5), Duration::from_millis(25));
+        assert_eq!(units_to_duration(-1.0), Duration::ZERO);
+        assert_eq!(units_to_duration(f64::NAN), Duration::ZERO);
+        assert!((units(Duration::from_millis(35)) - 3.5).abs() < 1e-9);
+    }
+}

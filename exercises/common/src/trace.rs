@@ -1,0 +1,246 @@
+//! A recorder of who ran what, when.
+//!
+//! Code records a [`Span`] (a task label, the thread that ran it, its start and
+//! end) with [`span`] or [`record`]. [`capture`] runs a closure with recording
+//! switched on and hands back the spans it recorded, as a [`Trace`] that can
+//! answer "which thread ran which task" and draw itself as a text timeline:
+//!
+//! ```text
+//!      0 units                                      8.00
+//! A  |[1]    [1.5]     [2]                           |
+//! B  |[8...................................................]|
+//! ```
+//!
+//! Recording is off outside [`capture`], so code that is not being watched
+//! pays almost nothing, and captures run one at a time so that tests running
+//! in parallel do not mix their spans.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+/// One task as it ran: its label, its thread and when it started and ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub label: String,
+    pub thread: ThreadId,
+    /// Time since the capture started.
+    pub start: Duration,
+    pub end: Duration,
+}
+
+static RECORDING: AtomicBool = AtomicBool::new(false);
+static SPANS: Mutex<Vec<Span>> = Mutex::new(Vec::new());
+static CAPTURE: Mutex<()> = Mutex::new(());
+static EPOCH: Mutex<Option<Instant>> = Mutex::new(None);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking task must not take the recorder down with it.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn epoch() -> Instant {
+    lock(&EPOCH).unwrap_or_else(Instant::now)
+}
+
+/// Run `f` as a task labelled `label`, recording its span when a capture is on.
+pub fn span<R>(label: impl Into<String>, f: impl FnOnce() -> R) -> R {
+    if !RECORDING.load(Ordering::Relaxed) {
+        return f();
+    }
+    let start = Instant::now();
+    let result = f();
+    record(label, start, Instant::now());
+    result
+}
+
+/// Record a task that ran from `start` to `end` on the current thread.
+pub fn record(label: impl Into<String>, start: Instant, end: Instant) {
+    if !RECORDING.load(Ordering::Relaxed) {
+        return;
+    }
+    let epoch = epoch();
+    lock(&SPANS).push(Span {
+        label: label.into(),
+        thread: std::thread::current().id(),
+        start: start.saturating_duration_since(epoch),
+        end: end.saturating_duration_since(epoch),
+    });
+}
+
+/// Run `f` with recording on and return its result with the spans it recorded.
+///
+/// Captures are serialized: a second capture waits for the first to finish.
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Trace) {
+    let _one_at_a_time = lock(&CAPTURE);
+    lock(&SPANS).clear();
+    *lock(&EPOCH) = Some(Instant::now());
+    RECORDING.store(true, Ordering::Relaxed);
+    // Switch recording off even when `f` panics, so the next capture starts clean.
+    struct StopRecording;
+    impl Drop for StopRecording {
+        fn drop(&mut self) {
+            RECORDING.store(false, Ordering::Relaxed);
+        }
+    }
+    let stop = StopRecording;
+    let result = f();
+    drop(stop);
+    let mut spans = std::mem::take(&mut *lock(&SPANS));
+    spans.sort_by_key(|s| s.start);
+    (result, Trace { spans })
+}
+
+/// The spans of one capture, sorted by start time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
+    pub spans: Vec<Span>,
+}
+
+impl Trace {
+    /// The threads that ran tasks, in the order of their first task.
+    pub fn threads(&self) -> Vec<ThreadId> {
+        let mut threads = Vec::new();
+        for span in &self.spans {
+            if !threads.contains(&span.thread) {
+                threads.push(span.thread);
+            }
+        }
+        threads
+    }
+
+    /// The labels each thread ran, in order: one lane per thread, ordered as
+    /// [`Trace::threads`]. Lane 0 is the timeline's thread A.
+    pub fn lanes(&self) -> Vec<Vec<&str>> {
+        self.threads()
+            .into_iter()
+            .map(|t| {
+                self.spans
+                    .iter()
+                    .filter(|s| s.thread == t)
+                    .map(|s| s.label.as_str())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The lane (0 for thread A, 1 for B, ...) whose thread ran `label` first.
+    pub fn lane_of(&self, label: &str) -> Option<usize> {
+        let span = self.spans.iter().find(|s| s.label == label)?;
+        self.threads().iter().position(|t| *t == span.thread)
+    }
+
+    /// From the first start to the last end.
+    pub fn makespan(&self) -> Duration {
+        let first = self.spans.iter().map(|s| s.start).min();
+        let last = self.spans.iter().map(|s| s.end).max();
+        match (first, last) {
+            (Some(first), Some(last)) => last.saturating_sub(first),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// Draw the trace as a text timeline, one row per thread, `width`
+    /// characters for the time axis, times in course time units.
+    pub fn timeline(&self, width: usize) -> String {
+        let width = width.max(10);
+        let Some(origin) = self.spans.iter().map(|s| s.start).min() else {
+            return String::from("(no tasks recorded)\n");
+        };
+        let total = self.makespan().as_secs_f64().max(f64::MIN_POSITIVE);
+        let column = |t: Duration| {
+            let fraction = (t.saturating_sub(origin)).as_secs_f64() / total;
+            ((fraction * width as f64).round() as usize).min(width)
+        };
+        let end_units = crate::units(self.makespan());
+        let mut out = format!("{:<4}0 units{:>w$.2}\n", "", end_units, w = width - 6);
+        for (lane, thread) in self.threads().into_iter().enumerate() {
+            let mut row = vec![' '; width];
+            for span in self.spans.iter().filter(|s| s.thread == thread) {
+                let (from, to) = (column(span.start), column(span.end).max(column(span.start) + 1));
+                let bar = format!("[{}", span.label);
+                for (i, cell) in row.iter_mut().enumerate().take(to.min(width)).skip(from) {
+                    *cell = if i + 1 == to { ']' } else { bar.chars().nth(i - from).unwrap_or('.') };
+                }
+            }
+            let row: String = row.into_iter().collect();
+            let _ = writeln!(out, "{:<3}|{}|", lane_name(lane), row);
+        }
+        out
+    }
+}
+
+/// "A", "B", ..., "Z", "T26", "T27", ...
+pub fn lane_name(lane: usize) -> String {
+    match u8::try_from(lane) {
+        Ok(n) if n < 26 => char::from(b'A' + n).to_string(),
+        _ => format!("T{lane}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    #[test]
+    fn nothing_is_recorded_outside_a_capture() {
+        span("outside", || ());
+        let ((), trace) = capture(|| ());
+        assert!(trace.spans.is_empty());
+    }
+
+    #[test]
+    fn spans_from_two_threads_become_two_lanes() {
+        let ((), trace) = capture(|| {
+            span("first", || thread::sleep(Duration::from_millis(2)));
+            thread::scope(|s| {
+                s.spawn(|| span("other", || ()));
+            });
+            span("second", || ());
+        });
+        assert_eq!(trace.lanes(), vec![vec!["first", "second"], vec!["other"]]);
+        assert_eq!(trace.lane_of("other"), Some(1));
+        assert_eq!(trace.lane_of("missing"), None);
+        assert!(trace.makespan() >= Duration::from_millis(2));
+    }
+
+    #[test]
+    fn a_panicking_capture_stops_recording() {
+        let outcome = std::panic::catch_unwind(|| capture(|| panic!("task failed")));
+        assert!(outcome.is_err());
+        span("after", || ());
+        let ((), trace) = capture(|| ());
+        assert!(trace.spans.is_empty());
+    }
+
+    #[test]
+    fn timeline_has_a_row_per_thread_and_the_labels() {
+        let ((), trace) = capture(|| {
+            span("alpha", || thread::sleep(Duration::from_millis(5)));
+            thread::scope(|s| {
+                s.spawn(|| span("beta", || thread::sleep(Duration::from_millis(5))));
+            });
+        });
+        let drawing = trace.timeline(40);
+        let rows: Vec<&str> = drawing.lines().collect();
+        assert_eq!(rows.len(), 3, "{drawing}");
+        assert!(rows[1].starts_with("A  |[alpha"), "{drawing}");
+        assert!(rows[2].starts_with("B  |"), "{drawing}");
+        assert!(rows[2].contains("[beta"), "{drawing}");
+    }
+
+    #[test]
+    fn an_empty_trace_says_so() {
+        assert_eq!(Trace::default().timeline(20), "(no tasks recorded)\n");
+    }
+
+    #[test]
+    fn lanes_are_named_by_letters_then_numbers() {
+        assert_eq!(lane_name(0), "A");
+        assert_eq!(lane_name(25), "Z");
+        assert_eq!(lane_name(26), "T26");
+    }
+}

@@ -1,0 +1,1 @@
+// tests written by the exercise
