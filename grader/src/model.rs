@@ -1,0 +1,126 @@
+//! The result model: what a grading run found, independent of how it is shown.
+//!
+//! The runner fills it, the verdict logic judges observations into it, and
+//! every reporter (human, json, junit, gradescope, github) reads only this.
+
+use serde::{Deserialize, Serialize};
+
+/// One grading run over some exercises of one tree (exercises, solutions or a submission).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradeReport {
+    pub course: String,
+    /// What was graded: "exercises", "solutions" or "submission <dir>".
+    pub target: String,
+    pub machine: Machine,
+    pub exercises: Vec<ExerciseReport>,
+    pub score: f64,
+    pub max_score: f64,
+    pub timings: Timings,
+}
+
+/// The machine the observations were measured on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub time_unit_ms: f64,
+    pub repeats: usize,
+}
+
+/// Where the run's time went, in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub build_seconds: f64,
+    pub test_seconds: f64,
+    pub measure_seconds: f64,
+    /// Wall time of the harness processes themselves (the timed work).
+    pub harness_seconds: f64,
+    pub total_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseReport {
+    pub id: String,
+    pub title: String,
+    pub tests: TestsReport,
+    pub observations: Vec<ObservationResult>,
+    /// The exercise's hints, shown when anything failed.
+    pub hints: Vec<String>,
+    pub score: f64,
+    pub max_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestsReport {
+    pub points: f64,
+    pub max_points: f64,
+    /// The compiler's first error when the tests did not build.
+    pub build_error: Option<String>,
+    /// Every expected test, whether or not it reported.
+    pub tests: Vec<TestResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    /// `<test target>::<test name>`, e.g. `ex02::pool_map_keeps_input_order`.
+    pub name: String,
+    pub status: TestStatus,
+    pub seconds: f64,
+    /// What the test printed (capped), shown for failures.
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    Passed,
+    Failed,
+    /// Killed after the timeout.
+    TimedOut,
+    /// Never reported: the build failed or the process exited early.
+    NotRun,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservationResult {
+    pub id: String,
+    pub claim: String,
+    pub verdict: Verdict,
+    /// One sentence: why this verdict (what was measured against what).
+    pub reason: String,
+    pub points: f64,
+    pub max_points: f64,
+    pub checks: Vec<CheckResult>,
+    /// Shown when the verdict is not pass.
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The machine has fewer cores than the observation needs.
+    Skipped,
+    /// The repeats were too spread to judge.
+    Inconclusive,
+}
+
+/// One comparison of an observation, with the numbers behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub metric: String,
+    pub per: Option<String>,
+    /// min(metric) / min(per), or min(metric) without `per`; None when not measured.
+    pub value: Option<f64>,
+    pub at_least: Option<f64>,
+    pub at_most: Option<f64>,
+    /// Minimum of the metric's repeats and its unit ("seconds", "count", "ratio").
+    pub metric_min: Option<f64>,
+    pub per_min: Option<f64>,
+    pub unit: Option<String>,
+    /// (median - min) / min of the metric's and per's repeats, the larger.
+    pub spread: Option<f64>,
+    pub passed: bool,
+    /// Why it could not be measured (the harness's error, a missing metric).
+    pub error: Option<String>,
+}
