@@ -2,3 +2,5 @@
 //! reports a score. See ARCHITECTURE.md for the map of its modules.
 
 pub mod model;
+pub mod runner;
+pub mod workspace;

@@ -1,0 +1,68 @@
+//! Runs cargo and the student's code: builds, one process per test, the
+//! observation harness. Every run of student code goes through [`sandbox`].
+
+pub mod cargo;
+pub mod harness;
+pub mod sandbox;
+pub mod tests;
+
+use crate::model;
+use crate::workspace::GradedTree;
+use std::time::Duration;
+
+/// Bounds on every run of student code.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// One test process.
+    pub test_timeout: Duration,
+    /// One harness run.
+    pub harness_timeout: Duration,
+    /// Output kept per stream of one run.
+    pub output_cap_bytes: usize,
+}
+
+/// What running one package's tests found.
+#[derive(Debug, Clone)]
+pub struct TestsOutcome {
+    /// The compiler's first error when the tests did not build.
+    pub build_error: Option<String>,
+    /// Every expected test, whether or not it reported.
+    pub tests: Vec<model::TestResult>,
+    pub build_seconds: f64,
+    pub test_seconds: f64,
+}
+
+/// Build the package's integration tests and run every expected test, one
+/// process per test.
+pub fn run_tests(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
+    let _ = (tree, package, limits);
+    todo!()
+}
+
+/// What the harness is told.
+#[derive(Debug, Clone)]
+pub struct HarnessEnv {
+    pub repeats: usize,
+    pub time_unit_ms: f64,
+}
+
+/// What one harness run measured.
+#[derive(Debug, Clone)]
+pub struct HarnessOutcome {
+    /// The measurements, or one sentence on why there are none.
+    pub measurements: Result<common::observe::Measurements, String>,
+    pub build_seconds: f64,
+    pub run_seconds: f64,
+}
+
+/// Build `benches/observe.rs` in release (bench profile) and run it with
+/// `COURSE_MEASUREMENTS` pointing into a fresh temporary directory.
+pub fn run_harness(
+    tree: &GradedTree,
+    package: &str,
+    env: &HarnessEnv,
+    limits: &Limits,
+) -> HarnessOutcome {
+    let _ = (tree, package, env, limits);
+    todo!()
+}
