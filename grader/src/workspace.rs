@@ -1,7 +1,15 @@
 //! Which tree is graded: the course's exercises, the reference solutions, or
 //! a student's submission copied into a fresh instructor-owned tree.
+//!
+//! A submission contributes only its `exercises/*/src/**` files, for the
+//! exercise directories the course knows. Everything else (tests, harnesses,
+//! Cargo.toml files, build scripts, course.yaml, Cargo.lock) is the
+//! instructor's copy, so nothing a student edits outside `src` takes part.
 
-use std::path::{Path, PathBuf};
+use anyhow::{bail, Context};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use walkdir::WalkDir;
 
 /// The tree to grade.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +35,18 @@ pub struct GradedTree {
     _temp: Option<tempfile::TempDir>,
 }
 
+impl GradedTree {
+    /// The directory of the tree's root Cargo.toml.
+    pub fn root(&self) -> &Path {
+        self.manifest.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// The most a submission's source files may weigh together.
+const SUBMISSION_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The most source files a submission may have.
+const SUBMISSION_MAX_FILES: usize = 10_000;
+
 /// Prepare `source` for grading. `course_root` is the directory of
 /// course.yaml; `exercise_dirs` are the exercises' `dir`s, relative to it.
 pub fn prepare(
@@ -34,6 +54,402 @@ pub fn prepare(
     exercise_dirs: &[PathBuf],
     source: &Source,
 ) -> anyhow::Result<GradedTree> {
-    let _ = (course_root, exercise_dirs, source);
-    todo!()
+    // The outer cargo (`cargo run`) holds a lock on its own target dir: nested
+    // builds use directories of their own under it.
+    let grader_target = course_root.join("target");
+    match source {
+        Source::Exercises => Ok(GradedTree {
+            label: "exercises".to_owned(),
+            manifest: existing_manifest(&course_root.join("Cargo.toml"))?,
+            target_dir: grader_target.join("grader").join("exercises"),
+            _temp: None,
+        }),
+        Source::Solutions => Ok(GradedTree {
+            label: "solutions".to_owned(),
+            manifest: existing_manifest(&course_root.join("solutions").join("Cargo.toml"))?,
+            target_dir: grader_target.join("grader").join("solutions"),
+            _temp: None,
+        }),
+        Source::Submission(dir) => {
+            let temp = tempfile::Builder::new()
+                .prefix("grader-submission-")
+                .tempdir()
+                .context("cannot create a temporary directory for the submission")?;
+            copy_course(course_root, exercise_dirs, temp.path())?;
+            copy_submission(dir, exercise_dirs, temp.path())?;
+            Ok(GradedTree {
+                label: format!("submission {}", dir.display()),
+                manifest: temp.path().join("Cargo.toml"),
+                // Shared by all submissions: dependencies compile once.
+                target_dir: grader_target.join("grader-submissions"),
+                _temp: Some(temp),
+            })
+        }
+    }
+}
+
+fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {
+    if !manifest.is_file() {
+        bail!("{} not found", manifest.display());
+    }
+    Ok(manifest.to_path_buf())
+}
+
+/// Copy the instructor's course into `into`: the root manifest (without the
+/// members that are not copied, like the grader itself), Cargo.lock,
+/// course.yaml, `exercises/**` and every exercise dir, without target dirs.
+fn copy_course(course_root: &Path, exercise_dirs: &[PathBuf], into: &Path) -> anyhow::Result<()> {
+    let mut dirs = vec![PathBuf::from("exercises")];
+    dirs.extend(exercise_dirs.iter().cloned());
+    for dir in &dirs {
+        check_relative(dir)?;
+        let from = course_root.join(dir);
+        if !from.is_dir() {
+            continue;
+        }
+        for entry in WalkDir::new(&from)
+            .into_iter()
+            .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"))
+        {
+            let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+            let relative = entry
+                .path()
+                .strip_prefix(course_root)
+                .expect("walked under the root");
+            let to = into.join(relative);
+            if entry.file_type().is_dir() {
+                fs::create_dir_all(&to)
+                    .with_context(|| format!("cannot create {}", to.display()))?;
+            } else if !to.exists() {
+                fs::copy(entry.path(), &to)
+                    .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+            }
+        }
+    }
+    for file in ["Cargo.lock", "course.yaml"] {
+        let from = course_root.join(file);
+        if from.is_file() {
+            fs::copy(&from, into.join(file))
+                .with_context(|| format!("cannot copy {}", from.display()))?;
+        }
+    }
+    let manifest = course_root.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let trimmed = trim_members(&text, into)
+        .with_context(|| format!("cannot read {} as a workspace manifest", manifest.display()))?;
+    fs::write(into.join("Cargo.toml"), trimmed)
+        .context("cannot write the submission's Cargo.toml")?;
+    Ok(())
+}
+
+/// The workspace manifest `text` without the members that do not exist under
+/// `root` (globs stay) and without `default-members`.
+fn trim_members(text: &str, root: &Path) -> anyhow::Result<String> {
+    let mut document: toml_edit::DocumentMut = text.parse()?;
+    let Some(workspace) = document
+        .get_mut("workspace")
+        .and_then(|w| w.as_table_like_mut())
+    else {
+        bail!("no [workspace] table");
+    };
+    workspace.remove("default-members");
+    if let Some(members) = workspace.get_mut("members").and_then(|m| m.as_array_mut()) {
+        members.retain(|member| {
+            member
+                .as_str()
+                .is_some_and(|m| m.contains('*') || root.join(m).join("Cargo.toml").is_file())
+        });
+    }
+    Ok(document.to_string())
+}
+
+/// Copy the submission's `src` trees of the course's exercises over the
+/// instructor's copy in `into`, replacing the stubs. Nothing else is read.
+fn copy_submission(
+    submission: &Path,
+    exercise_dirs: &[PathBuf],
+    into: &Path,
+) -> anyhow::Result<()> {
+    let metadata = fs::metadata(submission)
+        .with_context(|| format!("cannot read the submission {}", submission.display()))?;
+    if !metadata.is_dir() {
+        bail!("the submission {} is not a directory", submission.display());
+    }
+    if !submission.join("exercises").is_dir() {
+        bail!(
+            "the submission {} has no exercises/ directory (give the root of the student's repository)",
+            submission.display()
+        );
+    }
+    let mut files = 0;
+    let mut bytes = 0;
+    for dir in exercise_dirs {
+        check_relative(dir)?;
+        let src = dir.join("src");
+        // Every step from the submission's root to src must be a real directory.
+        let mut path = submission.to_path_buf();
+        let mut present = true;
+        for component in src.components() {
+            path.push(component);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    bail!(
+                        "the submission contains a symbolic link: {}",
+                        path.display()
+                    )
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => bail!("the submission's {} is not a directory", path.display()),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    present = false;
+                    break;
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("cannot read {}", path.display()))
+                }
+            }
+        }
+        if !present {
+            // Not attempted: the stubs stay and earn nothing.
+            continue;
+        }
+        let from = submission.join(&src);
+        let to = into.join(&src);
+        if to.exists() {
+            fs::remove_dir_all(&to).with_context(|| format!("cannot replace {}", to.display()))?;
+        }
+        for entry in WalkDir::new(&from) {
+            let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+            let relative = entry.path().strip_prefix(&from).expect("walked under src");
+            let target = to.join(relative);
+            let kind = entry.file_type();
+            if kind.is_symlink() {
+                bail!(
+                    "the submission contains a symbolic link: {}",
+                    entry.path().display()
+                );
+            } else if kind.is_dir() {
+                fs::create_dir_all(&target)
+                    .with_context(|| format!("cannot create {}", target.display()))?;
+            } else if kind.is_file() {
+                files += 1;
+                bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
+                if files > SUBMISSION_MAX_FILES || bytes > SUBMISSION_MAX_BYTES {
+                    bail!(
+                        "the submission's src directories hold more than {SUBMISSION_MAX_FILES} files or {} MiB",
+                        SUBMISSION_MAX_BYTES / (1024 * 1024)
+                    );
+                }
+                fs::copy(entry.path(), &target)
+                    .with_context(|| format!("cannot read {}", entry.path().display()))?;
+            } else {
+                bail!(
+                    "the submission contains a special file: {}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// course.yaml's dirs stay inside the course.
+fn check_relative(dir: &Path) -> anyhow::Result<()> {
+    if dir.as_os_str().is_empty()
+        || !dir
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        bail!(
+            "exercise dir {} must be a relative path inside the course",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// A tiny course: a root manifest with a grader member, one exercise.
+    fn course() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        write(
+            &r.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"exercises/*\", \"grader\"]\ndefault-members = [\"grader\"]\n\n[workspace.dependencies]\nanyhow = \"1\"\n",
+        );
+        write(
+            &r.join("grader/Cargo.toml"),
+            "[package]\nname = \"grader\"\n",
+        );
+        write(&r.join("course.yaml"), "title: t\n");
+        write(&r.join("Cargo.lock"), "version = 4\n");
+        let ex = r.join("exercises/ex01-a");
+        write(&ex.join("Cargo.toml"), "[package]\nname = \"ex01\"\n");
+        write(&ex.join("src/lib.rs"), "// stub\n");
+        write(&ex.join("src/old.rs"), "// stub module\n");
+        write(&ex.join("tests/ex01.rs"), "// instructor test\n");
+        write(&ex.join("build.rs"), "// instructor build script\n");
+        write(&ex.join("target/debug/junk"), "junk\n");
+        root
+    }
+
+    fn dirs() -> Vec<PathBuf> {
+        vec![PathBuf::from("exercises/ex01-a")]
+    }
+
+    #[test]
+    fn exercises_and_solutions_use_their_own_target_dirs() {
+        let root = course();
+        write(&root.path().join("solutions/Cargo.toml"), "[workspace]\n");
+        let exercises = prepare(root.path(), &dirs(), &Source::Exercises).unwrap();
+        let solutions = prepare(root.path(), &dirs(), &Source::Solutions).unwrap();
+        assert_eq!(exercises.manifest, root.path().join("Cargo.toml"));
+        assert_eq!(solutions.manifest, root.path().join("solutions/Cargo.toml"));
+        assert_ne!(exercises.target_dir, solutions.target_dir);
+        assert!(exercises
+            .target_dir
+            .starts_with(root.path().join("target/grader")));
+        assert_eq!(exercises.label, "exercises");
+    }
+
+    #[test]
+    fn a_submission_contributes_only_its_src() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        let s = sub.path().join("exercises/ex01-a");
+        write(&s.join("src/lib.rs"), "// student\n");
+        write(&s.join("src/extra/mod.rs"), "// student module\n");
+        write(&s.join("tests/ex01.rs"), "// edited test\n");
+        write(&s.join("build.rs"), "// student build script\n");
+        write(&s.join("Cargo.toml"), "[package]\nname = \"evil\"\n");
+        write(&sub.path().join("course.yaml"), "title: evil\n");
+        write(
+            &sub.path().join("exercises/ex99-unknown/src/lib.rs"),
+            "// ignored\n",
+        );
+
+        let tree = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into())).unwrap();
+        let t = tree.root().to_path_buf();
+        let read = |p: &str| fs::read_to_string(t.join(p)).unwrap();
+        assert_eq!(read("exercises/ex01-a/src/lib.rs"), "// student\n");
+        assert_eq!(
+            read("exercises/ex01-a/src/extra/mod.rs"),
+            "// student module\n"
+        );
+        assert!(
+            !t.join("exercises/ex01-a/src/old.rs").exists(),
+            "stubs are replaced"
+        );
+        assert_eq!(
+            read("exercises/ex01-a/tests/ex01.rs"),
+            "// instructor test\n"
+        );
+        assert_eq!(
+            read("exercises/ex01-a/build.rs"),
+            "// instructor build script\n"
+        );
+        assert_eq!(
+            read("exercises/ex01-a/Cargo.toml"),
+            "[package]\nname = \"ex01\"\n"
+        );
+        assert_eq!(read("course.yaml"), "title: t\n");
+        assert!(!t.join("exercises/ex99-unknown").exists());
+        assert!(!t.join("exercises/ex01-a/target").exists());
+        assert!(!t.join("grader").exists());
+        let manifest = read("Cargo.toml");
+        assert!(
+            manifest.contains("members = [\"exercises/*\"]"),
+            "{manifest}"
+        );
+        assert!(!manifest.contains("default-members"), "{manifest}");
+        assert!(manifest.contains("anyhow = \"1\""), "{manifest}");
+        assert!(tree.label.starts_with("submission "));
+        assert_eq!(
+            tree.target_dir,
+            root.path().join("target/grader-submissions")
+        );
+
+        let temp = t.clone();
+        drop(tree);
+        assert!(!temp.exists(), "the copy lives as long as the tree");
+    }
+
+    #[test]
+    fn a_missing_exercise_keeps_the_stub() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sub.path().join("exercises")).unwrap();
+        let tree = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into())).unwrap();
+        let lib = fs::read_to_string(tree.root().join("exercises/ex01-a/src/lib.rs")).unwrap();
+        assert_eq!(lib, "// stub\n");
+    }
+
+    #[test]
+    fn symlinks_are_rejected() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        let s = sub.path().join("exercises/ex01-a/src");
+        write(&s.join("lib.rs"), "// student\n");
+        std::os::unix::fs::symlink("/etc/passwd", s.join("secret.rs")).unwrap();
+        let error = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("symbolic link"), "{error}");
+
+        let sub = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        write(&elsewhere.path().join("lib.rs"), "// elsewhere\n");
+        fs::create_dir_all(sub.path().join("exercises/ex01-a")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), sub.path().join("exercises/ex01-a/src"))
+            .unwrap();
+        let error = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("symbolic link"), "{error}");
+    }
+
+    #[test]
+    fn wrong_submission_dirs_are_clear_errors() {
+        let root = course();
+        let missing = root.path().join("no-such-dir");
+        let error = prepare(root.path(), &dirs(), &Source::Submission(missing)).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("cannot read the submission"),
+            "{error:#}"
+        );
+
+        let empty = tempfile::tempdir().unwrap();
+        let error = prepare(
+            root.path(),
+            &dirs(),
+            &Source::Submission(empty.path().into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("has no exercises/ directory"), "{error}");
+        assert!(!error.contains('\n'));
+    }
+
+    #[test]
+    fn exercise_dirs_stay_inside_the_course() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sub.path().join("exercises")).unwrap();
+        let outside = [PathBuf::from("../elsewhere")];
+        assert!(prepare(
+            root.path(),
+            &outside,
+            &Source::Submission(sub.path().into())
+        )
+        .is_err());
+    }
 }

@@ -1,1 +1,372 @@
-//! sandbox
+//! Bounded runs of untrusted processes.
+//!
+//! Every process the grader starts (cargo, test binaries, harnesses) goes
+//! through [`run`]: its own process group, stdin closed, stdout and stderr
+//! drained by threads into capped buffers, and a timeout after which the whole
+//! group is killed, grandchildren included. Clippy forbids
+//! `Command::output` and `Command::status` everywhere else (see clippy.toml).
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How much of the end of each stream is kept beyond the capped head.
+const TAIL_BYTES: usize = 8 * 1024;
+/// How long to wait for the pipes to close once the group is dead.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// The process groups currently running, so that an interrupted grader can
+/// kill them (see [`kill_running`]).
+static RUNNING: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// One output stream as far as it was kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// The first `cap` bytes.
+    pub head: Vec<u8>,
+    /// The last bytes beyond the head (at most a few KiB), for error tails.
+    pub tail: Vec<u8>,
+    /// Everything the process wrote to the stream.
+    pub total_bytes: usize,
+}
+
+impl Captured {
+    /// Bytes neither in the head nor in the tail.
+    pub fn dropped_bytes(&self) -> usize {
+        self.total_bytes - self.head.len() - self.tail.len()
+    }
+
+    /// The kept output as text, with a marker where bytes were dropped.
+    pub fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        let dropped = self.dropped_bytes();
+        if dropped > 0 {
+            text.push_str(&format!("\n[... {dropped} bytes of output dropped ...]\n"));
+        }
+        text.push_str(&String::from_utf8_lossy(&self.tail));
+        text
+    }
+
+    /// The last `max` bytes of the kept output, as text.
+    pub fn tail_text(&self, max: usize) -> String {
+        let mut all = self.head.clone();
+        all.extend_from_slice(&self.tail);
+        let start = all.len().saturating_sub(max);
+        String::from_utf8_lossy(&all[start..]).into_owned()
+    }
+}
+
+/// How a bounded run ended.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// None when the process was killed after the timeout.
+    pub status: Option<ExitStatus>,
+    pub timed_out: bool,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    pub elapsed: Duration,
+}
+
+impl RunOutput {
+    /// Exited by itself with code 0.
+    pub fn success(&self) -> bool {
+        !self.timed_out && self.status.is_some_and(|s| s.success())
+    }
+
+    /// "exit code 3", "killed by signal 9", "timed out after 5s".
+    pub fn describe_end(&self, timeout: Duration) -> String {
+        if self.timed_out {
+            return format!("timed out after {}", format_duration(timeout));
+        }
+        match self.status {
+            Some(status) => match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exit code {code}"),
+                (None, Some(signal)) => format!("killed by signal {signal}"),
+                (None, None) => "ended abnormally".to_owned(),
+            },
+            None => "ended abnormally".to_owned(),
+        }
+    }
+}
+
+/// "5s", "1.5s", "250ms".
+pub fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds < 1.0 {
+        format!("{}ms", duration.as_millis())
+    } else if seconds.fract() == 0.0 {
+        format!("{seconds}s")
+    } else {
+        format!("{seconds:.1}s")
+    }
+}
+
+/// Run `command` in its own process group with stdin closed, keeping at most
+/// `output_cap` bytes (plus a short tail) of each output stream; after
+/// `timeout`, SIGKILL the whole group. When the process exits by itself, the
+/// rest of its group is killed too, so nothing it started outlives it.
+pub fn run(command: &mut Command, timeout: Duration, output_cap: usize) -> io::Result<RunOutput> {
+    command
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = command.spawn()?;
+    let group = i32::try_from(child.id()).expect("process ids fit in i32");
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(group);
+
+    let (sender, receiver) = mpsc::channel();
+    let streams: [Box<dyn Read + Send>; 2] = [
+        Box::new(child.stdout.take().expect("stdout is piped")),
+        Box::new(child.stderr.take().expect("stderr is piped")),
+    ];
+    for (index, stream) in streams.into_iter().enumerate() {
+        let sender = sender.clone();
+        thread::spawn(move || {
+            let captured = drain(stream, output_cap);
+            // The receiver may have given up waiting; nothing to do then.
+            let _ = sender.send((index, captured));
+        });
+    }
+    drop(sender);
+
+    let waited = wait_until(&mut child, start + timeout);
+    // Kill the group whether or not the leader is gone: a grandchild left
+    // running would hold the pipes open (and keep a core busy).
+    kill_group(group);
+    let status = match waited {
+        Ok(Some(status)) => Some(status),
+        Ok(None) => {
+            child.wait()?;
+            None
+        }
+        Err(error) => {
+            let _ = child.wait();
+            RUNNING
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&group);
+            return Err(error);
+        }
+    };
+    let elapsed = start.elapsed();
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&group);
+
+    // A process that left the group could still hold a pipe: do not wait for
+    // it forever (its reader thread is left behind).
+    let mut outputs = [Captured::default(), Captured::default()];
+    let deadline = Instant::now() + DRAIN_GRACE;
+    for _ in 0..2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match receiver.recv_timeout(left) {
+            Ok((index, captured)) => outputs[index] = captured,
+            Err(_) => break,
+        }
+    }
+    let [stdout, stderr] = outputs;
+    Ok(RunOutput {
+        timed_out: status.is_none(),
+        status,
+        stdout,
+        stderr,
+        elapsed,
+    })
+}
+
+/// SIGKILL every process group the sandbox is running now: for a grader that
+/// is being interrupted (Ctrl-C reaches only the foreground group, and every
+/// sandboxed run has a group of its own).
+pub fn kill_running() {
+    let groups = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for group in groups {
+        kill_group(group);
+    }
+}
+
+fn kill_group(group: i32) {
+    match killpg(Pid::from_raw(group), Signal::SIGKILL) {
+        // ESRCH: the group is already gone.
+        Ok(()) | Err(Errno::ESRCH) => {}
+        // EPERM on macOS when only zombies are left; nothing else to do.
+        Err(_) => {}
+    }
+}
+
+/// Wait for `child` until `deadline`; Ok(None) when it is still running.
+fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+    // Poll: short sleeps first, so fast runs are not slowed down.
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(None);
+        }
+        thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Read `stream` to its end, keeping the first `cap` bytes and the last
+/// [`TAIL_BYTES`] beyond them. Reading never stops early, so the writer never
+/// blocks on a full pipe.
+fn drain(mut stream: impl Read, cap: usize) -> Captured {
+    let mut captured = Captured::default();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let read = match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        captured.total_bytes += read;
+        let mut chunk = &buffer[..read];
+        let room = cap.saturating_sub(captured.head.len());
+        let into_head = room.min(chunk.len());
+        captured.head.extend_from_slice(&chunk[..into_head]);
+        chunk = &chunk[into_head..];
+        if !chunk.is_empty() {
+            captured.tail.extend_from_slice(chunk);
+            if captured.tail.len() > 2 * TAIL_BYTES {
+                let excess = captured.tail.len() - TAIL_BYTES;
+                captured.tail.drain(..excess);
+            }
+        }
+    }
+    if captured.tail.len() > TAIL_BYTES {
+        let excess = captured.tail.len() - TAIL_BYTES;
+        captured.tail.drain(..excess);
+    }
+    captured
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
+        command
+    }
+
+    #[test]
+    fn reports_exit_codes_and_output() {
+        let out = run(
+            &mut sh("echo out; echo err >&2; exit 3"),
+            Duration::from_secs(10),
+            1024,
+        )
+        .unwrap();
+        assert!(!out.timed_out);
+        assert_eq!(out.status.unwrap().code(), Some(3));
+        assert!(!out.success());
+        assert_eq!(out.stdout.text(), "out\n");
+        assert_eq!(out.stderr.text(), "err\n");
+        assert_eq!(out.describe_end(Duration::from_secs(1)), "exit code 3");
+
+        let ok = run(&mut sh("true"), Duration::from_secs(10), 1024).unwrap();
+        assert!(ok.success());
+    }
+
+    #[test]
+    fn reports_death_by_signal() {
+        let out = run(&mut sh("kill -9 $$"), Duration::from_secs(10), 1024).unwrap();
+        assert!(!out.timed_out);
+        assert!(!out.success());
+        assert_eq!(
+            out.describe_end(Duration::from_secs(1)),
+            "killed by signal 9"
+        );
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let start = Instant::now();
+        // The background sleep is a grandchild holding stdout open: unless it
+        // is killed too, the readers would wait 100 s.
+        let out = run(
+            &mut sh("sleep 100 & echo started; sleep 100"),
+            Duration::from_millis(300),
+            1024,
+        )
+        .unwrap();
+        assert!(out.timed_out);
+        assert!(out.status.is_none());
+        assert!(!out.success());
+        assert_eq!(out.stdout.text(), "started\n");
+        assert!(out
+            .describe_end(Duration::from_millis(300))
+            .contains("timed out after 300ms"));
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_grandchild_does_not_outlive_its_parent() {
+        let start = Instant::now();
+        // The leader exits at once, leaving a grandchild that holds the pipes.
+        let out = run(&mut sh("sleep 100 & exit 0"), Duration::from_secs(60), 1024).unwrap();
+        assert!(out.success());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn output_beyond_the_cap_is_read_and_dropped() {
+        // 8 MiB through a 64 KiB pipe: a reader that stopped at the cap would
+        // leave the writer blocked until the timeout.
+        let out = run(
+            &mut sh("head -c 8388608 /dev/zero | tr '\\0' x; echo; echo END"),
+            Duration::from_secs(60),
+            1000,
+        )
+        .unwrap();
+        assert!(out.success(), "{out:?}");
+        assert_eq!(out.stdout.total_bytes, 8 * 1024 * 1024 + 5);
+        assert_eq!(out.stdout.head.len(), 1000);
+        assert_eq!(out.stdout.tail.len(), TAIL_BYTES);
+        assert!(out.stdout.dropped_bytes() > 8_000_000);
+        let text = out.stdout.text();
+        assert!(text.contains("bytes of output dropped"));
+        assert!(text.ends_with("x\nEND\n"));
+        assert!(out.stdout.tail_text(4).ends_with("END\n"));
+    }
+
+    #[test]
+    fn stdin_is_closed() {
+        let out = run(&mut sh("cat; echo done"), Duration::from_secs(10), 1024).unwrap();
+        assert!(out.success());
+        assert_eq!(out.stdout.text(), "done\n");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+    }
+}

@@ -1,1 +1,389 @@
-//! tests
+//! Correctness: build a package's integration tests, list the tests the
+//! instructor's test files define, run each in a process of its own and
+//! judge it from what libtest itself reported.
+
+use super::cargo::{self, Executable};
+use super::sandbox::{self, RunOutput};
+use super::{Limits, TestsOutcome};
+use crate::model::{TestResult, TestStatus};
+use crate::workspace::GradedTree;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Test processes run at once (the machines this runs on have 2 cores).
+const MAX_PARALLEL_TESTS: usize = 2;
+
+/// One test to run: which binary, which test in it.
+struct Case<'a> {
+    binary: &'a Executable,
+    name: String,
+}
+
+pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
+    let mut build = cargo::command(tree, "test");
+    // `--test '*'`: only the integration tests (tests/*.rs), not unit tests a
+    // student may have added in src.
+    build.args([
+        "--no-run",
+        "--message-format=json",
+        "-p",
+        package,
+        "--test",
+        "*",
+    ]);
+    let build = cargo::build(build);
+    let start = Instant::now();
+    let mut outcome = TestsOutcome {
+        build_error: build.error.clone(),
+        tests: Vec::new(),
+        build_seconds: build.seconds,
+        test_seconds: 0.0,
+    };
+    let binaries: Vec<&Executable> = build
+        .executables
+        .iter()
+        .filter(|e| e.kind == "test")
+        .collect();
+    if outcome.build_error.is_none() && binaries.is_empty() {
+        outcome.build_error = Some(format!("package {package} has no integration tests"));
+    }
+    if outcome.build_error.is_some() {
+        outcome.tests = tests_in_sources(tree, package)
+            .into_iter()
+            .map(|name| not_run(name, "not run: the tests did not build"))
+            .collect();
+        return outcome;
+    }
+
+    let mut cases = Vec::new();
+    for binary in binaries {
+        match list_tests(binary, limits) {
+            Ok(names) => cases.extend(names.into_iter().map(|name| Case { binary, name })),
+            Err(error) => {
+                outcome.build_error = Some(format!(
+                    "could not list the tests of {}: {error}",
+                    binary.target_name
+                ));
+            }
+        }
+    }
+    outcome.tests = run_cases(&cases, limits);
+    outcome.test_seconds = start.elapsed().as_secs_f64();
+    outcome
+}
+
+/// The test names `binary` defines (the instructor's file), without the
+/// ignored ones.
+fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, String> {
+    let all = list(binary, limits, false)?;
+    let ignored = list(binary, limits, true)?;
+    Ok(all
+        .into_iter()
+        .filter(|name| !ignored.contains(name))
+        .collect())
+}
+
+fn list(binary: &Executable, limits: &Limits, ignored: bool) -> Result<Vec<String>, String> {
+    let mut command = test_command(binary);
+    command.args(["--list", "--format", "terse"]);
+    if ignored {
+        command.arg("--ignored");
+    }
+    let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes)
+        .map_err(|e| format!("cannot start {}: {e}", binary.path.display()))?;
+    if !output.success() {
+        return Err(format!(
+            "{}: {}",
+            output.describe_end(limits.test_timeout),
+            output.stderr.tail_text(1000).trim()
+        ));
+    }
+    Ok(output
+        .stdout
+        .text()
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The command that runs a test binary as `cargo test` would: from the
+/// package's directory, in a clean environment.
+fn test_command(binary: &Executable) -> Command {
+    let mut command = Command::new(&binary.path);
+    cargo::scrub_env(&mut command);
+    command
+        .current_dir(&binary.package_dir)
+        .env("CARGO_MANIFEST_DIR", &binary.package_dir)
+        // The student's prints stay inside libtest's capture.
+        .env_remove("RUST_TEST_NOCAPTURE")
+        .env("RUST_BACKTRACE", "0");
+    command
+}
+
+/// Run every case, a few at a time, keeping the cases' order.
+fn run_cases(cases: &[Case], limits: &Limits) -> Vec<TestResult> {
+    let results: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; cases.len()]);
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_PARALLEL_TESTS);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = cases.get(index) else { break };
+                let result = run_case(case, limits);
+                results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn run_case(case: &Case, limits: &Limits) -> TestResult {
+    let full_name = format!("{}::{}", case.binary.target_name, case.name);
+    let mut command = test_command(case.binary);
+    // No --nocapture: what the student prints stays in libtest's capture and
+    // cannot pose as libtest's own report.
+    command.args([case.name.as_str(), "--exact", "--test-threads", "1"]);
+    match sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes) {
+        Ok(output) => judge(full_name, &case.name, &output, limits),
+        Err(error) => not_run(full_name, &format!("could not start the test: {error}")),
+    }
+}
+
+/// A test passed only when its process exited 0 and libtest itself reported
+/// it: `test <name> ... ok` and a summary of exactly one passed test.
+fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> TestResult {
+    let stdout = output.stdout.text();
+    let ok_line = format!("test {name} ... ok");
+    let reported_ok = stdout.lines().any(|line| line == ok_line)
+        && stdout
+            .lines()
+            .any(|line| line.starts_with("test result: ok. 1 passed; 0 failed;"));
+    let reported_failed = stdout
+        .lines()
+        .any(|line| line == format!("test {name} ... FAILED"));
+    let (status, note) = if output.timed_out {
+        (
+            TestStatus::TimedOut,
+            Some(format!(
+                "test {name} timed out after {} and was killed (an endless loop, or waiting for something that never comes?)",
+                sandbox::format_duration(limits.test_timeout)
+            )),
+        )
+    } else if output.success() && reported_ok {
+        (TestStatus::Passed, None)
+    } else if reported_failed {
+        (TestStatus::Failed, None)
+    } else {
+        (
+            TestStatus::NotRun,
+            Some(format!(
+                "test {name} never reported a result: its process ended early ({}). Does the code call std::process::exit or abort?",
+                output.describe_end(limits.test_timeout)
+            )),
+        )
+    };
+    let output_text = if status == TestStatus::Passed {
+        String::new()
+    } else {
+        let mut text = note.map(|n| n + "\n").unwrap_or_default();
+        text.push_str(stdout.trim());
+        let stderr = output.stderr.text();
+        if !stderr.trim().is_empty() {
+            text.push_str("\n--- stderr ---\n");
+            text.push_str(stderr.trim());
+        }
+        cargo::cap_text(&text, limits.output_cap_bytes)
+    };
+    TestResult {
+        name: full_name,
+        status,
+        seconds: output.elapsed.as_secs_f64(),
+        output: output_text,
+    }
+}
+
+fn not_run(name: String, why: &str) -> TestResult {
+    TestResult {
+        name,
+        status: TestStatus::NotRun,
+        seconds: 0.0,
+        output: why.to_owned(),
+    }
+}
+
+/// When the tests do not build, the expected tests as far as the test files'
+/// sources tell: each `#[test]` function of the package's integration tests.
+fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
+    let mut command = cargo::command(tree, "metadata");
+    command.args(["--no-deps", "--format-version", "1"]);
+    let Ok(output) = sandbox::run(&mut command, Duration::from_secs(60), 16 * 1024 * 1024) else {
+        return Vec::new();
+    };
+    let Ok(metadata) = serde_json::from_slice::<Metadata>(&output.stdout.head) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for target in metadata
+        .packages
+        .iter()
+        .filter(|p| p.name == package)
+        .flat_map(|p| &p.targets)
+        .filter(|t| t.kind.iter().any(|k| k == "test"))
+    {
+        if let Ok(source) = std::fs::read_to_string(&target.src_path) {
+            names.extend(
+                test_functions(&source)
+                    .into_iter()
+                    .map(|f| format!("{}::{f}", target.name)),
+            );
+        }
+    }
+    names
+}
+
+/// The functions marked `#[test]` at the top level of a test file.
+fn test_functions(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut marked = false;
+    for line in source.lines().map(str::trim) {
+        if line.starts_with("#[test]") {
+            marked = true;
+        } else if marked && !line.starts_with("#[") && !line.starts_with("//") {
+            let after_fn = line.split_once("fn ").map(|(_, rest)| rest);
+            if let Some(rest) = after_fn {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    names.push(name);
+                }
+            }
+            marked = false;
+        }
+    }
+    names
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<MetadataPackage>,
+}
+
+#[derive(Deserialize)]
+struct MetadataPackage {
+    name: String,
+    targets: Vec<MetadataTarget>,
+}
+
+#[derive(Deserialize)]
+struct MetadataTarget {
+    name: String,
+    kind: Vec<String>,
+    src_path: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    fn limits() -> Limits {
+        Limits {
+            test_timeout: Duration::from_secs(5),
+            harness_timeout: Duration::from_secs(5),
+            output_cap_bytes: 10_000,
+        }
+    }
+
+    fn output(code: i32, stdout: &str) -> RunOutput {
+        RunOutput {
+            status: Some(ExitStatus::from_raw(code << 8)),
+            timed_out: false,
+            stdout: sandbox::Captured {
+                head: stdout.as_bytes().to_vec(),
+                tail: Vec::new(),
+                total_bytes: stdout.len(),
+            },
+            stderr: sandbox::Captured::default(),
+            elapsed: Duration::from_millis(10),
+        }
+    }
+
+    const PASSED: &str = "\nrunning 1 test\ntest adds ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 3 filtered out; finished in 0.00s\n\n";
+
+    fn status(code: i32, stdout: &str) -> TestStatus {
+        judge("ex::adds".into(), "adds", &output(code, stdout), &limits()).status
+    }
+
+    #[test]
+    fn libtests_own_report_passes() {
+        assert_eq!(status(0, PASSED), TestStatus::Passed);
+    }
+
+    #[test]
+    fn exit_zero_without_a_report_is_not_a_pass() {
+        // What std::process::exit(0) inside the test leaves on stdout.
+        let result = judge(
+            "ex::adds".into(),
+            "adds",
+            &output(0, "\nrunning 1 test\n"),
+            &limits(),
+        );
+        assert_eq!(result.status, TestStatus::NotRun);
+        assert!(
+            result.output.contains("never reported"),
+            "{}",
+            result.output
+        );
+    }
+
+    #[test]
+    fn a_summary_of_other_tests_is_not_a_pass() {
+        let fake = "\nrunning 1 test\ntest result: ok. 99 passed; 0 failed;\n";
+        assert_eq!(status(0, fake), TestStatus::NotRun);
+        let other = "test other ... ok\ntest result: ok. 1 passed; 0 failed;\n";
+        assert_eq!(status(0, other), TestStatus::NotRun);
+    }
+
+    #[test]
+    fn a_report_with_a_failing_exit_is_not_a_pass() {
+        assert_eq!(status(101, PASSED), TestStatus::NotRun);
+        let failed = "\nrunning 1 test\ntest adds ... FAILED\n\nfailures:\n";
+        assert_eq!(status(101, failed), TestStatus::Failed);
+    }
+
+    #[test]
+    fn a_timeout_says_which_test_hung() {
+        let mut out = output(0, "\nrunning 1 test\n");
+        out.status = None;
+        out.timed_out = true;
+        let result = judge("ex::adds".into(), "adds", &out, &limits());
+        assert_eq!(result.status, TestStatus::TimedOut);
+        assert!(
+            result.output.contains("test adds timed out after 5s"),
+            "{}",
+            result.output
+        );
+    }
+
+    #[test]
+    fn test_functions_are_found_in_sources() {
+        let source = "use x;\n\n#[test]\nfn first() {}\n\n#[test]\n#[should_panic]\n// why\nfn second_one() {\n}\nfn helper() {}\n";
+        assert_eq!(test_functions(source), ["first", "second_one"]);
+    }
+}
