@@ -1,1 +1,148 @@
-fn main() {}
+//! The observation harness of exercise 4 (instructor-owned).
+//!
+//! `cargo bench -p ex04 --bench observe` prints the measurements; the grader
+//! runs the same command and judges them against `course.yaml`. It uses the
+//! program's own `workers` module, so it sweeps exactly like
+//! `cargo run --release -p ex04` does, only smaller.
+//!
+//! Metrics (every timing: a warm-up, then the repeats; ratios from minimums):
+//! - `slow_1_seconds`, `slow_2_seconds`: 2 x cores equal slow tasks of
+//!   `crunch_numbers` on 1 and on 2 threads;
+//! - `slow_speedup_2`: their ratio; `best_speedup`: the best T(1)/T(n) over
+//!   n = 1..=2 x cores threads;
+//! - `fast_process_speedup_2`: T(1)/T(2) for tiny tasks on worker processes
+//!   started for each run;
+//! - `crunch_wall_seconds`, `crunch_cpu_seconds`: one single-threaded call;
+//! - `crunch_1x_seconds`, `crunch_4x_seconds`: `crunch_numbers(x)` and `(4x)`.
+
+// The program uses more of this module than the harness does.
+#[allow(dead_code)]
+#[path = "../src/workers.rs"]
+mod workers;
+
+use common::observe::{catch_panic, cores, Observations, Unit};
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+const WORKER_PROGRAM: &str = env!("CARGO_BIN_EXE_ex04");
+/// Tiny tasks per run on worker processes, as many as the program's default.
+const TINY_TASKS: usize = 16;
+
+const SWEEP_METRICS: [&str; 4] = [
+    "slow_1_seconds",
+    "slow_2_seconds",
+    "slow_speedup_2",
+    "best_speedup",
+];
+const ALL_METRICS: [&str; 9] = [
+    "slow_1_seconds",
+    "slow_2_seconds",
+    "slow_speedup_2",
+    "best_speedup",
+    "fast_process_speedup_2",
+    "crunch_wall_seconds",
+    "crunch_cpu_seconds",
+    "crunch_1x_seconds",
+    "crunch_4x_seconds",
+];
+
+fn main() {
+    let mut o = Observations::new("ex04");
+    // One task of one time unit: long enough that thread start-up is noise.
+    match catch_panic(|| workers::task_size_for(common::time_unit())) {
+        Ok(x) => {
+            observe_thread_sweep(&mut o, x);
+            observe_tiny_tasks_on_processes(&mut o);
+            observe_crunch(&mut o, x);
+        }
+        Err(message) => {
+            for name in ALL_METRICS {
+                o.fail(name, &message);
+            }
+        }
+    }
+    o.finish();
+}
+
+/// Sweeps 1..=2 x cores threads over 2 x cores slow tasks, the worker counts
+/// interleaved within each repeat so that a burst of noise hits one repeat,
+/// not one worker count.
+fn observe_thread_sweep(o: &mut Observations, x: u64) {
+    let most = 2 * cores().max(1);
+    let tasks = vec![x; most];
+    let runs = 1 + o.repeats();
+    let mut times = vec![Vec::with_capacity(runs); most + 1];
+    let measured = catch_panic(|| {
+        for _ in 0..runs {
+            for (n, time) in times.iter_mut().enumerate().skip(1) {
+                time.push(seconds(|| workers::run_threads(n, &tasks)));
+            }
+        }
+    });
+    if let Err(message) = measured {
+        for name in SWEEP_METRICS {
+            o.fail(name, &message);
+        }
+        return;
+    }
+    // Drop the warm-up run of every worker count.
+    let times: Vec<Vec<f64>> = times
+        .into_iter()
+        .map(|t| t.into_iter().skip(1).collect())
+        .collect();
+    o.record("slow_1_seconds", Unit::Seconds, times[1].iter().copied());
+    o.record("slow_2_seconds", Unit::Seconds, times[2].iter().copied());
+    let one = minimum(&times[1]);
+    o.record("slow_speedup_2", Unit::Ratio, [one / minimum(&times[2])]);
+    let best = times[1..]
+        .iter()
+        .map(|t| one / minimum(t))
+        .fold(0.0, f64::max);
+    o.record("best_speedup", Unit::Ratio, [best]);
+}
+
+/// T(1)/T(2) for tiny tasks on worker processes, started anew for each run.
+fn observe_tiny_tasks_on_processes(o: &mut Observations) {
+    const NAME: &str = "fast_process_speedup_2";
+    let program = Path::new(WORKER_PROGRAM);
+    let runs = 1 + o.repeats();
+    let measured = catch_panic(|| {
+        let tasks = vec![workers::task_size_for(workers::fast_task()); TINY_TASKS];
+        let (mut one, mut two) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            for (n, time) in [(1, &mut one), (2, &mut two)] {
+                let start = Instant::now();
+                workers::run_processes(program, n, &tasks)?;
+                time.push(start.elapsed().as_secs_f64());
+            }
+        }
+        Ok::<_, std::io::Error>(minimum(&one[1..]) / minimum(&two[1..]))
+    });
+    match measured {
+        Ok(Ok(ratio)) => o.record(NAME, Unit::Ratio, [ratio]),
+        Ok(Err(e)) => o.fail(NAME, e),
+        Err(message) => o.fail(NAME, message),
+    }
+}
+
+/// One single-threaded call: is it busy, and does it scale with x?
+fn observe_crunch(o: &mut Observations, x: u64) {
+    o.time_with_cpu("crunch_wall_seconds", "crunch_cpu_seconds", true, || {
+        ex04::crunch_numbers(black_box(x))
+    });
+    o.time("crunch_1x_seconds", || ex04::crunch_numbers(black_box(x)));
+    o.time("crunch_4x_seconds", || {
+        ex04::crunch_numbers(black_box(4 * x))
+    });
+}
+
+fn seconds<R>(f: impl FnOnce() -> R) -> f64 {
+    let start = Instant::now();
+    black_box(f());
+    start.elapsed().as_secs_f64()
+}
+
+fn minimum(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
+}

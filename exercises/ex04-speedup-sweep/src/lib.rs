@@ -1,33 +1,78 @@
-//! Exercise 4: speedup sweep. Read `README.md` first.
+//! Exercise 4: a speedup sweep, Amdahl's law and the Karp–Flatt serial
+//! fraction. Read `README.md` first; each `todo!()` names the section that
+//! explains it.
+//!
+//! `Sample` and `SweepError` are given. `main.rs` (and the modules beside it)
+//! is the sweep program, given complete: it calls the functions below.
+
+// Delete this line once every function below is written.
+#![allow(unused_variables)]
+
 use std::time::Duration;
 
+/// One point of a sweep: how long the whole batch of tasks took with
+/// `workers` workers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     pub workers: usize,
     pub seconds: f64,
 }
 
+/// What is wrong with a sweep that cannot give speedups.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SweepError {
-    #[error("the sweep is empty")]
+    /// There are no samples at all.
+    #[error("the sweep has no samples")]
     Empty,
+    /// Speedup is T(1) / T(n): without a 1-worker sample there is no T(1).
+    #[error("the sweep has no sample with 1 worker, so there is no T(1) to compare against")]
+    NoOneWorkerSample,
+    /// A time that is zero, negative or not finite (NaN, infinity).
+    #[error("the run with {workers} workers took {seconds} s: a time must be positive and finite")]
+    BadTime { workers: usize, seconds: f64 },
 }
 
-pub fn sweep(workers: impl IntoIterator<Item = usize>, run: impl FnMut(usize) -> Duration) -> Vec<Sample> {
-    todo!()
+/// Calls `run` once per worker count, in the order given, and returns one
+/// [`Sample`] per call: the worker count and the `Duration` it returned, in
+/// seconds.
+pub fn sweep(
+    workers: impl IntoIterator<Item = usize>,
+    run: impl FnMut(usize) -> Duration,
+) -> Vec<Sample> {
+    todo!("sweep: see README.md, section \"Speedup and efficiency\"")
 }
+
+/// The speedup T(1) / T(n) of every sample, in sample order, where T(1) is
+/// the time of the sample with 1 worker.
+///
+/// Errors: [`SweepError::Empty`] for no samples; [`SweepError::BadTime`] for
+/// the first sample whose time is zero, negative or not finite; then
+/// [`SweepError::NoOneWorkerSample`] when no sample has 1 worker.
 pub fn speedups(samples: &[Sample]) -> Result<Vec<f64>, SweepError> {
-    todo!()
+    todo!("speedups: see README.md, section \"Speedup and efficiency\"")
 }
+
+/// The efficiency of every sample: its speedup divided by its worker count.
+/// Same errors as [`speedups`].
 pub fn efficiencies(samples: &[Sample]) -> Result<Vec<f64>, SweepError> {
-    todo!()
+    todo!("efficiencies: see README.md, section \"Speedup and efficiency\"")
 }
+
+/// Amdahl's law: the speedup on `workers` workers of a program whose
+/// `serial_fraction` (0 to 1) cannot run in parallel: 1 / (s + (1 - s) / n).
 pub fn amdahl(workers: usize, serial_fraction: f64) -> f64 {
-    todo!()
+    todo!("amdahl: see README.md, section \"Amdahl's law\"")
 }
+
+/// The Karp–Flatt metric: the serial fraction that explains a measured
+/// `speedup` on `workers` workers. `None` for 1 worker, where it is undefined.
 pub fn karp_flatt(speedup: f64, workers: usize) -> Option<f64> {
-    todo!()
+    todo!("karp_flatt: see README.md, section \"Karp-Flatt: the serial fraction of a measurement\"")
 }
+
+/// Your own compute-bound function: deterministic (same `x`, same answer,
+/// same work) and taking time proportional to `x`, a small fixed amount of
+/// work per unit of `x` (well under a millisecond).
 pub fn crunch_numbers(x: u64) -> u64 {
-    todo!()
+    todo!("crunch_numbers: write your own, see README.md, section \"Your own crunch_numbers\"")
 }

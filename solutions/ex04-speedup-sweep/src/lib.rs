@@ -1,33 +1,126 @@
-//! Exercise 4: speedup sweep. Read `README.md` first.
+//! Exercise 4, the reference solution: a speedup sweep, Amdahl's law and the
+//! Karp–Flatt serial fraction.
 use std::time::Duration;
 
+/// One point of a sweep: how long the whole batch of tasks took with
+/// `workers` workers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     pub workers: usize,
     pub seconds: f64,
 }
 
+/// What is wrong with a sweep that cannot give speedups.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SweepError {
-    #[error("the sweep is empty")]
+    /// There are no samples at all.
+    #[error("the sweep has no samples")]
     Empty,
+    /// Speedup is T(1) / T(n): without a 1-worker sample there is no T(1).
+    #[error("the sweep has no sample with 1 worker, so there is no T(1) to compare against")]
+    NoOneWorkerSample,
+    /// A time that is zero, negative or not finite (NaN, infinity).
+    #[error("the run with {workers} workers took {seconds} s: a time must be positive and finite")]
+    BadTime { workers: usize, seconds: f64 },
 }
 
-pub fn sweep(workers: impl IntoIterator<Item = usize>, run: impl FnMut(usize) -> Duration) -> Vec<Sample> {
-    todo!()
+/// Calls `run` once per worker count, in order, and keeps what each call took.
+pub fn sweep(
+    workers: impl IntoIterator<Item = usize>,
+    mut run: impl FnMut(usize) -> Duration,
+) -> Vec<Sample> {
+    workers
+        .into_iter()
+        .map(|n| Sample {
+            workers: n,
+            seconds: run(n).as_secs_f64(),
+        })
+        .collect()
 }
+
+/// T(1) / T(n) for every sample, in sample order.
 pub fn speedups(samples: &[Sample]) -> Result<Vec<f64>, SweepError> {
-    todo!()
+    if samples.is_empty() {
+        return Err(SweepError::Empty);
+    }
+    // Check every time before dividing: a zero would turn into an infinite
+    // speedup and a NaN would poison every number after it, silently.
+    if let Some(bad) = samples
+        .iter()
+        .find(|s| !(s.seconds.is_finite() && s.seconds > 0.0))
+    {
+        return Err(SweepError::BadTime {
+            workers: bad.workers,
+            seconds: bad.seconds,
+        });
+    }
+    let one = samples
+        .iter()
+        .find(|s| s.workers == 1)
+        .ok_or(SweepError::NoOneWorkerSample)?;
+    Ok(samples.iter().map(|s| one.seconds / s.seconds).collect())
 }
+
+/// Speedup per worker: 1.0 means every worker pulled its full weight.
 pub fn efficiencies(samples: &[Sample]) -> Result<Vec<f64>, SweepError> {
-    todo!()
+    let speedups = speedups(samples)?;
+    Ok(samples
+        .iter()
+        .zip(speedups)
+        .map(|(s, speedup)| speedup / s.workers as f64)
+        .collect())
 }
+
+/// Amdahl's law: the speedup on `workers` workers of a program whose
+/// `serial_fraction` cannot be parallelized.
 pub fn amdahl(workers: usize, serial_fraction: f64) -> f64 {
-    todo!()
+    let s = serial_fraction;
+    1.0 / (s + (1.0 - s) / workers as f64)
 }
+
+/// The Karp–Flatt metric: the serial fraction that would explain `speedup`
+/// on `workers` workers, if Amdahl's law held. Undefined with fewer than 2
+/// workers (it would divide by zero).
 pub fn karp_flatt(speedup: f64, workers: usize) -> Option<f64> {
-    todo!()
+    if workers < 2 {
+        return None;
+    }
+    let n = workers as f64;
+    Some((1.0 / speedup - 1.0 / n) / (1.0 - 1.0 / n))
 }
+
+/// A Monte Carlo estimate of pi with `x` random points: returns how many of
+/// them fell inside the quarter circle (4 * hits / x is about pi).
+///
+/// Deterministic (a fixed seed, so every run does the same work and gives the
+/// same answer) and linear in `x`: each point costs the same few nanoseconds.
 pub fn crunch_numbers(x: u64) -> u64 {
-    todo!()
+    let mut rng = SplitMix64(0x5EED);
+    let mut hits = 0;
+    for _ in 0..x {
+        let (a, b) = (rng.unit(), rng.unit());
+        if a * a + b * b <= 1.0 {
+            hits += 1;
+        }
+    }
+    hits
+}
+
+/// A tiny, well-known pseudo-random generator (SplitMix64): enough for a
+/// Monte Carlo estimate, and no dependency for a dozen lines.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A float in [0, 1) from the top 53 bits.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
