@@ -1,1 +1,126 @@
-fn main() {}
+//! The observation harness of exercise 2 (owned by the instructor).
+//!
+//! Run by hand: `cargo bench -p ex02 --bench observe` prints a table and the
+//! timelines of the 2-thread runs. The grader runs it the same way and reads
+//! the measurements from the file it names in `COURSE_MEASUREMENTS`;
+//! `course.yaml` says what they must show.
+//!
+//! Every query sleeps, so there is nothing to warm up: each timing is its
+//! repeats only, which keeps the whole harness at about 140 time units
+//! (7 s at the default 50 ms unit, 3 repeats).
+
+use common::observe::{Observations, Unit, MEASUREMENTS_ENV};
+use common::secret_database;
+use common::trace::{self, Trace};
+use ex02::{rayon_queries, secret_serial, secret_threaded, serial_queries, threaded_queries};
+use std::fmt::Debug;
+
+/// The lesson's queries with the long one second, then last.
+const LONG_SECOND: [f64; 4] = [1.0, 8.0, 1.5, 2.0];
+const LONG_LAST: [f64; 4] = [1.0, 1.5, 2.0, 8.0];
+/// Five queries for the secret database: 5.2 units one after the other,
+/// 1.6 units on 4 threads.
+const SECRET_QUERIES: [&str; 5] = [
+    "42",
+    "3.1415",
+    "8162371823.123",
+    "pelita",
+    "ajwdiauwdiuahwiduhawdiuhawd",
+];
+const TIMELINE_WIDTH: usize = 80;
+
+fn main() {
+    let by_hand = std::env::var_os(MEASUREMENTS_ENV).is_none();
+    let mut observations = Observations::new("ex02");
+    let o = &mut observations;
+    let squares = |queries: &[f64]| queries.iter().map(|x| x * x).collect::<Vec<f64>>();
+
+    // serial-is-sum and waiting-is-not-working.
+    let got = o.time_with_cpu("serial_seconds", "serial_cpu_seconds", false, || {
+        serial_queries(&LONG_SECOND)
+    });
+    expect_answers(o, "serial_seconds", got, squares(&LONG_SECOND));
+
+    // threads-overlap and in-order-handout: every run is traced, the last
+    // run's trace is judged.
+    let got = o.time_without_warmup("threads_seconds", || {
+        trace::capture(|| threaded_queries(&LONG_SECOND, 2))
+    });
+    match got {
+        Some((answers, trace)) => {
+            expect_answers(o, "threads_seconds", Some(answers), squares(&LONG_SECOND));
+            let in_order = handed_out_in_order(&trace);
+            o.record(
+                "in_order_handout",
+                Unit::Count,
+                [f64::from(u8::from(in_order))],
+            );
+            if by_hand {
+                show("threaded_queries(&[1, 8, 1.5, 2], 2)", &trace);
+            }
+        }
+        None => o.fail(
+            "in_order_handout",
+            "threads_seconds failed, so there is no trace to read",
+        ),
+    }
+
+    // long-last-is-slower.
+    let got = o.time_without_warmup("long_last_seconds", || threaded_queries(&LONG_LAST, 2));
+    expect_answers(o, "long_last_seconds", got, squares(&LONG_LAST));
+
+    // secret-speedup.
+    let secrets: Vec<String> = SECRET_QUERIES.map(secret_database::answer).into();
+    let got = o.time_without_warmup("secret_serial_seconds", || secret_serial(&SECRET_QUERIES));
+    expect_answers(o, "secret_serial_seconds", got, secrets.clone());
+    let got = o.time_without_warmup("secret_threaded_seconds", || {
+        secret_threaded(&SECRET_QUERIES, 4)
+    });
+    expect_answers(o, "secret_threaded_seconds", got, secrets);
+
+    // rayon-splits-in-halves (informational).
+    let got = o.time_without_warmup("rayon_seconds", || {
+        trace::capture(|| rayon_queries(&LONG_SECOND, 2))
+    });
+    if let Some((answers, trace)) = got {
+        expect_answers(o, "rayon_seconds", Some(answers), squares(&LONG_SECOND));
+        if by_hand {
+            show("rayon_queries(&[1, 8, 1.5, 2], 2)", &trace);
+        }
+    }
+
+    observations.finish();
+}
+
+/// A timing only counts when the function also gave the right answers.
+fn expect_answers<R: PartialEq + Debug>(
+    o: &mut Observations,
+    metric: &str,
+    got: Option<R>,
+    expected: R,
+) {
+    if let Some(got) = got {
+        if got != expected {
+            o.fail(
+                metric,
+                format!("wrong answers {got:?}, expected {expected:?}"),
+            );
+        }
+    }
+}
+
+/// In-order hand-out of [1, 8, 1.5, 2] to 2 threads: the thread that ran
+/// query 0 then ran queries 2 and 3, and another thread ran query 1 alone.
+fn handed_out_in_order(trace: &Trace) -> bool {
+    let lanes = trace.lanes();
+    let lane = |label: &str| trace.lane_of(label).map(|i| lanes[i].as_slice());
+    lane("query 1") == Some(&["query 1", "query 1.5", "query 2"])
+        && lane("query 8") == Some(&["query 8"])
+}
+
+fn show(title: &str, trace: &Trace) {
+    eprintln!(
+        "\n{title}, the last run:\n{}",
+        trace.timeline(TIMELINE_WIDTH)
+    );
+}
