@@ -163,14 +163,10 @@ fn run_case(case: &Case, limits: &Limits) -> TestResult {
 }
 
 /// A test passed only when its process exited 0 and libtest itself reported
-/// it: `test <name> ... ok` and a summary of exactly one passed test.
+/// it: `test <name> ... ok` followed by a summary of exactly one passed test.
 fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> TestResult {
     let stdout = output.stdout.text();
-    let ok_line = format!("test {name} ... ok");
-    let reported_ok = stdout.lines().any(|line| line == ok_line)
-        && stdout
-            .lines()
-            .any(|line| line.starts_with("test result: ok. 1 passed; 0 failed;"));
+    let reported_ok = libtest_reported_ok(&stdout, name);
     let reported_failed = stdout
         .lines()
         .any(|line| line == format!("test {name} ... FAILED"));
@@ -213,6 +209,26 @@ fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> 
         seconds: output.elapsed.as_secs_f64(),
         output: output_text,
     }
+}
+
+/// libtest prints `test <name> ... ` before the test runs and `ok` after it,
+/// then the summary. Output the test wrote around libtest's capture (to the
+/// raw stdout) may sit between the two halves of the line: allowed, as long
+/// as `ok` ends what comes before the summary.
+fn libtest_reported_ok(stdout: &str, name: &str) -> bool {
+    let start = format!("test {name} ... ");
+    let Some(line_start) = stdout
+        .match_indices(&start)
+        .map(|(at, _)| at)
+        .find(|&at| at == 0 || stdout[..at].ends_with('\n'))
+    else {
+        return false;
+    };
+    let after = &stdout[line_start + start.len()..];
+    let Some(summary) = after.find("\ntest result: ok. 1 passed; 0 failed;") else {
+        return false;
+    };
+    after[..summary].trim_end().ends_with("ok")
 }
 
 fn not_run(name: String, why: &str) -> TestResult {
@@ -358,6 +374,16 @@ mod tests {
         assert_eq!(status(0, fake), TestStatus::NotRun);
         let other = "test other ... ok\ntest result: ok. 1 passed; 0 failed;\n";
         assert_eq!(status(0, other), TestStatus::NotRun);
+    }
+
+    #[test]
+    fn raw_output_inside_the_report_line_is_tolerated() {
+        let noisy = "\nrunning 1 test\ntest adds ... raw noise\nmore\nok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored\n";
+        assert_eq!(status(0, noisy), TestStatus::Passed);
+        let other_name = "test adds_more ... ok\n\ntest result: ok. 1 passed; 0 failed;\n";
+        assert_eq!(status(0, other_name), TestStatus::NotRun);
+        let not_ok = "test adds ... FAILED\n\ntest result: ok. 1 passed; 0 failed;\n";
+        assert_eq!(status(0, not_ok), TestStatus::Failed);
     }
 
     #[test]

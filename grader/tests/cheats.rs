@@ -1,0 +1,238 @@
+//! Submissions that try to earn what they did not: each is graded with the
+//! runner's API and must get no point it did not earn.
+//!
+//! Each fixture under `tests/fixtures/cheats/<name>/` is a submission: a
+//! reference solution with one change. Only the affected exercise is graded.
+
+use grader::model::{TestResult, TestStatus};
+use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
+use grader::workspace::{self, GradedTree, Source};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One grading at a time: parallel test processes of several cases would
+/// disturb the timing cases and overload a 2-core machine.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn course_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn exercise_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(course_root().join("exercises"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name.to_string_lossy().starts_with("ex"))
+        .map(|name| Path::new("exercises").join(name))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn limits(test_timeout: Duration) -> Limits {
+    Limits {
+        test_timeout,
+        harness_timeout: Duration::from_secs(120),
+        output_cap_bytes: 64 * 1024,
+    }
+}
+
+fn submission(fixture: &str) -> GradedTree {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cheats")
+        .join(fixture);
+    workspace::prepare(&course_root(), &exercise_dirs(), &Source::Submission(dir)).unwrap()
+}
+
+fn grade_tests(fixture: &str, package: &str, test_timeout: Duration) -> TestsOutcome {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tree = submission(fixture);
+    let start = Instant::now();
+    let outcome = runner::run_tests(&tree, package, &limits(test_timeout));
+    eprintln!(
+        "{fixture}: {} tests, build {:.1}s, tests {:.1}s, total {:.1}s",
+        outcome.tests.len(),
+        outcome.build_seconds,
+        outcome.test_seconds,
+        start.elapsed().as_secs_f64()
+    );
+    outcome
+}
+
+fn result<'a>(outcome: &'a TestsOutcome, name: &str) -> &'a TestResult {
+    outcome
+        .tests
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no test {name} in {:#?}", outcome.tests))
+}
+
+fn passed(outcome: &TestsOutcome) -> Vec<&str> {
+    outcome
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Passed)
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// ex01's tests, as the instructor wrote them.
+const EX01_TESTS: usize = 11;
+
+#[test]
+fn edited_tests_are_replaced_by_the_instructors() {
+    let outcome = grade_tests("edited-tests", "ex01", Duration::from_secs(20));
+    assert_eq!(outcome.build_error, None);
+    assert_eq!(outcome.tests.len(), EX01_TESTS);
+    assert_eq!(passed(&outcome), Vec::<&str>::new(), "{:#?}", outcome.tests);
+    let stub = result(&outcome, "ex01::do_science_squares");
+    assert_eq!(stub.status, TestStatus::Failed);
+    assert!(
+        stub.output.contains("not yet implemented"),
+        "{}",
+        stub.output
+    );
+}
+
+#[test]
+fn a_printed_test_summary_earns_nothing() {
+    let outcome = grade_tests("fake-summary", "ex01", Duration::from_secs(20));
+    for name in [
+        "ex01::science_loop_squares_every_input_in_order",
+        "ex01::science_loop_of_nothing_is_empty",
+        "ex01::science_map_agrees_with_science_loop",
+    ] {
+        assert_ne!(result(&outcome, name).status, TestStatus::Passed, "{name}");
+    }
+    // The rest of the solution still earns its points.
+    assert_eq!(
+        passed(&outcome).len(),
+        EX01_TESTS - 3,
+        "{:#?}",
+        outcome.tests
+    );
+}
+
+#[test]
+fn exiting_with_success_inside_a_test_earns_nothing() {
+    let outcome = grade_tests("exit-zero", "ex01", Duration::from_secs(20));
+    for name in [
+        "ex01::science_map_squares_every_input_in_order",
+        "ex01::science_map_agrees_with_science_loop",
+    ] {
+        let test = result(&outcome, name);
+        assert_eq!(test.status, TestStatus::NotRun, "{name}");
+        assert!(test.output.contains("never reported"), "{}", test.output);
+    }
+    assert_eq!(passed(&outcome).len(), EX01_TESTS - 2);
+}
+
+#[test]
+fn an_endless_loop_times_out_and_says_which_test_hung() {
+    let timeout = Duration::from_secs(2);
+    let start = Instant::now();
+    let outcome = grade_tests("endless-loop", "ex01", timeout);
+    let hung: Vec<&TestResult> = outcome
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::TimedOut)
+        .collect();
+    let names: Vec<&str> = hung.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ex01::map_serial_applies_any_function_in_order",
+            "ex01::map_serial_builds_results_of_a_new_type",
+            "ex01::map_serial_calls_the_function_once_per_item",
+        ]
+    );
+    for test in hung {
+        let short = test.name.trim_start_matches("ex01::");
+        assert!(
+            test.output
+                .contains(&format!("test {short} timed out after 2s")),
+            "{}",
+            test.output
+        );
+        assert!(test.seconds < 10.0, "{}", test.seconds);
+    }
+    assert_eq!(passed(&outcome).len(), EX01_TESTS - 3);
+    // Killed, not waited for: three 2-second timeouts, two at a time.
+    assert!(outcome.test_seconds < 30.0, "{}", outcome.test_seconds);
+    assert!(start.elapsed() < Duration::from_secs(600));
+}
+
+#[test]
+fn a_panic_fails_its_tests_and_the_harness_records_it() {
+    let outcome = grade_tests("panic", "ex01", Duration::from_secs(20));
+    let test = result(&outcome, "ex01::do_science_squares");
+    assert_eq!(test.status, TestStatus::Failed);
+    assert!(
+        test.output.contains("do_science gave up"),
+        "{}",
+        test.output
+    );
+    // map_serial and map_lazy with closures of their own do not call do_science.
+    assert!(
+        passed(&outcome).len() < EX01_TESTS - 3,
+        "{:#?}",
+        outcome.tests
+    );
+
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tree = submission("panic");
+    let env = HarnessEnv {
+        repeats: 1,
+        time_unit_ms: 10.0,
+    };
+    let harness = runner::run_harness(&tree, "ex01", &env, &limits(Duration::from_secs(20)));
+    let measurements = harness.measurements.expect("the harness catches the panic");
+    let loop_seconds = measurements
+        .metrics
+        .iter()
+        .find(|m| m.name == "loop_seconds")
+        .expect("loop_seconds is reported");
+    assert!(loop_seconds.values.is_empty(), "{loop_seconds:?}");
+    let error = loop_seconds.error.as_deref().unwrap_or_default();
+    assert!(error.contains("do_science gave up"), "{error}");
+}
+
+#[test]
+fn a_compile_error_costs_only_its_exercise() {
+    let outcome = grade_tests("compile-error", "ex01", Duration::from_secs(20));
+    let error = outcome.build_error.as_deref().expect("a build error");
+    assert!(error.contains("error"), "{error}");
+    assert!(error.contains("src/lib.rs"), "{error}");
+    assert!(error.len() < 5000, "{error}");
+    // Every expected test is listed, none ran.
+    assert_eq!(outcome.tests.len(), EX01_TESTS, "{:#?}", outcome.tests);
+    assert!(outcome.tests.iter().all(|t| t.status == TestStatus::NotRun));
+    assert!(outcome
+        .tests
+        .iter()
+        .any(|t| t.name == "ex01::do_science_squares"));
+}
+
+#[test]
+fn a_build_script_never_runs() {
+    let outcome = grade_tests("build-script", "ex01", Duration::from_secs(20));
+    assert_eq!(outcome.build_error, None);
+    assert_eq!(passed(&outcome).len(), EX01_TESTS, "{:#?}", outcome.tests);
+}
+
+#[test]
+fn megabytes_of_output_are_capped() {
+    let outcome = grade_tests("huge-output", "ex01", Duration::from_secs(60));
+    let cap = 64 * 1024;
+    // Noise around the capture does not hide libtest's report.
+    let noisy = result(&outcome, "ex01::science_loop_squares_every_input_in_order");
+    assert_eq!(noisy.status, TestStatus::Passed, "{}", noisy.output);
+    let chatty = result(&outcome, "ex01::science_map_squares_every_input_in_order");
+    assert_eq!(chatty.status, TestStatus::Failed);
+    assert!(chatty.output.len() <= cap + 100, "{}", chatty.output.len());
+    assert!(chatty.output.contains("chatter"));
+}
