@@ -236,3 +236,67 @@ fn megabytes_of_output_are_capped() {
     assert!(chatty.output.len() <= cap + 100, "{}", chatty.output.len());
     assert!(chatty.output.contains("chatter"));
 }
+
+/// Run the harness of `package` on a fixture, at a short time unit.
+fn measure(fixture: &str, package: &str) -> common::observe::Measurements {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tree = submission(fixture);
+    let env = HarnessEnv {
+        repeats: 1,
+        time_unit_ms: 20.0,
+    };
+    let outcome = runner::run_harness(&tree, package, &env, &limits(Duration::from_secs(20)));
+    eprintln!(
+        "{fixture} harness: build {:.1}s, run {:.1}s",
+        outcome.build_seconds, outcome.run_seconds
+    );
+    outcome
+        .measurements
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// min(metric) in time units.
+fn units(measurements: &common::observe::Measurements, metric: &str) -> f64 {
+    let min = |name: &str| {
+        let metric = measurements
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("no metric {name} in {measurements:#?}"));
+        metric.values.iter().copied().fold(f64::INFINITY, f64::min)
+    };
+    min(metric) / min("unit")
+}
+
+#[test]
+fn a_pool_that_joins_each_thread_before_the_next_is_seen_to_be_serial() {
+    let outcome = grade_tests("serial-pool", "ex02", Duration::from_secs(30));
+    assert_eq!(outcome.build_error, None);
+    // Its answers are right, so most tests pass; only the timing shows.
+    assert!(
+        result(&outcome, "ex02::pool_map_returns_results_in_input_order").status
+            == TestStatus::Passed
+    );
+    let measurements = measure("serial-pool", "ex02");
+    let threads = units(&measurements, "threads_seconds");
+    eprintln!(
+        "serial-pool: {} of {} tests passed, threads_seconds = {threads:.2} units",
+        passed(&outcome).len(),
+        outcome.tests.len()
+    );
+    // The sum of [1, 8, 1.5, 2] is 12.5 units; a real pool of 2 takes 8.
+    assert!(threads > 11.5, "threads_seconds = {threads:.2} units");
+    assert!(threads < 14.5, "threads_seconds = {threads:.2} units");
+}
+
+#[test]
+fn printed_or_written_fake_measurements_do_not_count() {
+    let measurements = measure("fake-measurements", "ex02");
+    // The harness's own file, not the fake one: every metric is there.
+    assert!(measurements
+        .metrics
+        .iter()
+        .any(|m| m.name == "serial_seconds"));
+    let threads = units(&measurements, "threads_seconds");
+    assert!(threads > 11.5, "threads_seconds = {threads:.2} units");
+}
