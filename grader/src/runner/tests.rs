@@ -313,7 +313,7 @@ struct MetadataTarget {
 }
 
 #[cfg(test)]
-mod tests {
+mod judging {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
