@@ -300,3 +300,16 @@ fn printed_or_written_fake_measurements_do_not_count() {
     let threads = units(&measurements, "threads_seconds");
     assert!(threads > 11.5, "threads_seconds = {threads:.2} units");
 }
+
+#[test]
+#[ignore = "needs ex03's harness to record crunch4_seconds and crunch1_seconds"]
+fn a_countdown_without_black_box_is_seen_to_do_nothing() {
+    let measurements = measure("no-black-box", "ex03");
+    let ratio = units(&measurements, "crunch4_seconds") / units(&measurements, "crunch1_seconds");
+    eprintln!("no-black-box: crunch4 / crunch1 = {ratio:.2}");
+    // A loop that really runs takes 4 times as long for 4 times the work.
+    assert!(
+        !(3.3..=4.8).contains(&ratio),
+        "crunch4 / crunch1 = {ratio:.2}"
+    );
+}
