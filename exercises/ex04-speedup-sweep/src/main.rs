@@ -17,9 +17,13 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Every sweep point is timed this many times and the shortest run kept:
-/// noise (other programs, the OS) only ever adds time.
-const RUNS_PER_POINT: usize = 3;
+/// Every sweep point is timed at least `MIN_RUNS` times, and again while
+/// its runs add up to less than `MIN_TIME_PER_POINT` (tiny tasks get many
+/// runs); the fastest run is kept: noise (other programs, the operating
+/// system) only ever adds time.
+const MIN_RUNS: usize = 3;
+const MAX_RUNS: usize = 200;
+const MIN_TIME_PER_POINT: Duration = Duration::from_millis(200);
 /// More workers than this is a typo, not an experiment.
 const MOST_WORKERS: usize = 512;
 
@@ -99,31 +103,28 @@ fn main() -> anyhow::Result<()> {
 
     let program =
         std::env::current_exe().context("cannot find this program to start its workers")?;
+    let run_once = |n: usize| -> std::io::Result<Duration> {
+        let start = Instant::now();
+        if cli.processes {
+            workers::run_processes(&program, n, &tasks)?;
+        } else {
+            workers::run_threads(n, &tasks);
+        }
+        Ok(start.elapsed())
+    };
+    // One run before the sweep warms up the caches, the CPU's clock and the
+    // allocator, which would otherwise slow down the 1-worker point alone.
+    run_once(1).context("the worker processes failed")?;
     let mut failure = None;
     let samples = ex04::sweep(1..=max_workers, |n| {
         show_progress(n, max_workers);
         if failure.is_some() {
             return Duration::ZERO;
         }
-        let run_once = || -> std::io::Result<Duration> {
-            let start = Instant::now();
-            if cli.processes {
-                workers::run_processes(&program, n, &tasks)?;
-            } else {
-                workers::run_threads(n, &tasks);
-            }
-            Ok(start.elapsed())
-        };
-        match (0..RUNS_PER_POINT)
-            .map(|_| run_once())
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(times) => times.into_iter().min().unwrap_or_default(),
-            Err(e) => {
-                failure = Some(e);
-                Duration::ZERO
-            }
-        }
+        fastest_run(|| run_once(n)).unwrap_or_else(|e| {
+            failure = Some(e);
+            Duration::ZERO
+        })
     });
     end_progress();
     if let Some(e) = failure {
@@ -162,9 +163,23 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The fastest of a few runs of `run`: see `MIN_RUNS`.
+fn fastest_run(mut run: impl FnMut() -> std::io::Result<Duration>) -> std::io::Result<Duration> {
+    let (mut fastest, mut total) = (Duration::MAX, Duration::ZERO);
+    for runs in 1..=MAX_RUNS {
+        let took = run()?;
+        fastest = fastest.min(took);
+        total += took;
+        if runs >= MIN_RUNS && total >= MIN_TIME_PER_POINT {
+            break;
+        }
+    }
+    Ok(fastest)
+}
+
 /// One progress line on stderr, rewritten in place on a terminal.
 fn show_progress(workers: usize, max_workers: usize) {
-    let line = format!("measuring {workers} of {max_workers} workers ({RUNS_PER_POINT} runs each)");
+    let line = format!("measuring {workers} of {max_workers} workers");
     if std::io::stderr().is_terminal() {
         eprint!("\r{line}");
     } else {
