@@ -13,6 +13,9 @@ pub struct GradeReport {
     pub target: String,
     pub machine: Machine,
     pub exercises: Vec<ExerciseReport>,
+    /// False with `--no-observations`: then no exercise lists observations
+    /// and `max_score` counts test points only.
+    pub observations_measured: bool,
     pub score: f64,
     pub max_score: f64,
     pub timings: Timings,
@@ -31,16 +34,37 @@ pub struct Machine {
 pub struct Timings {
     pub build_seconds: f64,
     pub test_seconds: f64,
+    /// Wall time of measuring the observations: running the harnesses and
+    /// judging them (their release builds count in `build_seconds`).
     pub measure_seconds: f64,
     /// Wall time of the harness processes themselves (the timed work).
     pub harness_seconds: f64,
+    /// Grader time beyond the timed work while measuring, as a percentage
+    /// of `measure_seconds`: `(measure - harness) / measure * 100`.
+    #[serde(default)]
+    pub overhead_percent: f64,
     pub total_seconds: f64,
+}
+
+impl Timings {
+    /// Work out [`overhead_percent`](Self::overhead_percent) from the other
+    /// figures.
+    pub fn with_overhead(mut self) -> Self {
+        self.overhead_percent = if self.measure_seconds > 0.0 {
+            (self.measure_seconds - self.harness_seconds).max(0.0) / self.measure_seconds * 100.0
+        } else {
+            0.0
+        };
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExerciseReport {
     pub id: String,
     pub title: String,
+    /// The exercise's directory relative to course.yaml, e.g. `exercises/ex01-serial-map`.
+    pub dir: String,
     pub tests: TestsReport,
     pub observations: Vec<ObservationResult>,
     /// The exercise's hints, shown when anything failed.
@@ -123,4 +147,8 @@ pub struct CheckResult {
     pub passed: bool,
     /// Why it could not be measured (the harness's error, a missing metric).
     pub error: Option<String>,
+    /// The check in one sentence, numbers beside the expectation, e.g.
+    /// `threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units`.
+    /// Empty when it was not measured.
+    pub summary: String,
 }

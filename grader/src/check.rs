@@ -1,0 +1,260 @@
+//! `grader check`: the instructor's self-check.
+//!
+//! - course.yaml is valid and every metric it names appears in its
+//!   exercise's harness (and, once run, is really recorded);
+//! - every exercise has a README and hints;
+//! - the reference solutions earn every point; observations needing more
+//!   cores than the machine has may be skipped. Timing is noisy, so an
+//!   observation that fails or is inconclusive is measured again, up to
+//!   [`RETRIES`] more times, before it counts as a problem;
+//! - the stubs compile and earn no test points.
+//!
+//! Exit code 0 when everything holds, 1 when something does not, 2 for a
+//! course.yaml or environment error.
+
+use crate::cli::CheckArgs;
+use crate::course::{Course, Exercise};
+use crate::grade::{exercise_report, Grader, Progress};
+use crate::model::{ExerciseReport, ObservationResult, TestStatus, Timings, Verdict};
+use crate::report::points;
+use crate::workspace::Source;
+use crate::{load_course, EXIT_BELOW, EXIT_OK};
+use owo_colors::OwoColorize;
+use std::io::Write;
+use std::path::Path;
+
+/// Extra measurements of an observation that fails on the solutions.
+pub const RETRIES: usize = 2;
+
+/// One line of the self-check, with the problems it found.
+struct Finding {
+    what: String,
+    problems: Vec<String>,
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
+    let (path, course) = load_course(args.course.course.as_deref())?;
+    let observations: usize = course.exercises.iter().map(|e| e.observations.len()).sum();
+    let mut findings = vec![Finding {
+        what: format!(
+            "{}: {} exercises, {observations} observations; every metric named appears in its harness",
+            path.display(),
+            course.exercises.len()
+        ),
+        problems: Vec::new(),
+    }];
+    findings.push(lessons(&course, &path));
+    let progress = Progress::stderr();
+    findings.push(solutions(
+        &course,
+        &path,
+        args.repeats.map(|r| r as usize),
+        &progress,
+    )?);
+    findings.push(stubs(&course, &path, &progress)?);
+    drop(progress);
+
+    let mut out = anstream::stdout();
+    for f in &findings {
+        if f.problems.is_empty() {
+            writeln!(out, "{}   {}", "ok".green(), f.what)?;
+        } else {
+            writeln!(out, "{} {}", "FAIL".red().bold(), f.what)?;
+            for p in &f.problems {
+                writeln!(out, "       - {p}")?;
+            }
+        }
+    }
+    let failed = findings.iter().filter(|f| !f.problems.is_empty()).count();
+    if failed == 0 {
+        writeln!(out, "The course checks out.")?;
+        Ok(EXIT_OK)
+    } else {
+        writeln!(out, "{failed} of {} checks found problems.", findings.len())?;
+        Ok(EXIT_BELOW)
+    }
+}
+
+/// Every exercise has a README and hints; every observation a hint.
+fn lessons(course: &Course, path: &Path) -> Finding {
+    let root = crate::grade::course_root(path);
+    let mut problems = Vec::new();
+    for ex in &course.exercises {
+        let readme = root.join(&ex.dir).join("README.md");
+        match std::fs::read_to_string(&readme) {
+            Ok(text) if !text.trim().is_empty() => {}
+            Ok(_) => problems.push(format!("{}: README.md is empty", ex.id)),
+            Err(_) => problems.push(format!("{}: no README.md in {}", ex.id, ex.dir.display())),
+        }
+        if ex.hints.iter().all(|h| h.trim().is_empty()) {
+            problems.push(format!("{}: course.yaml gives no hints", ex.id));
+        }
+        for o in ex.observations.iter().filter(|o| o.hint.trim().is_empty()) {
+            problems.push(format!("{}: observation {} has an empty hint", ex.id, o.id));
+        }
+    }
+    Finding {
+        what: "every exercise has a README and hints".into(),
+        problems,
+    }
+}
+
+/// The solutions earn every point but those the machine cannot show.
+fn solutions(
+    course: &Course,
+    path: &Path,
+    repeats: Option<usize>,
+    progress: &Progress,
+) -> anyhow::Result<Finding> {
+    let exercises: Vec<&Exercise> = course.exercises.iter().collect();
+    let grader = Grader::new(
+        course,
+        path,
+        &exercises,
+        &Source::Solutions,
+        repeats,
+        progress,
+    )?;
+    let mut timings = Timings::default();
+    let mut reports = Vec::new();
+    let mut retried = 0;
+    for ex in &exercises {
+        let tests = grader.tests(ex, &mut timings);
+        let mut observations = grader.observe(ex, &tests, &mut timings);
+        for _ in 0..RETRIES {
+            if observations.iter().all(acceptable) {
+                break;
+            }
+            retried += observations.iter().filter(|o| !acceptable(o)).count();
+            let again = grader.observe(ex, &tests, &mut timings);
+            for (old, new) in observations.iter_mut().zip(again) {
+                if !acceptable(old) {
+                    *old = new;
+                }
+            }
+        }
+        reports.push(exercise_report(ex, tests, observations));
+    }
+    let timings = timings.with_overhead();
+    let mut problems = Vec::new();
+    for r in &reports {
+        problems.extend(solution_problems(r));
+    }
+    let score: f64 = reports.iter().map(|r| r.score).sum();
+    let max: f64 = reports.iter().map(|r| r.max_score).sum();
+    let skipped: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.observations
+                .iter()
+                .filter(|o| o.verdict == Verdict::Skipped)
+                .map(move |o| format!("{}/{}", r.id, o.id))
+        })
+        .collect();
+    let mut what = format!(
+        "the solutions earn {} of {} points",
+        points(score),
+        points(max)
+    );
+    if !skipped.is_empty() {
+        what.push_str(&format!(
+            " ({} skipped for lack of cores: {})",
+            skipped.len(),
+            skipped.join(", ")
+        ));
+    }
+    what.push_str(&format!(
+        "; observations took {:.1} s, grader overhead {:.1} %",
+        timings.measure_seconds, timings.overhead_percent
+    ));
+    if retried > 0 {
+        what.push_str(&format!(", {retried} measured again"));
+    }
+    Ok(Finding { what, problems })
+}
+
+fn acceptable(o: &ObservationResult) -> bool {
+    matches!(o.verdict, Verdict::Pass | Verdict::Skipped)
+}
+
+fn solution_problems(r: &ExerciseReport) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(error) = &r.tests.build_error {
+        problems.push(format!(
+            "{}: the solution does not build: {}",
+            r.id,
+            error.lines().next().unwrap_or_default()
+        ));
+    } else if r.tests.tests.is_empty() {
+        problems.push(format!("{}: no tests found", r.id));
+    }
+    for t in r
+        .tests
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+    {
+        let why = crate::report::failure_message(&t.output).unwrap_or_default();
+        let why = why.lines().next().unwrap_or_default();
+        problems.push(format!(
+            "{}: test {} {:?} on the solution: {why}",
+            r.id, t.name, t.status
+        ));
+    }
+    for o in r.observations.iter().filter(|o| !acceptable(o)) {
+        let verdict = match o.verdict {
+            Verdict::Inconclusive => "is inconclusive",
+            _ => "fails",
+        };
+        problems.push(format!(
+            "{}: observation {} {verdict} on the solution after {} measurements: {}",
+            r.id,
+            o.id,
+            RETRIES + 1,
+            o.reason
+        ));
+    }
+    problems
+}
+
+/// The stubs compile, and every test fails on them.
+fn stubs(course: &Course, path: &Path, progress: &Progress) -> anyhow::Result<Finding> {
+    let exercises: Vec<&Exercise> = course.exercises.iter().collect();
+    let grader = Grader::new(course, path, &exercises, &Source::Exercises, None, progress)?;
+    let mut timings = Timings::default();
+    let mut problems = Vec::new();
+    let mut total = 0;
+    for ex in &exercises {
+        let tests = grader.tests(ex, &mut timings);
+        total += tests.tests.len();
+        if let Some(error) = &tests.build_error {
+            problems.push(format!(
+                "{}: the stub does not compile: {}",
+                ex.id,
+                error.lines().next().unwrap_or_default()
+            ));
+            continue;
+        }
+        if tests.tests.is_empty() {
+            problems.push(format!("{}: the stub has no tests", ex.id));
+        }
+        let passing: Vec<&str> = tests
+            .tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Passed)
+            .map(|t| t.name.as_str())
+            .collect();
+        if !passing.is_empty() {
+            problems.push(format!(
+                "{}: {} test points on the stub; these tests pass without any work: {}",
+                ex.id,
+                points(tests.points),
+                passing.join(", ")
+            ));
+        }
+    }
+    Ok(Finding {
+        what: format!("the stubs compile and all {total} tests fail on them (no test points)"),
+        problems,
+    })
+}

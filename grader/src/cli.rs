@@ -1,0 +1,112 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Grades the course: each exercise's tests, then its timing observations.
+///
+/// Without a subcommand it grades the exercises in this workspace (your own
+/// work). Exit codes: 0 when grading ran, whatever the score; 1 when
+/// --min-score was given and not reached (or `check` found a problem); 2 for a
+/// usage, course.yaml or environment error.
+#[derive(Debug, Parser)]
+#[command(name = "grader", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub grade: GradeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Grade the exercises (the default), the reference solutions or a submission.
+    Grade(GradeArgs),
+    /// Instructor self-check: course.yaml matches the harnesses, the solutions
+    /// earn every point, the stubs compile and earn no test points.
+    Check(CheckArgs),
+    /// The exercises with your progress (tests passing); the first unfinished one is marked.
+    List(CourseArgs),
+    /// The hints for one exercise.
+    Hint(HintArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CourseArgs {
+    /// The course file [default: course.yaml in this directory or above]
+    #[arg(long, value_name = "FILE")]
+    pub course: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GradeArgs {
+    /// Grade only this exercise (repeat for several).
+    #[arg(long = "exercise", short = 'e', value_name = "ID")]
+    pub exercises: Vec<String>,
+    /// Grade the reference solutions (solutions/).
+    #[arg(long, conflicts_with = "submission")]
+    pub solutions: bool,
+    /// Grade a student's copy of the course: only its exercises/*/src files are used.
+    #[arg(long, value_name = "DIR")]
+    pub submission: Option<PathBuf>,
+    /// How to report.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// Measured runs per timing, after a warm-up run [default: course.yaml's defaults.repeats]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeats: Option<u32>,
+    /// Run the tests only: no timing observations (and no observation points).
+    #[arg(long)]
+    pub no_observations: bool,
+    /// Exit with code 1 when the score is below N points.
+    #[arg(long, value_name = "N")]
+    pub min_score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// Measured runs per timing [default: course.yaml's defaults.repeats]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeats: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HintArgs {
+    /// The exercise, e.g. ex02.
+    pub id: String,
+    #[command(flatten)]
+    pub course: CourseArgs,
+}
+
+/// Report formats; see REPORT-FORMATS.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table per exercise for people (colour on a terminal only).
+    Human,
+    /// Everything in the human report, machine-readable.
+    Json,
+    /// JUnit XML: one testcase per test and per observation.
+    Junit,
+    /// Gradescope's results.json.
+    Gradescope,
+    /// The result JSON GitHub Classroom's autograding reporter reads.
+    Github,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

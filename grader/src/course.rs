@@ -1,0 +1,539 @@
+//! The course model: `course.yaml`, loaded, checked, and checked against the
+//! exercise directories it names.
+//!
+//! Every problem is a [`CourseError`] that names the file, the line and column
+//! and what was expected, e.g.
+//! `course.yaml:12:5: exercises[1].observations[0]: unknown field `pointz`, expected one of ...`.
+
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The two metrics every harness records (see `common::observe`).
+pub const ALWAYS_RECORDED: [&str; 2] = ["unit", "cores"];
+/// Where an exercise's observation harness lives, inside its directory.
+pub const HARNESS_PATH: &str = "benches/observe.rs";
+
+/// The whole course.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Course {
+    pub title: String,
+    pub defaults: Defaults,
+    pub exercises: Vec<Exercise>,
+}
+
+/// Settings every exercise shares unless the command line says otherwise.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// The time unit the harnesses run with, unless `COURSE_TIME_UNIT_MS` is set.
+    pub time_unit_ms: f64,
+    /// Measured runs per timing, after a warm-up run.
+    pub repeats: usize,
+    /// `(median - min) / min` above this turns a failed check inconclusive.
+    pub max_spread: f64,
+    pub test_timeout_seconds: f64,
+    pub observe_timeout_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    /// The package name, e.g. `ex02`.
+    pub id: String,
+    /// The crate's directory, relative to course.yaml.
+    pub dir: PathBuf,
+    pub title: String,
+    /// Shared evenly by the exercise's tests.
+    pub test_points: f64,
+    #[serde(default)]
+    pub hints: Vec<String>,
+    #[serde(default)]
+    pub observations: Vec<Observation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    pub id: String,
+    /// What the observation claims, in one sentence.
+    pub claim: String,
+    pub points: f64,
+    /// Fewer cores than this and the observation is skipped.
+    #[serde(default = "one")]
+    pub min_cores: usize,
+    pub checks: Vec<Check>,
+    /// Shown when the observation does not pass.
+    pub hint: String,
+    /// Overrides `defaults.max_spread` for this observation.
+    #[serde(default)]
+    pub max_spread: Option<f64>,
+}
+
+/// One comparison: `min(metric) / min(per)` (or `min(metric)`) against bounds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub metric: String,
+    #[serde(default)]
+    pub per: Option<String>,
+    #[serde(default)]
+    pub at_least: Option<f64>,
+    #[serde(default)]
+    pub at_most: Option<f64>,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Course {
+    /// Read, parse and validate `path`, including the exercise directories
+    /// and harnesses it names.
+    pub fn load(path: &Path) -> Result<Course, CourseError> {
+        let source = std::fs::read_to_string(path).map_err(|e| CourseError {
+            file: path.to_owned(),
+            line: None,
+            message: format!("cannot read the course file: {e}"),
+        })?;
+        let root = path.parent().unwrap_or(Path::new("."));
+        let course = Course::parse(path, &source)?;
+        course.validate(path, &source, Some(root))?;
+        Ok(course)
+    }
+
+    /// Parse `source` (read from `file`) without looking at the disk.
+    pub fn parse(file: &Path, source: &str) -> Result<Course, CourseError> {
+        if source
+            .trim()
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            return Err(CourseError {
+                file: file.to_owned(),
+                line: None,
+                message:
+                    "the file is empty; expected a mapping with `title`, `defaults` and `exercises`"
+                        .to_owned(),
+            });
+        }
+        serde_yaml::from_str(source).map_err(|e| CourseError::from_yaml(file, &e))
+    }
+
+    /// Check what serde cannot: unique ids, sensible bounds and, when `root`
+    /// is given, that each exercise directory is a crate with tests and a
+    /// harness that records the metrics its checks name.
+    pub fn validate(
+        &self,
+        file: &Path,
+        source: &str,
+        root: Option<&Path>,
+    ) -> Result<(), CourseError> {
+        let err = |path: String, line: Option<(usize, usize)>, message: String| CourseError {
+            file: file.to_owned(),
+            line,
+            message: format!("{path}: {message}"),
+        };
+        let d = &self.defaults;
+        if d.repeats == 0 {
+            return Err(err(
+                "defaults.repeats".into(),
+                locate(source, &[], "repeats"),
+                "must be at least 1".into(),
+            ));
+        }
+        for (name, value) in [
+            ("time_unit_ms", d.time_unit_ms),
+            ("test_timeout_seconds", d.test_timeout_seconds),
+            ("observe_timeout_seconds", d.observe_timeout_seconds),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(err(
+                    format!("defaults.{name}"),
+                    locate(source, &[], name),
+                    format!("must be a positive number, found {value}"),
+                ));
+            }
+        }
+        if !(d.max_spread.is_finite() && d.max_spread >= 0.0) {
+            return Err(err(
+                "defaults.max_spread".into(),
+                locate(source, &[], "max_spread"),
+                "must be zero or more".into(),
+            ));
+        }
+        if self.exercises.is_empty() {
+            return Err(err(
+                "exercises".into(),
+                locate(source, &[], "exercises"),
+                "expected at least one exercise".into(),
+            ));
+        }
+        let mut exercise_ids = HashSet::new();
+        for (i, ex) in self.exercises.iter().enumerate() {
+            let at = |key: &str| locate(source, &[&ex.id], key);
+            let path = format!("exercises[{i}]");
+            if !exercise_ids.insert(ex.id.as_str()) {
+                return Err(err(
+                    format!("{path}.id"),
+                    at("id"),
+                    format!("duplicate exercise id `{}`", ex.id),
+                ));
+            }
+            if !(ex.test_points.is_finite() && ex.test_points >= 0.0) {
+                return Err(err(
+                    format!("{path}.test_points"),
+                    at("test_points"),
+                    "must be zero or more".into(),
+                ));
+            }
+            if let Some(root) = root {
+                check_exercise_dir(root, ex)
+                    .map_err(|m| err(format!("{path}.dir"), at("dir"), m))?;
+            }
+            let harness = root.map(|r| std::fs::read_to_string(r.join(&ex.dir).join(HARNESS_PATH)));
+            let mut observation_ids = HashSet::new();
+            for (j, obs) in ex.observations.iter().enumerate() {
+                let at = |key: &str| locate(source, &[&ex.id, &obs.id], key);
+                let path = format!("{path}.observations[{j}]");
+                if !observation_ids.insert(obs.id.as_str()) {
+                    return Err(err(
+                        format!("{path}.id"),
+                        at("id"),
+                        format!("duplicate observation id `{}` in {}", obs.id, ex.id),
+                    ));
+                }
+                if !(obs.points.is_finite() && obs.points >= 0.0) {
+                    return Err(err(
+                        format!("{path}.points"),
+                        at("points"),
+                        "must be zero or more".into(),
+                    ));
+                }
+                if obs.min_cores == 0 {
+                    return Err(err(
+                        format!("{path}.min_cores"),
+                        at("min_cores"),
+                        "must be at least 1".into(),
+                    ));
+                }
+                if obs.max_spread.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
+                    return Err(err(
+                        format!("{path}.max_spread"),
+                        at("max_spread"),
+                        "must be zero or more".into(),
+                    ));
+                }
+                if obs.checks.is_empty() {
+                    return Err(err(
+                        format!("{path}.checks"),
+                        at("checks"),
+                        "expected at least one check".into(),
+                    ));
+                }
+                for (k, check) in obs.checks.iter().enumerate() {
+                    let path = format!("{path}.checks[{k}]");
+                    let at = || {
+                        locate(
+                            source,
+                            &[&ex.id, &obs.id],
+                            &format!("metric: {}", check.metric),
+                        )
+                    };
+                    match (check.at_least, check.at_most) {
+                        (None, None) => {
+                            return Err(err(
+                                path,
+                                at(),
+                                "expected a bound: `at_least`, `at_most` or both".into(),
+                            ))
+                        }
+                        (Some(lo), Some(hi)) if lo > hi => {
+                            return Err(err(
+                                path,
+                                at(),
+                                format!("at_least ({lo}) is above at_most ({hi})"),
+                            ))
+                        }
+                        _ => {}
+                    }
+                    if let Some(Ok(harness)) = &harness {
+                        for name in std::iter::once(&check.metric).chain(check.per.as_ref()) {
+                            if !harness_mentions(harness, name) {
+                                return Err(err(
+                                    path.clone(),
+                                    at(),
+                                    format!(
+                                        "metric `{name}` is not recorded by {}: the harness never names it",
+                                        ex.dir.join(HARNESS_PATH).display()
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The exercises with these ids, in course order; all of them when `ids`
+    /// is empty. An unknown id is an error that lists the known ones.
+    pub fn select(&self, ids: &[String]) -> anyhow::Result<Vec<&Exercise>> {
+        if let Some(unknown) = ids
+            .iter()
+            .find(|id| !self.exercises.iter().any(|e| &e.id == *id))
+        {
+            let known: Vec<_> = self.exercises.iter().map(|e| e.id.as_str()).collect();
+            anyhow::bail!(
+                "no exercise `{unknown}` in the course; known: {}",
+                known.join(", ")
+            );
+        }
+        Ok(self
+            .exercises
+            .iter()
+            .filter(|e| ids.is_empty() || ids.contains(&e.id))
+            .collect())
+    }
+
+    pub fn exercise(&self, id: &str) -> Option<&Exercise> {
+        self.exercises.iter().find(|e| e.id == id)
+    }
+}
+
+impl Exercise {
+    /// Points for tests and observations together.
+    pub fn max_points(&self, with_observations: bool) -> f64 {
+        let observations: f64 = self.observations.iter().map(|o| o.points).sum();
+        self.test_points + if with_observations { observations } else { 0.0 }
+    }
+}
+
+/// The directory must be a crate with an integration test file and a harness.
+fn check_exercise_dir(root: &Path, ex: &Exercise) -> Result<(), String> {
+    let dir = root.join(&ex.dir);
+    if !dir.is_dir() {
+        return Err(format!("directory `{}` does not exist", ex.dir.display()));
+    }
+    for needed in ["Cargo.toml", "tests"] {
+        if !dir.join(needed).exists() {
+            return Err(format!("`{}` has no {needed}", ex.dir.display()));
+        }
+    }
+    if !ex.observations.is_empty() && !dir.join(HARNESS_PATH).is_file() {
+        return Err(format!(
+            "`{}` has observations but no harness at {HARNESS_PATH}",
+            ex.dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the harness source names `metric` as a whole word. `unit` and
+/// `cores` are always recorded.
+fn harness_mentions(harness: &str, metric: &str) -> bool {
+    if ALWAYS_RECORDED.contains(&metric) {
+        return true;
+    }
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    harness.match_indices(metric).any(|(start, _)| {
+        let before = harness[..start].chars().next_back();
+        let after = harness[start + metric.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}
+
+/// Find the line and column of `key` in `source`, looking after the lines
+/// that mention each of `anchors` in turn (an exercise id, then an observation
+/// id). Good enough for error messages; None when not found.
+fn locate(source: &str, anchors: &[&str], key: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut from = 0;
+    for anchor in anchors {
+        let pattern = format!("id: {anchor}");
+        from += lines[from..].iter().position(|l| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            l == pattern
+                || l == format!("id: \"{anchor}\"")
+                || l.starts_with(&format!("{pattern} "))
+        })?;
+    }
+    let found = lines[from..].iter().position(|l| l.contains(key))? + from;
+    let column = lines[found].find(key)? + 1;
+    Some((found + 1, column))
+}
+
+/// A problem with course.yaml: where, and what was expected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseError {
+    pub file: PathBuf,
+    /// 1-based line and column.
+    pub line: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl CourseError {
+    fn from_yaml(file: &Path, e: &serde_yaml::Error) -> CourseError {
+        let line = e.location().map(|l| (l.line(), l.column()));
+        // The location goes in front, so drop serde's own " at line N column M".
+        let mut message = e.to_string();
+        while let Some(start) = message.find(" at line ") {
+            let rest = &message[start + " at line ".len()..];
+            let end = rest
+                .find(" column ")
+                .map(|c| c + " column ".len())
+                .map(|c| {
+                    c + rest[c..]
+                        .find(|ch: char| !ch.is_ascii_digit())
+                        .unwrap_or(rest.len() - c)
+                })
+                .unwrap_or(0);
+            message.replace_range(start..start + " at line ".len() + end, "");
+        }
+        if message.starts_with(". ") {
+            message.drain(..2);
+        }
+        CourseError {
+            file: file.to_owned(),
+            line,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for CourseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.line {
+            write!(f, ":{line}:{column}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for CourseError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "\
+title: T
+defaults:
+  time_unit_ms: 50
+  repeats: 3
+  max_spread: 0.25
+  test_timeout_seconds: 60
+  observe_timeout_seconds: 180
+exercises:
+  - id: ex01
+    dir: exercises/ex01
+    title: One
+    test_points: 10
+    observations:
+      - id: fast
+        claim: It is fast.
+        points: 2
+        checks:
+          - { metric: a_seconds, per: unit, at_most: 3 }
+        hint: Go faster.
+";
+
+    fn parse(source: &str) -> Result<Course, CourseError> {
+        let course = Course::parse(Path::new("course.yaml"), source)?;
+        course.validate(Path::new("course.yaml"), source, None)?;
+        Ok(course)
+    }
+
+    #[test]
+    fn a_minimal_course_parses_with_defaults() {
+        let course = parse(MINIMAL).unwrap();
+        let obs = &course.exercises[0].observations[0];
+        assert_eq!(obs.min_cores, 1);
+        assert_eq!(obs.max_spread, None);
+        assert_eq!(obs.checks[0].per.as_deref(), Some("unit"));
+        assert_eq!(course.exercises[0].max_points(true), 12.0);
+    }
+
+    #[test]
+    fn an_unknown_field_names_line_column_and_the_expected_fields() {
+        let e = parse(&MINIMAL.replace("points: 2", "pointz: 2"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("course.yaml:16:9: exercises[0].observations[0]: unknown field `pointz`, expected one of"), "{e}");
+        assert!(!e.contains("at line"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_where() {
+        let e = parse(&MINIMAL.replace("test_points: 10", "test_points: ten"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("course.yaml:12:18: exercises[0].test_points: invalid type"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn empty_and_non_yaml_files_are_errors() {
+        assert!(parse("")
+            .unwrap_err()
+            .to_string()
+            .contains("the file is empty"));
+        assert!(parse("# only a comment\n")
+            .unwrap_err()
+            .to_string()
+            .contains("the file is empty"));
+        let e = parse("title: [unclosed\n").unwrap_err();
+        assert!(e.line.is_some(), "{e}");
+        let e = parse("just a sentence\n").unwrap_err().to_string();
+        assert!(e.contains("expected struct Course"), "{e}");
+    }
+
+    #[test]
+    fn semantic_problems_are_located() {
+        let e = parse(&MINIMAL.replace("at_most: 3", "at_least: 4, at_most: 3"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "course.yaml:18:15: exercises[0].observations[0].checks[0]: at_least (4) is above at_most (3)");
+        let e = parse(&MINIMAL.replace(", at_most: 3", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected a bound"), "{e}");
+        let twice = format!(
+            "{MINIMAL}{}",
+            &MINIMAL[MINIMAL.find("  - id: ex01").unwrap()..]
+        );
+        let e = parse(&twice).unwrap_err().to_string();
+        assert!(
+            e.contains("exercises[1].id: duplicate exercise id `ex01`"),
+            "{e}"
+        );
+        let e = parse(&MINIMAL.replace("points: 2", "points: -1"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("course.yaml:16:9: exercises[0].observations[0].points"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn metrics_are_matched_as_whole_words() {
+        assert!(harness_mentions("o.time(\"a_seconds\", f)", "a_seconds"));
+        assert!(!harness_mentions("o.time(\"a_seconds_2\", f)", "a_seconds"));
+        assert!(harness_mentions("", "unit"));
+    }
+
+    #[test]
+    fn select_keeps_course_order_and_rejects_unknown_ids() {
+        let course = parse(MINIMAL).unwrap();
+        assert_eq!(course.select(&[]).unwrap().len(), 1);
+        let e = course.select(&["ex09".into()]).unwrap_err().to_string();
+        assert_eq!(e, "no exercise `ex09` in the course; known: ex01");
+    }
+}

@@ -1,0 +1,103 @@
+//! Gradescope's `results.json`: a test per exercise test and per
+//! observation, each with its points, and the total.
+
+use super::{points, Reporter};
+use crate::model::{GradeReport, TestStatus, Verdict};
+use serde::Serialize;
+
+pub struct Gradescope;
+
+#[derive(Serialize)]
+struct Results {
+    score: f64,
+    execution_time: u64,
+    output: String,
+    tests: Vec<Test>,
+}
+
+#[derive(Serialize)]
+struct Test {
+    name: String,
+    name_format: &'static str,
+    score: f64,
+    max_score: f64,
+    status: &'static str,
+    output: String,
+    tags: Vec<String>,
+    visibility: &'static str,
+}
+
+impl Reporter for Gradescope {
+    fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
+        let mut tests = Vec::new();
+        for ex in &report.exercises {
+            let n = ex.tests.tests.len().max(1) as f64;
+            let share = ex.tests.max_points / n;
+            for test in &ex.tests.tests {
+                let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
+                let output = match (&ex.tests.build_error, test.status) {
+                    (Some(error), _) => format!("The exercise does not build:\n{error}"),
+                    (None, TestStatus::Passed) => String::new(),
+                    (None, TestStatus::TimedOut) => format!("Timed out.\n{}", test.output),
+                    (None, TestStatus::NotRun) => {
+                        "Never reported: the test process exited early.".to_owned()
+                    }
+                    (None, TestStatus::Failed) => test.output.clone(),
+                };
+                tests.push(Test {
+                    name: format!("{} test {}", ex.id, test.name),
+                    name_format: "text",
+                    score: if passed { share } else { 0.0 },
+                    max_score: share,
+                    status: if passed { "passed" } else { "failed" },
+                    output,
+                    tags: vec![ex.id.clone(), "test".to_owned()],
+                    visibility: "visible",
+                });
+            }
+            for o in &ex.observations {
+                let mut output = format!("{}\n{}: {}", o.claim, verdict_word(o.verdict), o.reason);
+                if let Some(hint) = &o.hint {
+                    output.push_str(&format!("\nHint: {hint}"));
+                }
+                tests.push(Test {
+                    name: format!("{} observation {}", ex.id, o.id),
+                    name_format: "text",
+                    score: o.points,
+                    max_score: o.max_points,
+                    status: if o.verdict == Verdict::Pass {
+                        "passed"
+                    } else {
+                        "failed"
+                    },
+                    output,
+                    tags: vec![ex.id.clone(), "observation".to_owned()],
+                    visibility: "visible",
+                });
+            }
+        }
+        let results = Results {
+            score: report.score,
+            execution_time: report.timings.total_seconds.max(0.0).round() as u64,
+            output: format!(
+                "{}: {} / {} points, graded on {} cores at 1 time unit = {} ms.",
+                report.course,
+                points(report.score),
+                points(report.max_score),
+                report.machine.cores,
+                points(report.machine.time_unit_ms)
+            ),
+            tests,
+        };
+        Ok(serde_json::to_string_pretty(&results)? + "\n")
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Skipped => "skipped",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}

@@ -1,0 +1,353 @@
+//! Reporters: each renders the one result model, [`GradeReport`], in a format.
+//!
+//! The formats are documented in `grader/REPORT-FORMATS.md`.
+
+mod github;
+mod gradescope;
+mod human;
+mod json;
+mod junit;
+
+use crate::cli::Format;
+use crate::model::GradeReport;
+use anyhow::Context;
+use std::io::Write;
+use std::path::Path;
+
+pub use human::failure_message;
+
+/// Renders a grading report as text.
+pub trait Reporter {
+    /// The whole report. Human reports may carry ANSI colour codes, which
+    /// [`write`] strips where colour does not belong.
+    fn render(&self, report: &GradeReport) -> anyhow::Result<String>;
+}
+
+/// The reporter for `format`.
+pub fn reporter(format: Format) -> Box<dyn Reporter> {
+    match format {
+        Format::Human => Box::new(human::Human),
+        Format::Json => Box::new(json::Json),
+        Format::Junit => Box::new(junit::Junit),
+        Format::Gradescope => Box::new(gradescope::Gradescope),
+        Format::Github => Box::new(github::Github),
+    }
+}
+
+/// Render `report` and write it to `out`, or to standard output (colour only
+/// on a terminal, and never with `NO_COLOR` set). A file never gets colour.
+pub fn write(report: &GradeReport, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
+    let text = reporter(format).render(report)?;
+    match out {
+        Some(path) => {
+            let plain = anstream::adapter::strip_str(&text).to_string();
+            std::fs::write(path, plain)
+                .with_context(|| format!("cannot write the report to {}", path.display()))
+        }
+        None => {
+            let mut stdout = anstream::stdout();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .context("cannot write the report to standard output")
+        }
+    }
+}
+
+/// Points without noise: `10`, `6.67`.
+pub fn points(x: f64) -> String {
+    let rounded = (x * 100.0).round() / 100.0;
+    if rounded == rounded.trunc() {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.2}").trim_end_matches('0').to_owned()
+    }
+}
+
+/// Hand-built reports for the reporters' snapshot tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::model::*;
+
+    fn test(name: &str, status: TestStatus, output: &str) -> TestResult {
+        TestResult {
+            name: name.into(),
+            status,
+            seconds: 0.01,
+            output: output.into(),
+        }
+    }
+
+    fn check(
+        metric: &str,
+        per: Option<&str>,
+        value: Option<f64>,
+        passed: bool,
+        summary: &str,
+    ) -> CheckResult {
+        CheckResult {
+            metric: metric.into(),
+            per: per.map(Into::into),
+            value,
+            at_least: Some(1.6),
+            at_most: None,
+            metric_min: value.map(|v| v * 0.1),
+            per_min: value.map(|_| 0.1),
+            unit: value.map(|_| "seconds".into()),
+            spread: value.map(|_| 0.02),
+            passed,
+            error: None,
+            summary: summary.into(),
+        }
+    }
+
+    fn observation(
+        id: &str,
+        verdict: Verdict,
+        points: f64,
+        reason: &str,
+        checks: Vec<CheckResult>,
+    ) -> ObservationResult {
+        ObservationResult {
+            id: id.into(),
+            claim: format!("The claim of {id}."),
+            verdict,
+            reason: reason.into(),
+            points: if verdict == Verdict::Pass {
+                points
+            } else {
+                0.0
+            },
+            max_points: points,
+            checks,
+            hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive)
+                .then(|| format!("The hint of {id}.")),
+        }
+    }
+
+    /// A partly done course: every verdict, a failing test, a build error and a fresh stub.
+    pub fn mixed() -> GradeReport {
+        let exercises = vec![
+            ExerciseReport {
+                id: "ex02".into(),
+                title: "Threaded query".into(),
+                dir: "exercises/ex02-threaded-query".into(),
+                tests: TestsReport {
+                    points: 10.0,
+                    max_points: 20.0,
+                    build_error: None,
+                    tests: vec![
+                        test("ex02::serial_queries_in_order", TestStatus::Passed, ""),
+                        test(
+                            "ex02::pool_map_keeps_input_order",
+                            TestStatus::Failed,
+                            "\nthread 'pool_map_keeps_input_order' panicked at exercises/ex02-threaded-query/tests/ex02.rs:31:5:\nassertion `left == right` failed\n  left: [2, 1]\n right: [1, 2]\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+                        ),
+                        test("ex02::pool_map_uses_every_thread", TestStatus::TimedOut, "killed after 60 s"),
+                        test("ex02::rayon_queries_match", TestStatus::Passed, ""),
+                    ],
+                },
+                observations: vec![
+                    observation(
+                        "threads-overlap",
+                        Verdict::Pass,
+                        2.0,
+                        "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units",
+                        vec![check("threads_seconds", Some("unit"), Some(8.03), true, "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units")],
+                    ),
+                    observation(
+                        "long-last-is-slower",
+                        Verdict::Fail,
+                        1.0,
+                        "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units",
+                        vec![check("long_last_seconds", Some("unit"), Some(12.5), false, "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units")],
+                    ),
+                    observation(
+                        "secret-speedup",
+                        Verdict::Inconclusive,
+                        1.0,
+                        "secret_serial_seconds / secret_threaded_seconds: 2.1x (20.5 units = 1025.0 ms / 9.76 units = 488.1 ms), expected at least 2.5x; but the repeats spread 41% above their minimum (more than 25%): too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats",
+                        vec![check("secret_serial_seconds", Some("secret_threaded_seconds"), Some(2.1), false, "")],
+                    ),
+                    observation(
+                        "threads-crunch-in-parallel",
+                        Verdict::Skipped,
+                        2.0,
+                        "this machine has 1 core; the observation needs 2",
+                        vec![check("serial_seconds", Some("threads_seconds"), None, false, "")],
+                    ),
+                ],
+                hints: vec!["Keep each result with its index.".into(), "Spawn every worker before joining any.".into()],
+                score: 12.0,
+                max_score: 26.0,
+            },
+            ExerciseReport {
+                id: "ex03".into(),
+                title: "Process crunch".into(),
+                dir: "exercises/ex03-process-crunch".into(),
+                tests: TestsReport {
+                    points: 0.0,
+                    max_points: 20.0,
+                    build_error: Some("error[E0308]: mismatched types\n --> exercises/ex03-process-crunch/src/lib.rs:12:5\n  |\n12 |     42\n  |     ^^ expected `Vec<u64>`, found integer".into()),
+                    tests: vec![test("ex03::crunch_counts_down", TestStatus::NotRun, "")],
+                },
+                observations: vec![observation(
+                    "really-processes",
+                    Verdict::Fail,
+                    1.0,
+                    "not measured: the exercise does not build (see its tests)",
+                    vec![],
+                )],
+                hints: vec!["Spawn the workers with Stdio::piped().".into()],
+                score: 0.0,
+                max_score: 21.0,
+            },
+            ExerciseReport {
+                id: "ex04".into(),
+                title: "Speedup sweep".into(),
+                dir: "exercises/ex04-speedup-sweep".into(),
+                tests: TestsReport {
+                    points: 0.0,
+                    max_points: 20.0,
+                    build_error: None,
+                    tests: vec![
+                        test("ex04::speedups_divide_by_the_one_worker_time", TestStatus::Failed, "\nthread 'speedups_divide_by_the_one_worker_time' panicked at exercises/ex04-speedup-sweep/src/lib.rs:40:5:\nnot yet implemented: read README.md, section \"Speedup\"\n"),
+                        test("ex04::amdahl_limits_the_speedup", TestStatus::Failed, "\nthread 'amdahl_limits_the_speedup' panicked at exercises/ex04-speedup-sweep/src/lib.rs:50:5:\nnot yet implemented: read README.md, section \"Amdahl\"\n"),
+                    ],
+                },
+                observations: vec![
+                    observation("near-ideal-at-two", Verdict::Fail, 2.0, "not measured: no test passes yet; observations are measured once the tests start passing", vec![]),
+                    observation("no-faster-than-cores", Verdict::Fail, 1.0, "not measured: no test passes yet; observations are measured once the tests start passing", vec![]),
+                ],
+                hints: vec!["Find the 1-worker sample first.".into()],
+                score: 0.0,
+                max_score: 23.0,
+            },
+        ];
+        GradeReport {
+            course: "Parallel Rust".into(),
+            target: "exercises".into(),
+            machine: Machine {
+                cores: 1,
+                time_unit_ms: 50.0,
+                repeats: 3,
+            },
+            exercises,
+            observations_measured: true,
+            score: 12.0,
+            max_score: 70.0,
+            timings: Timings {
+                build_seconds: 12.5,
+                test_seconds: 3.25,
+                measure_seconds: 20.0,
+                harness_seconds: 19.0,
+                overhead_percent: 5.0,
+                total_seconds: 36.0,
+            },
+        }
+    }
+
+    /// Everything passes.
+    pub fn perfect() -> GradeReport {
+        let mut report = mixed();
+        report.exercises.truncate(1);
+        let ex = &mut report.exercises[0];
+        ex.tests.tests.retain(|t| t.status == TestStatus::Passed);
+        ex.tests.points = 20.0;
+        ex.observations.truncate(1);
+        ex.score = 22.0;
+        ex.max_score = 22.0;
+        report.target = "solutions".into();
+        report.score = 22.0;
+        report.max_score = 22.0;
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Format;
+    use crate::model::Verdict;
+
+    fn render(format: Format, report: &GradeReport) -> String {
+        anstream::adapter::strip_str(&reporter(format).render(report).unwrap()).to_string()
+    }
+
+    #[test]
+    fn points_read_naturally() {
+        assert_eq!(points(10.0), "10");
+        assert_eq!(points(20.0 / 3.0), "6.67");
+        assert_eq!(points(2.5), "2.5");
+    }
+
+    #[test]
+    fn human_mixed() {
+        insta::assert_snapshot!(render(Format::Human, &fixtures::mixed()));
+    }
+
+    #[test]
+    fn human_perfect() {
+        insta::assert_snapshot!(render(Format::Human, &fixtures::perfect()));
+    }
+
+    #[test]
+    fn human_colours_only_what_it_should() {
+        let coloured = reporter(Format::Human).render(&fixtures::mixed()).unwrap();
+        assert!(
+            coloured.contains("\u{1b}["),
+            "the human report colours verdicts"
+        );
+        let plain = render(Format::Human, &fixtures::mixed());
+        assert!(!plain.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn json_mixed() {
+        insta::assert_snapshot!(render(Format::Json, &fixtures::mixed()));
+    }
+
+    #[test]
+    fn junit_mixed() {
+        insta::assert_snapshot!(render(Format::Junit, &fixtures::mixed()));
+    }
+
+    #[test]
+    fn gradescope_mixed() {
+        insta::assert_snapshot!(render(Format::Gradescope, &fixtures::mixed()));
+    }
+
+    #[test]
+    fn github_mixed() {
+        insta::assert_snapshot!(render(Format::Github, &fixtures::mixed()));
+    }
+
+    #[test]
+    fn machine_formats_add_up_to_the_report_score() {
+        let report = fixtures::mixed();
+        for format in [Format::Gradescope, Format::Github] {
+            let v: serde_json::Value = serde_json::from_str(&render(format, &report)).unwrap();
+            let sum: f64 = v["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["score"].as_f64().unwrap())
+                .sum();
+            assert!((sum - report.score).abs() < 1e-9, "{format:?}: {sum}");
+        }
+        let v: serde_json::Value = serde_json::from_str(&render(Format::Json, &report)).unwrap();
+        assert_eq!(v["format_version"], 1);
+        let back: GradeReport = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            (back.score, back.max_score),
+            (report.score, report.max_score)
+        );
+        let verdicts = |r: &GradeReport| -> Vec<Verdict> {
+            r.exercises
+                .iter()
+                .flat_map(|e| e.observations.iter().map(|o| o.verdict))
+                .collect()
+        };
+        assert_eq!(verdicts(&back), verdicts(&report));
+    }
+}

@@ -1,0 +1,106 @@
+//! Commands for students: `list` (progress through the course) and `hint`.
+
+use crate::cli::{CourseArgs, HintArgs};
+use crate::grade::{Grader, Progress};
+use crate::model::{TestStatus, Timings};
+use crate::workspace::Source;
+use crate::{load_course, EXIT_OK};
+use owo_colors::OwoColorize;
+use std::io::Write;
+
+/// `grader list`: each exercise with how many of its tests pass; the first
+/// unfinished one is marked as the place to continue.
+pub fn list(args: &CourseArgs) -> anyhow::Result<u8> {
+    let (path, course) = load_course(args.course.as_deref())?;
+    let exercises: Vec<_> = course.exercises.iter().collect();
+    let progress = Progress::stderr();
+    let grader = Grader::new(
+        &course,
+        &path,
+        &exercises,
+        &Source::Exercises,
+        None,
+        &progress,
+    )?;
+    let mut timings = Timings::default();
+    let mut lines = Vec::new();
+    let mut next = None;
+    for ex in &exercises {
+        let tests = grader.tests(ex, &mut timings);
+        let passed = tests
+            .tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Passed)
+            .count();
+        let total = tests.tests.len();
+        let state = match (&tests.build_error, passed) {
+            (Some(_), _) => "does not build".red().to_string(),
+            (None, p) if p == total && total > 0 => "done".green().to_string(),
+            (None, 0) => "not started".to_string(),
+            (None, _) => "in progress".yellow().to_string(),
+        };
+        let unfinished = tests.build_error.is_some() || passed < total;
+        let mark = if unfinished && next.is_none() {
+            next = Some(*ex);
+            "->"
+        } else {
+            "  "
+        };
+        lines.push(format!(
+            "{mark} {:<6}{:<28}{passed:>3} of {total:<3} tests pass   {state}",
+            ex.id, ex.title
+        ));
+    }
+    drop(progress);
+    let mut out = anstream::stdout();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    match next {
+        Some(ex) => writeln!(
+            out,
+            "Next: {} ({}): read {}/README.md, then run `cargo test -p {}`.",
+            ex.id,
+            ex.title,
+            ex.dir.display(),
+            ex.id
+        )?,
+        None => writeln!(
+            out,
+            "Every test passes: `cargo run --release` grades the timing observations too."
+        )?,
+    }
+    Ok(EXIT_OK)
+}
+
+/// `grader hint ID`: the exercise's hints and the hint of each observation.
+pub fn hint(args: &HintArgs) -> anyhow::Result<u8> {
+    let (_, course) = load_course(args.course.course.as_deref())?;
+    let Some(ex) = course.exercise(&args.id) else {
+        let known: Vec<_> = course.exercises.iter().map(|e| e.id.as_str()).collect();
+        anyhow::bail!(
+            "no exercise `{}` in the course; known: {}",
+            args.id,
+            known.join(", ")
+        );
+    };
+    let mut out = anstream::stdout();
+    writeln!(out, "{}", format!("{}  {}", ex.id, ex.title).bold())?;
+    writeln!(
+        out,
+        "The lesson: {}/README.md; run `cargo test -p {}`.",
+        ex.dir.display(),
+        ex.id
+    )?;
+    for (i, hint) in ex.hints.iter().enumerate() {
+        writeln!(out, "{:>3}. {hint}", i + 1)?;
+    }
+    if !ex.observations.is_empty() {
+        writeln!(out, "Observations:")?;
+        for o in &ex.observations {
+            writeln!(out, "  {}: {}", o.id.bold(), o.claim)?;
+            writeln!(out, "    hint: {}", o.hint)?;
+        }
+    }
+    Ok(EXIT_OK)
+}
