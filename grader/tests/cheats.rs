@@ -215,6 +215,15 @@ fn a_compile_error_costs_only_its_exercise() {
         .tests
         .iter()
         .any(|t| t.name == "ex01::do_science_squares"));
+    // The same submission's ex02 builds on its own and earns its points.
+    let other = grade_tests("compile-error", "ex02", Duration::from_secs(30));
+    assert_eq!(other.build_error, None);
+    assert_eq!(
+        passed(&other).len(),
+        other.tests.len(),
+        "{:#?}",
+        other.tests
+    );
 }
 
 #[test]

@@ -167,9 +167,9 @@ fn run_case(case: &Case, limits: &Limits) -> TestResult {
 fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> TestResult {
     let stdout = output.stdout.text();
     let reported_ok = libtest_reported_ok(&stdout, name);
-    let reported_failed = stdout
-        .lines()
-        .any(|line| line == format!("test {name} ... FAILED"));
+    let reported_failed = report_starts(name)
+        .iter()
+        .any(|start| stdout.lines().any(|line| line == format!("{start}FAILED")));
     let (status, note) = if output.timed_out {
         (
             TestStatus::TimedOut,
@@ -216,19 +216,29 @@ fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> 
 /// raw stdout) may sit between the two halves of the line: allowed, as long
 /// as `ok` ends what comes before the summary.
 fn libtest_reported_ok(stdout: &str, name: &str) -> bool {
-    let start = format!("test {name} ... ");
-    let Some(line_start) = stdout
-        .match_indices(&start)
-        .map(|(at, _)| at)
-        .find(|&at| at == 0 || stdout[..at].ends_with('\n'))
-    else {
-        return false;
-    };
-    let after = &stdout[line_start + start.len()..];
-    let Some(summary) = after.find("\ntest result: ok. 1 passed; 0 failed;") else {
-        return false;
-    };
-    after[..summary].trim_end().ends_with("ok")
+    report_starts(name).iter().any(|start| {
+        let Some(line_start) = stdout
+            .match_indices(start.as_str())
+            .map(|(at, _)| at)
+            .find(|&at| at == 0 || stdout[..at].ends_with('\n'))
+        else {
+            return false;
+        };
+        let after = &stdout[line_start + start.len()..];
+        let Some(summary) = after.find("\ntest result: ok. 1 passed; 0 failed;") else {
+            return false;
+        };
+        after[..summary].trim_end().ends_with("ok")
+    })
+}
+
+/// How libtest starts a test's line: `test <name> ... `, or
+/// `test <name> - should panic ... ` for a `#[should_panic]` test.
+fn report_starts(name: &str) -> [String; 2] {
+    [
+        format!("test {name} ... "),
+        format!("test {name} - should panic ... "),
+    ]
 }
 
 fn not_run(name: String, why: &str) -> TestResult {
@@ -374,6 +384,14 @@ mod judging {
         assert_eq!(status(0, fake), TestStatus::NotRun);
         let other = "test other ... ok\ntest result: ok. 1 passed; 0 failed;\n";
         assert_eq!(status(0, other), TestStatus::NotRun);
+    }
+
+    #[test]
+    fn should_panic_tests_are_reported_with_a_note() {
+        let ok = "\nrunning 1 test\ntest adds - should panic ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored\n";
+        assert_eq!(status(0, ok), TestStatus::Passed);
+        let failed = "\nrunning 1 test\ntest adds - should panic ... FAILED\n\nfailures:\n";
+        assert_eq!(status(101, failed), TestStatus::Failed);
     }
 
     #[test]
