@@ -6,10 +6,12 @@
 //! measures; `course.yaml` says what each observation expects and the grader
 //! judges.
 //!
-//! When the grader runs a harness it names a file in `COURSE_MEASUREMENTS`;
-//! [`Observations::finish`] writes the measurements there as JSON (never to
-//! stdout, where student code prints freely). Run by hand, a harness prints a
-//! table instead.
+//! When the grader runs a harness it sets `COURSE_MEASUREMENTS=-` and writes
+//! the name of a file to the harness's stdin; [`Observations::new`] reads it
+//! before any student code runs, and [`Observations::finish`] writes the
+//! measurements there as JSON (never to stdout, where student code prints
+//! freely). `COURSE_MEASUREMENTS=<file>` names the file directly. Run by hand,
+//! a harness prints a table instead.
 //!
 //! The JSON file:
 //! ```json
@@ -26,10 +28,13 @@
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Where the grader wants the measurements written.
 pub const MEASUREMENTS_ENV: &str = "COURSE_MEASUREMENTS";
+/// The value of [`MEASUREMENTS_ENV`] that says "the file's name comes on stdin".
+pub const MEASUREMENTS_FROM_STDIN: &str = "-";
 /// How many measured runs follow the warm-up run.
 pub const REPEATS_ENV: &str = "COURSE_REPEATS";
 /// The measurement file's format version.
@@ -72,7 +77,7 @@ pub struct Measurements {
 
 /// Collects the measurements of one harness run.
 pub struct Observations {
-    out: Option<std::path::PathBuf>,
+    out: Option<PathBuf>,
     measurements: Measurements,
 }
 
@@ -80,7 +85,7 @@ impl Observations {
     /// Start recording for `exercise`, reading `COURSE_MEASUREMENTS` and
     /// `COURSE_REPEATS`.
     pub fn new(exercise: &str) -> Self {
-        let out = std::env::var_os(MEASUREMENTS_ENV).map(Into::into);
+        let out = measurements_file();
         // Student code runs in this process: do not hand it the file's name.
         std::env::remove_var(MEASUREMENTS_ENV);
         let repeats = std::env::var(REPEATS_ENV)
@@ -147,7 +152,7 @@ impl Observations {
                 let skip = cpu.len() - self.repeats();
                 self.record(cpu_name, Unit::Seconds, cpu.into_iter().skip(skip));
             }
-            None => self.fail(cpu_name, format!("not measured: {wall_name} failed")),
+            None => self.fail(cpu_name, format!("{wall_name} failed")),
         }
         result
     }
@@ -217,7 +222,9 @@ impl Observations {
                     .expect("measurements are plain numbers and strings");
                 // Write beside, then rename: the grader never reads half a file.
                 let partial = path.with_extension("partial");
-                if let Err(e) = std::fs::write(&partial, json).and_then(|()| std::fs::rename(&partial, path)) {
+                if let Err(e) =
+                    std::fs::write(&partial, json).and_then(|()| std::fs::rename(&partial, path))
+                {
                     eprintln!("cannot write the measurements to {}: {e}", path.display());
                     std::process::exit(3);
                 }
@@ -252,6 +259,25 @@ impl Observations {
             out.push_str(&format!("  {:<32} {line}\n", m.name));
         }
         out
+    }
+}
+
+/// The file the measurements go to, if any: named by `COURSE_MEASUREMENTS`,
+/// or read from stdin's first line when that variable is `-`.
+fn measurements_file() -> Option<PathBuf> {
+    let named = std::env::var_os(MEASUREMENTS_ENV)?;
+    if named != MEASUREMENTS_FROM_STDIN {
+        return Some(named.into());
+    }
+    let mut line = String::new();
+    match std::io::stdin().read_line(&mut line) {
+        Ok(_) if !line.trim_end_matches(['\r', '\n']).is_empty() => {
+            Some(line.trim_end_matches(['\r', '\n']).into())
+        }
+        _ => {
+            eprintln!("{MEASUREMENTS_ENV}=- but stdin did not name a file");
+            std::process::exit(3);
+        }
     }
 }
 
@@ -300,7 +326,12 @@ mod tests {
     #[test]
     fn unit_and_cores_are_always_recorded() {
         let o = observations();
-        let names: Vec<_> = o.measurements().metrics.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<_> = o
+            .measurements()
+            .metrics
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect();
         assert_eq!(names, ["unit", "cores"]);
         assert!(o.measurements().metrics[1].values[0] >= 1.0);
     }
@@ -314,7 +345,12 @@ mod tests {
             calls
         });
         assert_eq!(last, Some(3));
-        let m = o.measurements().metrics.iter().find(|m| m.name == "work").unwrap();
+        let m = o
+            .measurements()
+            .metrics
+            .iter()
+            .find(|m| m.name == "work")
+            .unwrap();
         assert_eq!((m.unit, m.values.len()), (Unit::Seconds, 2));
     }
 
@@ -331,7 +367,12 @@ mod tests {
             }
         });
         let min = |name: &str| {
-            let m = o.measurements().metrics.iter().find(|m| m.name == name).unwrap();
+            let m = o
+                .measurements()
+                .metrics
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap();
             assert_eq!(m.values.len(), 2, "{name}");
             m.values.iter().copied().fold(f64::INFINITY, f64::min)
         };
@@ -343,7 +384,12 @@ mod tests {
         let mut o = observations();
         let result: Option<()> = o.time("broken", || todo!("see the README"));
         assert_eq!(result, None);
-        let m = o.measurements().metrics.iter().find(|m| m.name == "broken").unwrap();
+        let m = o
+            .measurements()
+            .metrics
+            .iter()
+            .find(|m| m.name == "broken")
+            .unwrap();
         assert!(m.error.as_deref().unwrap().contains("see the README"));
         assert!(o.table().contains("not measured: panicked"));
     }

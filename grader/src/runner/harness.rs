@@ -6,7 +6,9 @@ use super::cargo;
 use super::sandbox;
 use super::{HarnessEnv, HarnessOutcome, Limits};
 use crate::workspace::GradedTree;
-use common::observe::{Measurements, FORMAT_VERSION, MEASUREMENTS_ENV, REPEATS_ENV};
+use common::observe::{
+    Measurements, FORMAT_VERSION, MEASUREMENTS_ENV, MEASUREMENTS_FROM_STDIN, REPEATS_ENV,
+};
 use std::path::Path;
 use std::process::Command;
 
@@ -84,12 +86,17 @@ fn measure(
         .arg("--bench")
         .current_dir(package_dir)
         .env("CARGO_MANIFEST_DIR", package_dir)
-        .env(MEASUREMENTS_ENV, &file)
+        // The file's name goes through stdin, read before student code runs:
+        // an environment variable would stay readable in /proc/self/environ.
+        .env(MEASUREMENTS_ENV, MEASUREMENTS_FROM_STDIN)
         .env(REPEATS_ENV, env.repeats.to_string())
         .env(common::TIME_UNIT_ENV, env.time_unit_ms.to_string())
         .env("RUST_BACKTRACE", "0");
-    let output = match sandbox::run(
+    let mut secret = file.as_os_str().as_encoded_bytes().to_vec();
+    secret.push(b'\n');
+    let output = match sandbox::run_with_input(
         &mut command,
+        Some(&secret),
         limits.harness_timeout,
         limits.output_cap_bytes,
     ) {

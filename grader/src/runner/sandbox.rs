@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::BTreeSet;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Mutex};
@@ -113,9 +113,25 @@ pub fn format_duration(duration: Duration) -> String {
 /// `timeout`, SIGKILL the whole group. When the process exits by itself, the
 /// rest of its group is killed too, so nothing it started outlives it.
 pub fn run(command: &mut Command, timeout: Duration, output_cap: usize) -> io::Result<RunOutput> {
+    run_with_input(command, None, timeout, output_cap)
+}
+
+/// Like [`run`], but `input` (when given) is written to the process's stdin,
+/// which is then closed: a way to hand a secret to the process that its
+/// environment and command line (readable in `/proc`) would not keep.
+pub fn run_with_input(
+    command: &mut Command,
+    input: Option<&[u8]>,
+    timeout: Duration,
+    output_cap: usize,
+) -> io::Result<RunOutput> {
     command
         .process_group(0)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
@@ -125,6 +141,13 @@ pub fn run(command: &mut Command, timeout: Duration, output_cap: usize) -> io::R
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(group);
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A process that never reads its stdin must not block the grader.
+        let input = input.to_vec();
+        thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
 
     let (sender, receiver) = mpsc::channel();
     let streams: [Box<dyn Read + Send>; 2] = [
