@@ -67,7 +67,14 @@ mod tests {
 
     #[test]
     fn server_time_stays_between_half_and_two_units() {
-        for q in ["", "42", "3.1415", "pelita", "ajwdiauwdiuahwiduhawdiuhawd", "x"] {
+        for q in [
+            "",
+            "42",
+            "3.1415",
+            "pelita",
+            "ajwdiauwdiuahwiduhawdiuhawd",
+            "x",
+        ] {
             let t = server_time_units(q);
             assert!((0.5..=2.0).contains(&t), "{q}: {t}");
             assert_eq!(t, server_time_units(q));

@@ -30,12 +30,8 @@ pub fn time_unit() -> Duration {
             let unit = unit_from_env(std::env::var(TIME_UNIT_ENV).ok().as_deref())
                 .unwrap_or_else(|message| panic!("{message}"));
             // Another thread may have called `set_time_unit` meanwhile: keep its value.
-            let _ = UNIT_NANOS.compare_exchange(
-                0,
-                nanos(unit),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            let _ =
+                UNIT_NANOS.compare_exchange(0, nanos(unit), Ordering::Relaxed, Ordering::Relaxed);
             Duration::from_nanos(UNIT_NANOS.load(Ordering::Relaxed))
         }
         n => Duration::from_nanos(n),
@@ -96,7 +92,10 @@ mod tests {
     #[test]
     fn env_value_is_milliseconds() {
         assert_eq!(unit_from_env(Some("1000")), Ok(Duration::from_secs(1)));
-        assert_eq!(unit_from_env(Some(" 2.5 ")), Ok(Duration::from_micros(2500)));
+        assert_eq!(
+            unit_from_env(Some(" 2.5 ")),
+            Ok(Duration::from_micros(2500))
+        );
     }
 
     #[test]

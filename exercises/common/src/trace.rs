@@ -159,10 +159,17 @@ impl Trace {
         for (lane, thread) in self.threads().into_iter().enumerate() {
             let mut row = vec![' '; width];
             for span in self.spans.iter().filter(|s| s.thread == thread) {
-                let (from, to) = (column(span.start), column(span.end).max(column(span.start) + 1));
+                let (from, to) = (
+                    column(span.start),
+                    column(span.end).max(column(span.start) + 1),
+                );
                 let bar = format!("[{}", span.label);
                 for (i, cell) in row.iter_mut().enumerate().take(to.min(width)).skip(from) {
-                    *cell = if i + 1 == to { ']' } else { bar.chars().nth(i - from).unwrap_or('.') };
+                    *cell = if i + 1 == to {
+                        ']'
+                    } else {
+                        bar.chars().nth(i - from).unwrap_or('.')
+                    };
                 }
             }
             let row: String = row.into_iter().collect();
