@@ -164,7 +164,7 @@ fn solutions(
         ));
     }
     what.push_str(&format!(
-        "; observations took {:.1} s, grader overhead {:.1} %",
+        "; observations took {:.1} s, grader overhead {:.2} %",
         timings.measure_seconds, timings.overhead_percent
     ));
     if retried > 0 {

@@ -303,10 +303,14 @@ fn bounds(c: &Check, suffix: &str) -> String {
     }
 }
 
-/// A number with about three significant digits and no trailing zeros:
-/// 8.03, 12.5, 1250, 2, 0.0000005.
+/// A measured number with three significant digits (whole numbers as they
+/// are): 8.03, 12.5, 1.00, 1250, 2, 0.000000500.
 pub fn number(x: f64) -> String {
-    significant(x, 3)
+    if x == x.trunc() && x.abs() < 1e9 {
+        format!("{x:.0}")
+    } else {
+        significant(x, 3)
+    }
 }
 
 /// Seconds as milliseconds: 401.5, 12.34, 0.031.
@@ -327,12 +331,7 @@ fn significant(x: f64, digits: i32) -> String {
     }
     let magnitude = x.abs().log10().floor() as i32;
     let decimals = (digits - 1 - magnitude).clamp(0, 12) as usize;
-    let text = format!("{x:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
-    }
+    format!("{x:.decimals$}")
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
@@ -581,7 +580,8 @@ mod tests {
         assert_eq!(milliseconds(0.4015), "401.5");
         assert_eq!(milliseconds(0.000031), "0.031");
         assert_eq!(milliseconds(0.0000000251), "0.000025");
-        assert_eq!(number(5.0e-7), "0.0000005");
-        assert_eq!(number(0.1101), "0.11");
+        assert_eq!(number(5.0e-7), "0.000000500");
+        assert_eq!(number(0.1101), "0.110");
+        assert_eq!(number(1.002), "1.00");
     }
 }

@@ -261,8 +261,10 @@ fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     if report.observations_measured {
         write!(
             out,
-            ", observations {:.1} s (harnesses {:.1} s, grader overhead {:.1} %)",
-            t.measure_seconds, t.harness_seconds, t.overhead_percent
+            ", observations {:.1} s (harness processes {:.1} s, grader overhead {} %)",
+            t.measure_seconds,
+            t.harness_seconds,
+            percent(t.overhead_percent)
         )?;
     }
     writeln!(out, ", total {:.1} s", t.total_seconds)?;
@@ -287,6 +289,15 @@ fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         None => writeln!(out, "Every test passes.")?,
     }
     Ok(())
+}
+
+/// A percentage with one decimal, two below 1 %.
+fn percent(x: f64) -> String {
+    if x < 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.1}")
+    }
 }
 
 /// The lines of a failing test's output worth showing: what the panic said.
