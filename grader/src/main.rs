@@ -5,20 +5,36 @@ use clap::Parser;
 use grader::cli::{Cli, Command};
 use std::process::ExitCode;
 
+/// The conventional exit code of a program stopped by Ctrl-C.
+const EXIT_INTERRUPTED: i32 = 130;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
+    // Student code runs in process groups of its own, which Ctrl-C does not
+    // reach: stop them too. Without the handler they would run on.
+    let _ = ctrlc::set_handler(|| {
+        grader::runner::sandbox::kill_running();
+        eprintln!("error: interrupted");
+        std::process::exit(EXIT_INTERRUPTED);
+    });
+    std::panic::set_hook(Box::new(|info| {
+        grader::runner::sandbox::kill_running();
+        eprintln!("error: the grader failed unexpectedly: {info}");
+    }));
+    let result = std::panic::catch_unwind(|| match &cli.command {
         None => grader::run_grade(&cli.grade),
         Some(Command::Grade(args)) => grader::run_grade(args),
         Some(Command::Check(args)) => grader::check::run(args),
         Some(Command::List(args)) => grader::student::list(args),
         Some(Command::Hint(args)) => grader::student::hint(args),
-    };
+    });
     match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
             eprintln!("error: {e:#}");
             ExitCode::from(grader::EXIT_ERROR)
         }
+        // The panic hook has said what happened.
+        Err(_) => ExitCode::from(grader::EXIT_ERROR),
     }
 }
