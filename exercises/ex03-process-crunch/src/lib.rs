@@ -1,24 +1,85 @@
 //! Exercise 3: process crunch. Read `README.md` first.
-use std::path::Path;
+//!
+//! Number crunching on threads, on threads that hold a mimicked GIL, and on
+//! a pool of worker processes that talk over pipes.
 
+// Delete this line once every function below is written.
+#![allow(unused_variables)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in [`process_crunch`]. It is complete: your
+/// code returns these variants, it does not need new ones.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
-    #[error("n_procs must be at least 1")]
+    /// `n_procs` was 0: nobody would crunch anything.
+    #[error("process_crunch needs at least one worker process, but n_procs is 0")]
     NoWorkers,
+    /// The worker program could not be started: it does not exist, or it is
+    /// not an executable file.
+    #[error("cannot start the worker program {}: {source}", .path.display())]
+    Spawn { path: PathBuf, source: io::Error },
+    /// A worker closed its end of the pipes (it exited, crashed or was
+    /// killed) while it still owed an answer for `items[item]`.
+    #[error("worker process {pid} stopped before answering item {item}")]
+    WorkerDied { pid: u32, item: usize },
+    /// A worker's answer to `items[item]` is not a line `<result> <pid>`.
+    #[error(
+        "worker process {pid} answered item {item} with {line:?}, which is not `<result> <pid>`"
+    )]
+    BadAnswer { pid: u32, item: usize, line: String },
+    /// Reading from or writing to a worker failed for another reason.
+    #[error("cannot talk to worker process {pid}: {source}")]
+    Io { pid: u32, source: io::Error },
 }
 
+/// Mimic training a neural network: count down from
+/// `x * common::ITERATIONS_PER_UNIT`, then return `x * x`.
 pub fn train_neural_network(x: f64) -> f64 {
-    todo!()
+    todo!("count down, kept alive with std::hint::black_box: README.md, \"1. Counting down\"")
 }
+
+/// Crunch the items one after the other; results in input order.
 pub fn serial_crunch(items: &[f64]) -> Vec<f64> {
-    todo!()
+    todo!("train_neural_network on each item: README.md, \"1. Counting down\"")
 }
+
+/// Crunch the items on `n_threads` threads that take the next item one at a
+/// time, in input order; results in input order.
+///
+/// # Panics
+/// When `n_threads` is 0, with a message saying it needs at least one thread.
 pub fn threaded_crunch(items: &[f64], n_threads: usize) -> Vec<f64> {
-    todo!()
+    todo!("a pool of threads: README.md, \"2. Threads crunch in parallel\"")
 }
+
+/// Like [`threaded_crunch`], but each thread holds [`common::GIL`] for its
+/// whole task.
+///
+/// # Panics
+/// When `n_threads` is 0, with a message saying it needs at least one thread.
 pub fn gil_crunch(items: &[f64], n_threads: usize) -> Vec<f64> {
-    todo!()
+    todo!("the same pool, holding common::GIL per task: README.md, \"3. Bringing the GIL back\"")
 }
+
+/// Crunch the items on `n_procs` copies of the `worker` program, handing
+/// them out one at a time in input order; results come back in input order.
+///
+/// Errors, never a hang and never a panic: the worker cannot start, a worker
+/// dies or exits early, an answer does not parse, `n_procs` is 0. Every
+/// worker has exited and been waited for when this returns.
 pub fn process_crunch(worker: &Path, items: &[f64], n_procs: usize) -> Result<Vec<f64>, PoolError> {
-    todo!()
+    todo!("a pool of worker processes: README.md, \"5. A pool of worker processes\"")
+}
+
+/// [`process_crunch`], keeping with each result the pid of the worker that
+/// answered it (the observations check that the answers really came from
+/// other processes). Write this one and let `process_crunch` call it.
+pub fn process_crunch_with_pids(
+    worker: &Path,
+    items: &[f64],
+    n_procs: usize,
+) -> Result<Vec<(f64, u32)>, PoolError> {
+    todo!("a pool of worker processes: README.md, \"5. A pool of worker processes\"")
 }
