@@ -34,8 +34,9 @@ pub struct Machine {
 pub struct Timings {
     pub build_seconds: f64,
     pub test_seconds: f64,
-    /// Wall time of measuring the observations: running the harnesses and
-    /// judging them (their release builds count in `build_seconds`).
+    /// Wall time of measuring the observations: building (or, warm,
+    /// cargo's up-to-date check of) the harnesses, running them and judging.
+    /// The harness builds count in `build_seconds` too.
     pub measure_seconds: f64,
     /// Wall time of the harness processes themselves (the timed work).
     pub harness_seconds: f64,

@@ -261,7 +261,7 @@ fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     if report.observations_measured {
         write!(
             out,
-            ", observations {:.1} s (harness processes {:.1} s, grader overhead {} %)",
+            ", observations {:.1} s (harness processes {:.1} s: grader overhead {} %)",
             t.measure_seconds,
             t.harness_seconds,
             percent(t.overhead_percent)
