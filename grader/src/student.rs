@@ -46,8 +46,9 @@ pub fn list(args: &CourseArgs) -> anyhow::Result<u8> {
         } else {
             "  "
         };
+        let count = format!("{passed} of {total} tests pass");
         lines.push(format!(
-            "{mark} {:<6}{:<28}{passed:>3} of {total:<3} tests pass   {state}",
+            "{mark} {:<6}{:<24}{count:<22}{state}",
             ex.id, ex.title
         ));
     }
