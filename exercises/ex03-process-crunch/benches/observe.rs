@@ -1,1 +1,157 @@
-fn main() {}
+//! The observations of exercise 3, measured in release mode.
+//!
+//! Run by hand: `cargo bench -p ex03 --bench observe` prints a table. The
+//! grader runs the same harness and judges the numbers with course.yaml's
+//! ex03 section. Every parallel comparison uses equal tasks, long enough that
+//! a worker process's start-up is small against them.
+
+use common::observe::{catch_panic, measure, Observations, Unit};
+use ex03::{
+    gil_crunch, process_crunch, process_crunch_with_pids, serial_crunch, threaded_crunch,
+    train_neural_network,
+};
+use std::path::Path;
+
+/// The worker program, built with the same profile as this harness.
+const WORKER: &str = env!("CARGO_BIN_EXE_crunch-worker");
+/// Eight tasks of 2 units of crunching: 2 threads or 2 workers take 4 each.
+const TASKS: [f64; 8] = [2.0; 8];
+/// A start is too short to time alone: it is timed over this many starts per
+/// repeat and reported per start.
+const STARTS_PER_REPEAT: u32 = 10;
+
+fn main() {
+    let worker = Path::new(WORKER);
+    let mut o = Observations::new("ex03");
+
+    // crunch-scales-with-x, crunch-is-cpu-bound. One call of 1.0 is timed as
+    // the average of 4 in a row, so that both metrics span the same stretch
+    // of time and an interruption costs them alike.
+    time_per_call(&mut o, "crunch1_seconds", 4, || train_neural_network(1.0));
+    o.time("crunch4_seconds", || train_neural_network(4.0));
+    o.time_with_cpu("crunch_wall_seconds", "crunch_cpu_seconds", true, || {
+        checked("serial_crunch", &[1.0, 1.0], serial_crunch(&[1.0, 1.0]))
+    });
+
+    // threads-crunch-in-parallel, gil-serializes, processes-crunch-in-parallel.
+    // Taken in turns, so that a neighbour's build slows them alike.
+    time_in_turns(
+        &mut o,
+        vec![
+            (
+                "serial_seconds",
+                Box::new(|| checked("serial_crunch", &TASKS, serial_crunch(&TASKS))),
+            ),
+            (
+                "threads_seconds",
+                Box::new(|| checked("threaded_crunch", &TASKS, threaded_crunch(&TASKS, 2))),
+            ),
+            (
+                "gil_seconds",
+                Box::new(|| checked("gil_crunch", &TASKS, gil_crunch(&TASKS, 2))),
+            ),
+            (
+                "processes_seconds",
+                Box::new(|| {
+                    let results = process_crunch(worker, &TASKS, 2)
+                        .unwrap_or_else(|e| panic!("process_crunch failed: {e}"));
+                    checked("process_crunch", &TASKS, results)
+                }),
+            ),
+        ],
+    );
+
+    // really-processes
+    let pids = catch_panic(|| {
+        process_crunch_with_pids(worker, &TASKS, 2)
+            .unwrap_or_else(|e| panic!("process_crunch_with_pids failed: {e}"))
+            .into_iter()
+            .map(|(_result, pid)| pid)
+            .collect::<Vec<u32>>()
+    });
+    match pids {
+        Ok(pids) => {
+            let mut distinct = pids.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let from_caller = pids
+                .iter()
+                .filter(|&&pid| pid == std::process::id())
+                .count();
+            o.record("distinct_worker_pids", Unit::Count, [distinct.len() as f64]);
+            o.record("answers_from_caller_pid", Unit::Count, [from_caller as f64]);
+        }
+        Err(message) => {
+            o.fail("distinct_worker_pids", &message);
+            o.fail("answers_from_caller_pid", &message);
+        }
+    }
+
+    // process-start-costs-more: a pool of one, on one tiny item.
+    time_per_call(&mut o, "process_start_seconds", STARTS_PER_REPEAT, || {
+        process_crunch(worker, &[0.0], 1).unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
+    });
+    time_per_call(&mut o, "thread_start_seconds", STARTS_PER_REPEAT, || {
+        threaded_crunch(&[0.0], 1)
+    });
+
+    o.finish();
+}
+
+/// Panic (which the recorder notes as the metric's error) unless `results`
+/// are the squares of `items`: a fast wrong answer proves nothing.
+fn checked(function: &str, items: &[f64], results: Vec<f64>) -> Vec<f64> {
+    let expected: Vec<f64> = items.iter().map(|x| x * x).collect();
+    assert_eq!(results, expected, "{function} returned wrong results");
+    results
+}
+
+/// A timing that `time_in_turns` runs: the metric's name and the work.
+type Case<'a> = (&'static str, Box<dyn FnMut() -> Vec<f64> + 'a>);
+
+/// Time each case once as a warm-up, then once per repeat, taking the cases
+/// in turns (A B C, A B C, ...). A case that panics is recorded as failed
+/// and not run again.
+fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
+    let mut seconds = vec![Vec::new(); cases.len()];
+    let mut errors: Vec<Option<String>> = vec![None; cases.len()];
+    for round in 0..=o.repeats() {
+        for (i, (_, run)) in cases.iter_mut().enumerate() {
+            if errors[i].is_some() {
+                continue;
+            }
+            match catch_panic(|| measure(run).1) {
+                // Round 0 is the warm-up.
+                Ok(elapsed) if round > 0 => seconds[i].push(elapsed.as_secs_f64()),
+                Ok(_) => {}
+                Err(message) => errors[i] = Some(message),
+            }
+        }
+    }
+    for (((name, _), values), error) in cases.iter().zip(seconds).zip(errors) {
+        match error {
+            Some(message) => o.fail(name, message),
+            None => o.record(name, Unit::Seconds, values),
+        }
+    }
+}
+
+/// Time `f` in batches of `calls` calls after a warm-up batch, recording
+/// the seconds per call.
+fn time_per_call<R>(o: &mut Observations, name: &str, calls: u32, mut f: impl FnMut() -> R) {
+    let mut batch = || {
+        let (_, elapsed) = measure(|| {
+            for _ in 0..calls {
+                std::hint::black_box(f());
+            }
+        });
+        elapsed.as_secs_f64() / f64::from(calls)
+    };
+    match catch_panic(|| {
+        batch();
+        (0..o.repeats()).map(|_| batch()).collect::<Vec<_>>()
+    }) {
+        Ok(per_call) => o.record(name, Unit::Seconds, per_call),
+        Err(message) => o.fail(name, message),
+    }
+}
