@@ -12,6 +12,7 @@ mod workers;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ex04::Sample;
 use report::Sweep;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -41,7 +42,7 @@ struct Cli {
     /// How many equal tasks each sweep point runs
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = task_count)]
     tasks: usize,
-    /// Tiny tasks (a thousandth of the usual): what does the overhead do?
+    /// Tiny tasks (ten thousand times smaller): what does the overhead do?
     #[arg(long)]
     fast: bool,
     /// Worker processes of this program instead of threads
@@ -81,9 +82,32 @@ fn main() -> anyhow::Result<()> {
         return workers::serve(std::io::stdin().lock(), std::io::stdout().lock())
             .context("worker process");
     }
-
     let cores = common::observe::cores();
     let max_workers = cli.max_workers.unwrap_or((2 * cores).max(8));
+    let kind = if cli.processes {
+        "processes"
+    } else {
+        "threads"
+    };
+
+    let samples = measure(&cli, max_workers, kind, cores)?;
+    let sweep = analyse(samples, cores, max_workers)?;
+    println!("\n{}", report::table(&sweep));
+    println!("{}", report::chart(&sweep));
+
+    let size = if cli.fast { "tiny" } else { "slow" };
+    let title = format!(
+        "Speedup of {} {size} tasks on {kind} ({cores} cores)",
+        cli.tasks
+    );
+    plot::write_svg(&cli.out, &title, &sweep)
+        .with_context(|| format!("cannot write the plot to {}", cli.out.display()))?;
+    println!("wrote {}", cli.out.display());
+    Ok(())
+}
+
+/// Times the batch of tasks on 1..=`max_workers` workers with your `sweep`.
+fn measure(cli: &Cli, max_workers: usize, kind: &str, cores: usize) -> anyhow::Result<Vec<Sample>> {
     let target = if cli.fast {
         workers::fast_task()
     } else {
@@ -91,11 +115,6 @@ fn main() -> anyhow::Result<()> {
     };
     let x = workers::task_size_for(target);
     let tasks = vec![x; cli.tasks];
-    let kind = if cli.processes {
-        "processes"
-    } else {
-        "threads"
-    };
     println!(
         "{} tasks of crunch_numbers({x}), about {target:.1?} each, on 1..={max_workers} {kind} ({cores} cores)",
         cli.tasks
@@ -127,10 +146,14 @@ fn main() -> anyhow::Result<()> {
         })
     });
     end_progress();
-    if let Some(e) = failure {
-        return Err(e).context("the worker processes failed");
+    match failure {
+        Some(e) => Err(e).context("the worker processes failed"),
+        None => Ok(samples),
     }
+}
 
+/// Speedups, efficiencies and the Amdahl fit of a sweep, with your functions.
+fn analyse(samples: Vec<Sample>, cores: usize, max_workers: usize) -> anyhow::Result<Sweep> {
     let speedups = ex04::speedups(&samples).context("cannot compute the speedups")?;
     let efficiencies = ex04::efficiencies(&samples).context("cannot compute the efficiencies")?;
     // Amdahl's law assumes a core per worker: fit where that holds, unless
@@ -141,26 +164,14 @@ fn main() -> anyhow::Result<()> {
         max_workers
     };
     let serial_fraction = report::fit_serial_fraction(&samples, &speedups, fitted_up_to);
-    let sweep = Sweep {
+    Ok(Sweep {
         samples,
         speedups,
         efficiencies,
         cores,
         serial_fraction,
         fitted_up_to,
-    };
-    println!("\n{}", report::table(&sweep));
-    println!("{}", report::chart(&sweep));
-
-    let size = if cli.fast { "tiny" } else { "slow" };
-    let title = format!(
-        "Speedup of {} {size} tasks on {kind} ({cores} cores)",
-        cli.tasks
-    );
-    plot::write_svg(&cli.out, &title, &sweep)
-        .with_context(|| format!("cannot write the plot to {}", cli.out.display()))?;
-    println!("wrote {}", cli.out.display());
-    Ok(())
+    })
 }
 
 /// The fastest of a few runs of `run`: see `MIN_RUNS`.

@@ -101,7 +101,7 @@ pub fn write_svg(path: &Path, title: &str, sweep: &Sweep) -> anyhow::Result<()> 
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
+        .background_style(WHITE)
         .border_style(BLACK)
         .label_font(("sans-serif", 16))
         .draw()?;

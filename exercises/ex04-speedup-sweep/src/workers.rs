@@ -20,10 +20,11 @@ pub fn slow_task() -> Duration {
     common::time_unit() / 2
 }
 
-/// A tiny task: a thousandth of a slow one (25 µs by default), about what
-/// starting a thread costs and far less than starting a process.
+/// A tiny task: ten thousand times smaller than a slow one (2.5 µs by
+/// default), less than a pipe's round trip, a thread's start-up or a
+/// process's, so that overhead, not work, sets the time.
 pub fn fast_task() -> Duration {
-    slow_task() / 1000
+    slow_task() / 10_000
 }
 
 /// The task size `x` for which `crunch_numbers(x)` takes about `target`.
