@@ -11,7 +11,7 @@
 //! - `slow_speedup_2`: their ratio; `best_speedup`: the best T(1)/T(n) over
 //!   n = 1..=2 x cores threads;
 //! - `fast_process_speedup_2`: T(1)/T(2) for tiny tasks on worker processes
-//!   started for each run;
+//!   started for each run (minimums of 20 runs: a run takes milliseconds);
 //! - `crunch_wall_seconds`, `crunch_cpu_seconds`: one single-threaded call;
 //! - `crunch_1x_seconds`, `crunch_4x_seconds`: `crunch_numbers(x)` and `(4x)`.
 

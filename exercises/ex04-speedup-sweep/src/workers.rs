@@ -50,10 +50,11 @@ pub fn task_size_for(target: Duration) -> u64 {
 }
 
 /// Runs `tasks` on `workers` threads, each taking the next task as soon as it
-/// is free, and returns the answers (in the order the threads finish).
+/// is free, and returns the answers grouped by thread (the sweep's tasks are
+/// all equal, so their order does not matter).
 pub fn run_threads(workers: usize, tasks: &[u64]) -> Vec<u64> {
     let next = AtomicUsize::new(0);
-    let answers = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
@@ -70,14 +71,13 @@ pub fn run_threads(workers: usize, tasks: &[u64]) -> Vec<u64> {
             // Pass a panic in crunch_numbers on with its own message.
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
-    });
-    answers
+    })
 }
 
 /// Runs `tasks` on `workers` fresh worker processes of `program` (started
 /// here, so their start-up is part of the time), each taking the next task as
-/// soon as it has answered the last one. The answers come back in the order
-/// the workers finish.
+/// soon as it has answered the last one. The answers come back grouped by
+/// worker.
 pub fn run_processes(program: &Path, workers: usize, tasks: &[u64]) -> io::Result<Vec<u64>> {
     let mut started = Vec::with_capacity(workers);
     for _ in 0..workers {
