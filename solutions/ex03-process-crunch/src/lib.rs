@@ -142,18 +142,18 @@ pub fn process_crunch_with_pids(
         .collect::<Result<Vec<_>, _>>()?;
 
     let next = AtomicUsize::new(0);
-    let (outcomes, outcome) = mpsc::channel();
+    let (report, reports) = mpsc::channel();
     let mut answers = Vec::with_capacity(items.len());
     let mut first_error = None;
     std::thread::scope(|scope| {
         for worker in &mut workers {
             let pipes = worker.take_pipes();
-            let (next, outcomes) = (&next, outcomes.clone());
-            scope.spawn(move || outcomes.send(feed(pipes, items, next)));
+            let (next, report) = (&next, report.clone());
+            scope.spawn(move || report.send(feed(pipes, items, next)));
         }
-        drop(outcomes);
-        // One outcome per worker thread; the loop ends when all have sent.
-        for result in outcome {
+        drop(report);
+        // One report per worker thread; the loop ends when all have sent theirs.
+        for result in reports {
             match result {
                 Ok(mut some) => answers.append(&mut some),
                 Err(error) if first_error.is_none() => {
