@@ -311,7 +311,7 @@ fn printed_or_written_fake_measurements_do_not_count() {
 }
 
 #[test]
-#[ignore = "needs ex03's harness to record crunch4_seconds and crunch1_seconds"]
+
 fn a_countdown_without_black_box_is_seen_to_do_nothing() {
     let measurements = measure("no-black-box", "ex03");
     let ratio = units(&measurements, "crunch4_seconds") / units(&measurements, "crunch1_seconds");
