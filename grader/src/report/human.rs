@@ -258,7 +258,9 @@ fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         "Time: build {:.1} s, tests {:.1} s",
         t.build_seconds, t.test_seconds
     )?;
-    if report.observations_measured {
+    if report.observations_measured && t.measure_seconds == 0.0 {
+        write!(out, ", observations none measured")?;
+    } else if report.observations_measured {
         write!(
             out,
             ", observations {:.1} s (harness processes {:.1} s: grader overhead {} %)",
