@@ -6,7 +6,7 @@
 //! - the reference solutions earn every point; observations needing more
 //!   cores than the machine has may be skipped. Timing is noisy, so an
 //!   observation that fails or is inconclusive is measured again, up to
-//!   [`RETRIES`] more times, before it counts as a problem;
+//!   [`EXTRA_MEASUREMENTS`] more times, before it counts as a problem;
 //! - the stubs compile and earn no test points.
 //!
 //! Exit code 0 when everything holds, 1 when something does not, 2 for a
@@ -14,7 +14,7 @@
 
 use crate::cli::CheckArgs;
 use crate::course::{Course, Exercise};
-use crate::grade::{exercise_report, Grader, Progress};
+use crate::grade::{exercise_report, Grader, Progress, EXTRA_MEASUREMENTS};
 use crate::model::{ExerciseReport, ObservationResult, TestStatus, Timings, Verdict};
 use crate::report::points;
 use crate::workspace::Source;
@@ -22,9 +22,6 @@ use crate::{load_course, EXIT_BELOW, EXIT_OK};
 use owo_colors::OwoColorize;
 use std::io::Write;
 use std::path::Path;
-
-/// Extra measurements of an observation that fails on the solutions.
-pub const RETRIES: usize = 2;
 
 /// One line of the self-check, with the problems it found.
 struct Finding {
@@ -117,22 +114,9 @@ fn solutions(
     )?;
     let mut timings = Timings::default();
     let mut reports = Vec::new();
-    let mut retried = 0;
     for ex in &exercises {
         let tests = grader.tests(ex, &mut timings);
-        let mut observations = grader.observe(ex, &tests, &mut timings);
-        for _ in 0..RETRIES {
-            if observations.iter().all(acceptable) {
-                break;
-            }
-            retried += observations.iter().filter(|o| !acceptable(o)).count();
-            let again = grader.observe(ex, &tests, &mut timings);
-            for (old, new) in observations.iter_mut().zip(again) {
-                if !acceptable(old) {
-                    *old = new;
-                }
-            }
-        }
+        let observations = grader.observe_again_if_needed(ex, &tests, &mut timings);
         reports.push(exercise_report(ex, tests, observations));
     }
     let timings = timings.with_overhead();
@@ -167,9 +151,6 @@ fn solutions(
         "; observations took {:.1} s, grader overhead {:.2} %",
         timings.measure_seconds, timings.overhead_percent
     ));
-    if retried > 0 {
-        what.push_str(&format!(", {retried} measured again"));
-    }
     Ok(Finding { what, problems })
 }
 
@@ -210,7 +191,7 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
             "{}: observation {} {verdict} on the solution after {} measurements: {}",
             r.id,
             o.id,
-            RETRIES + 1,
+            EXTRA_MEASUREMENTS + 1,
             o.reason
         ));
     }
