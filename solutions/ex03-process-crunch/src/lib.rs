@@ -40,10 +40,11 @@ pub fn train_neural_network(x: f64) -> f64 {
     // `as` saturates: a negative or NaN x counts down from 0.
     let mut remaining = (x * common::ITERATIONS_PER_UNIT as f64) as u64;
     while remaining > 0 {
+        remaining -= 1;
         // Nothing uses the counter, so without black_box the optimizer
         // deletes the whole loop in release mode. black_box makes the
-        // compiler assume the value is looked at, so every step happens.
-        remaining = std::hint::black_box(remaining) - 1;
+        // compiler assume every value is looked at, so every step happens.
+        std::hint::black_box(remaining);
     }
     x * x
 }
