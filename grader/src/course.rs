@@ -50,8 +50,20 @@ pub struct Exercise {
     pub test_points: f64,
     #[serde(default)]
     pub hints: Vec<String>,
+    /// Files of the exercise (relative to `dir`) that students are given
+    /// complete, such as a driver program. A submission's copies are ignored:
+    /// harnesses may build on them.
+    #[serde(default)]
+    pub given: Vec<PathBuf>,
     #[serde(default)]
     pub observations: Vec<Observation>,
+}
+
+impl Exercise {
+    /// The given files, relative to the course root.
+    pub fn given_files(&self) -> Vec<PathBuf> {
+        self.given.iter().map(|f| self.dir.join(f)).collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -321,6 +333,18 @@ fn check_exercise_dir(root: &Path, ex: &Exercise) -> Result<(), String> {
     for needed in ["Cargo.toml", "tests"] {
         if !dir.join(needed).exists() {
             return Err(format!("`{}` has no {needed}", ex.dir.display()));
+        }
+    }
+    for given in &ex.given {
+        let inside = given
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || !dir.join(given).is_file() {
+            return Err(format!(
+                "given file `{}` is not a file inside `{}`",
+                given.display(),
+                ex.dir.display()
+            ));
         }
     }
     if !ex.observations.is_empty() && !dir.join(HARNESS_PATH).is_file() {

@@ -101,9 +101,10 @@ impl<'a> Grader<'a> {
             .canonicalize()
             .with_context(|| format!("cannot find the course directory {}", root.display()))?;
         let dirs: Vec<PathBuf> = exercises.iter().map(|e| e.dir.clone()).collect();
+        let given: Vec<PathBuf> = exercises.iter().flat_map(|e| e.given_files()).collect();
         progress.step("preparing the tree to grade");
-        let tree =
-            workspace::prepare(&root, &dirs, source).context("cannot prepare the tree to grade")?;
+        let tree = workspace::prepare(&root, &dirs, &given, source)
+            .context("cannot prepare the tree to grade")?;
         let d = &course.defaults;
         Ok(Grader {
             course,

@@ -52,6 +52,7 @@ const SUBMISSION_MAX_FILES: usize = 10_000;
 pub fn prepare(
     course_root: &Path,
     exercise_dirs: &[PathBuf],
+    given_files: &[PathBuf],
     source: &Source,
 ) -> anyhow::Result<GradedTree> {
     // The outer cargo (`cargo run`) holds a lock on its own target dir: nested
@@ -77,6 +78,7 @@ pub fn prepare(
                 .context("cannot create a temporary directory for the submission")?;
             copy_course(course_root, exercise_dirs, temp.path())?;
             copy_submission(dir, exercise_dirs, temp.path())?;
+            restore_given(course_root, given_files, temp.path())?;
             Ok(GradedTree {
                 label: format!("submission {}", dir.display()),
                 manifest: temp.path().join("Cargo.toml"),
@@ -254,6 +256,22 @@ fn copy_submission(
     Ok(())
 }
 
+/// Put back the instructor's copy of every file students were given
+/// complete: whatever the submission did to them, harnesses build on them.
+fn restore_given(course_root: &Path, given_files: &[PathBuf], into: &Path) -> anyhow::Result<()> {
+    for file in given_files {
+        check_relative(file)?;
+        let target = into.join(file);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        fs::copy(course_root.join(file), &target)
+            .with_context(|| format!("cannot copy the given file {}", file.display()))?;
+    }
+    Ok(())
+}
+
 /// course.yaml's dirs stay inside the course.
 fn check_relative(dir: &Path) -> anyhow::Result<()> {
     if dir.as_os_str().is_empty()
@@ -310,8 +328,8 @@ mod tests {
     fn exercises_and_solutions_use_their_own_target_dirs() {
         let root = course();
         write(&root.path().join("solutions/Cargo.toml"), "[workspace]\n");
-        let exercises = prepare(root.path(), &dirs(), &Source::Exercises).unwrap();
-        let solutions = prepare(root.path(), &dirs(), &Source::Solutions).unwrap();
+        let exercises = prepare(root.path(), &dirs(), &[], &Source::Exercises).unwrap();
+        let solutions = prepare(root.path(), &dirs(), &[], &Source::Solutions).unwrap();
         assert_eq!(exercises.manifest, root.path().join("Cargo.toml"));
         assert_eq!(solutions.manifest, root.path().join("solutions/Cargo.toml"));
         assert_ne!(exercises.target_dir, solutions.target_dir);
@@ -337,7 +355,13 @@ mod tests {
             "// ignored\n",
         );
 
-        let tree = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into())).unwrap();
+        let tree = prepare(
+            root.path(),
+            &dirs(),
+            &[],
+            &Source::Submission(sub.path().into()),
+        )
+        .unwrap();
         let t = tree.root().to_path_buf();
         let read = |p: &str| fs::read_to_string(t.join(p)).unwrap();
         assert_eq!(read("exercises/ex01-a/src/lib.rs"), "// student\n");
@@ -384,11 +408,41 @@ mod tests {
     }
 
     #[test]
+    fn given_files_are_always_the_instructors() {
+        let root = course();
+        write(
+            &root.path().join("exercises/ex01-a/src/driver.rs"),
+            "// given\n",
+        );
+        let sub = tempfile::tempdir().unwrap();
+        let s = sub.path().join("exercises/ex01-a/src");
+        write(&s.join("lib.rs"), "// student\n");
+        write(&s.join("driver.rs"), "// edited driver\n");
+        let given = [PathBuf::from("exercises/ex01-a/src/driver.rs")];
+        let tree = prepare(
+            root.path(),
+            &dirs(),
+            &given,
+            &Source::Submission(sub.path().into()),
+        )
+        .unwrap();
+        let read = |p: &str| fs::read_to_string(tree.root().join(p)).unwrap();
+        assert_eq!(read("exercises/ex01-a/src/driver.rs"), "// given\n");
+        assert_eq!(read("exercises/ex01-a/src/lib.rs"), "// student\n");
+    }
+
+    #[test]
     fn a_missing_exercise_keeps_the_stub() {
         let root = course();
         let sub = tempfile::tempdir().unwrap();
         fs::create_dir_all(sub.path().join("exercises")).unwrap();
-        let tree = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into())).unwrap();
+        let tree = prepare(
+            root.path(),
+            &dirs(),
+            &[],
+            &Source::Submission(sub.path().into()),
+        )
+        .unwrap();
         let lib = fs::read_to_string(tree.root().join("exercises/ex01-a/src/lib.rs")).unwrap();
         assert_eq!(lib, "// stub\n");
     }
@@ -400,9 +454,14 @@ mod tests {
         let s = sub.path().join("exercises/ex01-a/src");
         write(&s.join("lib.rs"), "// student\n");
         std::os::unix::fs::symlink("/etc/passwd", s.join("secret.rs")).unwrap();
-        let error = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into()))
-            .unwrap_err()
-            .to_string();
+        let error = prepare(
+            root.path(),
+            &dirs(),
+            &[],
+            &Source::Submission(sub.path().into()),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("symbolic link"), "{error}");
 
         let sub = tempfile::tempdir().unwrap();
@@ -411,9 +470,14 @@ mod tests {
         fs::create_dir_all(sub.path().join("exercises/ex01-a")).unwrap();
         std::os::unix::fs::symlink(elsewhere.path(), sub.path().join("exercises/ex01-a/src"))
             .unwrap();
-        let error = prepare(root.path(), &dirs(), &Source::Submission(sub.path().into()))
-            .unwrap_err()
-            .to_string();
+        let error = prepare(
+            root.path(),
+            &dirs(),
+            &[],
+            &Source::Submission(sub.path().into()),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("symbolic link"), "{error}");
     }
 
@@ -421,7 +485,7 @@ mod tests {
     fn wrong_submission_dirs_are_clear_errors() {
         let root = course();
         let missing = root.path().join("no-such-dir");
-        let error = prepare(root.path(), &dirs(), &Source::Submission(missing)).unwrap_err();
+        let error = prepare(root.path(), &dirs(), &[], &Source::Submission(missing)).unwrap_err();
         assert!(
             format!("{error:#}").contains("cannot read the submission"),
             "{error:#}"
@@ -431,6 +495,7 @@ mod tests {
         let error = prepare(
             root.path(),
             &dirs(),
+            &[],
             &Source::Submission(empty.path().into()),
         )
         .unwrap_err()
@@ -448,6 +513,7 @@ mod tests {
         assert!(prepare(
             root.path(),
             &outside,
+            &[],
             &Source::Submission(sub.path().into())
         )
         .is_err());

@@ -22,15 +22,10 @@ fn course_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn exercise_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(course_root().join("exercises"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name())
-        .filter(|name| name.to_string_lossy().starts_with("ex"))
-        .map(|name| Path::new("exercises").join(name))
-        .collect();
-    dirs.sort();
-    dirs
+/// The course as the instructor wrote it: its exercise directories and the
+/// files it gives students complete.
+fn course() -> grader::course::Course {
+    grader::course::Course::load(&course_root().join("course.yaml")).unwrap()
 }
 
 fn limits(test_timeout: Duration) -> Limits {
@@ -45,7 +40,14 @@ fn submission(fixture: &str) -> GradedTree {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/cheats")
         .join(fixture);
-    workspace::prepare(&course_root(), &exercise_dirs(), &Source::Submission(dir)).unwrap()
+    let course = course();
+    let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
+    let given: Vec<PathBuf> = course
+        .exercises
+        .iter()
+        .flat_map(|e| e.given_files())
+        .collect();
+    workspace::prepare(&course_root(), &dirs, &given, &Source::Submission(dir)).unwrap()
 }
 
 fn grade_tests(fixture: &str, package: &str, test_timeout: Duration) -> TestsOutcome {
