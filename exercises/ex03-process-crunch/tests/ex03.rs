@@ -26,6 +26,10 @@ const DIE: f64 = -1.0;
 const GARBLE: f64 = -2.0;
 /// The misbehaving worker never answers; it exits when its input closes.
 const STALL: f64 = -3.0;
+/// The misbehaving worker answers once 3 workers started by this test process
+/// have checked in, in the directory `ex03-rendezvous-<this pid>` under the
+/// system's temporary directory.
+const RENDEZVOUS_OF_3: f64 = -1003.0;
 
 /// Small amounts of crunching: quick even in debug mode.
 const TINY: [f64; 7] = [0.004, 0.001, 0.003, 0.0005, 0.002, 0.0, 0.0025];
@@ -419,15 +423,35 @@ fn process_crunch_answers_come_from_separate_worker_processes() {
         .expect("6 items on 3 workers");
     let results: Vec<f64> = answers.iter().map(|a| a.0).collect();
     assert_eq!(results, squares(&items));
-    let mut pids: Vec<u32> = answers.iter().map(|a| a.1).collect();
-    pids.sort_unstable();
-    pids.dedup();
+    let pids: Vec<u32> = answers.iter().map(|a| a.1).collect();
     assert!(
         !pids.contains(&std::process::id()),
         "an answer came from this process: {pids:?}"
     );
-    assert!(
-        pids.len() >= 2,
-        "3 workers, 6 items: answers came only from {pids:?}"
+}
+
+#[test]
+fn process_crunch_hands_one_item_to_each_worker_before_a_second() {
+    // Each of these items makes the misbehaving worker wait until 3 workers
+    // have checked in: only a pool that gives each of its 3 workers an item
+    // of its own answers at once. How fast the workers start cannot matter.
+    let items = [RENDEZVOUS_OF_3; 3];
+    let rendezvous = std::env::temp_dir().join(format!("ex03-rendezvous-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&rendezvous);
+    let answers = leaves_no_child(|| {
+        ex03::process_crunch_with_pids(Path::new(MISBEHAVING_WORKER), &items, 3)
+    });
+    let _ = std::fs::remove_dir_all(&rendezvous);
+    let mut pids: Vec<u32> = answers
+        .expect("3 items on 3 workers")
+        .iter()
+        .map(|a| a.1)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(
+        pids.len(),
+        3,
+        "3 workers, 3 items: answers came only from {pids:?}; hand each worker its next item as soon as it is free"
     );
 }
