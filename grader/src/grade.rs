@@ -211,7 +211,10 @@ impl<'a> Grader<'a> {
             let again = self.observe(ex, tests, timings);
             for (old, new) in observations.iter_mut().zip(again) {
                 if worth_measuring_again(old) {
-                    *old = new;
+                    *old = ObservationResult {
+                        measurements: old.measurements + 1,
+                        ..new
+                    };
                 }
             }
         }

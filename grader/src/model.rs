@@ -117,6 +117,14 @@ pub struct ObservationResult {
     pub checks: Vec<CheckResult>,
     /// Shown when the verdict is not pass.
     pub hint: Option<String>,
+    /// How many times the harness measured it: more than 1 when an earlier
+    /// measurement did not pass and it was measured again.
+    #[serde(default = "one")]
+    pub measurements: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

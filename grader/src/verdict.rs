@@ -117,6 +117,7 @@ fn result(
         max_points: obs.points,
         checks,
         hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive).then(|| obs.hint.clone()),
+        measurements: 1,
     }
 }
 

@@ -186,6 +186,16 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
         }
         _ => wrapped(out, &indent, &o.reason)?,
     }
+    if o.measurements > 1 {
+        let note = match o.verdict {
+            Verdict::Pass => format!(
+                "(passed on measurement {}: the earlier ones did not)",
+                o.measurements
+            ),
+            _ => format!("(measured {} times: none passed)", o.measurements),
+        };
+        writeln!(out, "{indent}{}", note.dimmed())?;
+    }
     if o.verdict == Verdict::Fail {
         if let Some(hint) = &o.hint {
             let mut lines = wrap(&format!("hint: {hint}"), WIDTH - indent.len()).into_iter();

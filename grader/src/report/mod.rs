@@ -122,6 +122,7 @@ pub(crate) mod fixtures {
             checks,
             hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive)
                 .then(|| format!("The hint of {id}.")),
+            measurements: 1,
         }
     }
 
@@ -155,13 +156,16 @@ pub(crate) mod fixtures {
                         "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units",
                         vec![check("threads_seconds", Some("unit"), Some(8.03), true, "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units")],
                     ),
-                    observation(
-                        "long-last-is-slower",
-                        Verdict::Fail,
-                        1.0,
-                        "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units",
-                        vec![check("long_last_seconds", Some("unit"), Some(12.5), false, "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units")],
-                    ),
+                    ObservationResult {
+                        measurements: 3,
+                        ..observation(
+                            "long-last-is-slower",
+                            Verdict::Fail,
+                            1.0,
+                            "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units",
+                            vec![check("long_last_seconds", Some("unit"), Some(12.5), false, "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units")],
+                        )
+                    },
                     observation(
                         "secret-speedup",
                         Verdict::Inconclusive,
