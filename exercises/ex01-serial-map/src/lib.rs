@@ -6,22 +6,22 @@
 
 /// The stand-in for real science: square `x`.
 pub fn do_science(x: u64) -> u64 {
-    todo!("ex01: see README.md, 'The shape of the problem'")
+    todo!("ex01 do_science: see README.md, section \"The shape of the problem\"")
 }
 
 /// Apply [`do_science`] to every input with an explicit `for` loop and `push`.
 pub fn science_loop(inputs: &[u64]) -> Vec<u64> {
-    todo!("ex01: see README.md, 'The shape of the problem'")
+    todo!("ex01 science_loop: see README.md, section \"The shape of the problem\"")
 }
 
 /// The same as [`science_loop`], as one iterator expression (`map` + `collect`).
 pub fn science_map(inputs: &[u64]) -> Vec<u64> {
-    todo!("ex01: see README.md, 'From a loop to a map'")
+    todo!("ex01 science_map: see README.md, section \"From a loop to a map\"")
 }
 
 /// Apply any function `f` to every item; results in input order.
 pub fn map_serial<T, U>(items: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
-    todo!("ex01: see README.md, 'A map for any function'")
+    todo!("ex01 map_serial: see README.md, section \"A map for any function\"")
 }
 
 /// Like [`map_serial`], but computes nothing until the caller consumes the
@@ -35,5 +35,5 @@ pub fn map_lazy<'a, T, U>(
     drop(f);
     items
         .iter()
-        .map(|_| -> U { todo!("ex01: see README.md, 'Lazy iterators'") })
+        .map(|_| -> U { todo!("ex01 map_lazy: see README.md, section \"Lazy iterators\"") })
 }

@@ -23,7 +23,7 @@ pub fn query_database(x: f64) -> f64 {
 
 /// One query after the other, on the calling thread; results in input order.
 pub fn serial_queries(queries: &[f64]) -> Vec<f64> {
-    todo!("ex02: see README.md, 'Waiting in line'")
+    todo!("ex02 serial_queries: see README.md, section \"Waiting in line\"")
 }
 
 /// Apply `f` to every item on `n_threads` worker threads that take the next
@@ -35,25 +35,25 @@ pub fn pool_map<T: Sync, U: Send>(
     n_threads: usize,
     f: impl Fn(&T) -> U + Sync,
 ) -> Vec<U> {
-    todo!("ex02: see README.md, 'A pool of your own'")
+    todo!("ex02 pool_map: see README.md, section \"A pool of your own\"")
 }
 
 /// The queries on `n_threads` threads of your own pool (`pool_map`).
 pub fn threaded_queries(queries: &[f64], n_threads: usize) -> Vec<f64> {
-    todo!("ex02: see README.md, 'Threads overlap waiting'")
+    todo!("ex02 threaded_queries: see README.md, section \"Threads overlap waiting\"")
 }
 
 /// The queries on a rayon thread pool of `n_threads` threads.
 pub fn rayon_queries(queries: &[f64], n_threads: usize) -> Vec<f64> {
-    todo!("ex02: see README.md, 'Rayon splits in halves'")
+    todo!("ex02 rayon_queries: see README.md, section \"Rayon splits in halves\"")
 }
 
 /// Ask `common::secret_database::query` every query, one after the other.
 pub fn secret_serial(queries: &[&str]) -> Vec<String> {
-    todo!("ex02: see README.md, 'The secret database'")
+    todo!("ex02 secret_serial: see README.md, section \"The secret database\"")
 }
 
 /// Ask `common::secret_database::query` every query on `n_threads` threads.
 pub fn secret_threaded(queries: &[&str], n_threads: usize) -> Vec<String> {
-    todo!("ex02: see README.md, 'The secret database'")
+    todo!("ex02 secret_threaded: see README.md, section \"The secret database\"")
 }

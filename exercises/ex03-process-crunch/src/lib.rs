@@ -37,12 +37,12 @@ pub enum PoolError {
 /// Mimic training a neural network: count down from
 /// `x * common::ITERATIONS_PER_UNIT`, then return `x * x`.
 pub fn train_neural_network(x: f64) -> f64 {
-    todo!("count down, kept alive with std::hint::black_box: README.md, \"1. Counting down\"")
+    todo!("ex03 train_neural_network: see README.md, section \"1. Counting down\"")
 }
 
 /// Crunch the items one after the other; results in input order.
 pub fn serial_crunch(items: &[f64]) -> Vec<f64> {
-    todo!("train_neural_network on each item: README.md, \"1. Counting down\"")
+    todo!("ex03 serial_crunch: see README.md, section \"1. Counting down\"")
 }
 
 /// Crunch the items on `n_threads` threads that take the next item one at a
@@ -51,7 +51,7 @@ pub fn serial_crunch(items: &[f64]) -> Vec<f64> {
 /// # Panics
 /// When `n_threads` is 0, with a message saying it needs at least one thread.
 pub fn threaded_crunch(items: &[f64], n_threads: usize) -> Vec<f64> {
-    todo!("a pool of threads: README.md, \"2. Threads crunch in parallel\"")
+    todo!("ex03 threaded_crunch: see README.md, section \"2. Threads crunch in parallel\"")
 }
 
 /// Like [`threaded_crunch`], but each thread holds [`common::GIL`] for its
@@ -60,7 +60,7 @@ pub fn threaded_crunch(items: &[f64], n_threads: usize) -> Vec<f64> {
 /// # Panics
 /// When `n_threads` is 0, with a message saying it needs at least one thread.
 pub fn gil_crunch(items: &[f64], n_threads: usize) -> Vec<f64> {
-    todo!("the same pool, holding common::GIL per task: README.md, \"3. Bringing the GIL back\"")
+    todo!("ex03 gil_crunch: see README.md, section \"3. Bringing the GIL back\"")
 }
 
 /// Crunch the items on `n_procs` copies of the `worker` program, handing
@@ -70,7 +70,7 @@ pub fn gil_crunch(items: &[f64], n_threads: usize) -> Vec<f64> {
 /// dies or exits early, an answer does not parse, `n_procs` is 0. Every
 /// worker has exited and been waited for when this returns.
 pub fn process_crunch(worker: &Path, items: &[f64], n_procs: usize) -> Result<Vec<f64>, PoolError> {
-    todo!("a pool of worker processes: README.md, \"5. A pool of worker processes\"")
+    todo!("ex03 process_crunch: see README.md, section \"5. A pool of worker processes\"")
 }
 
 /// [`process_crunch`], keeping with each result the pid of the worker that
@@ -81,5 +81,5 @@ pub fn process_crunch_with_pids(
     items: &[f64],
     n_procs: usize,
 ) -> Result<Vec<(f64, u32)>, PoolError> {
-    todo!("a pool of worker processes: README.md, \"5. A pool of worker processes\"")
+    todo!("ex03 process_crunch_with_pids: see README.md, section \"5. A pool of worker processes\"")
 }

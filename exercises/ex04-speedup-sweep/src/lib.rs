@@ -39,7 +39,7 @@ pub fn sweep(
     workers: impl IntoIterator<Item = usize>,
     run: impl FnMut(usize) -> Duration,
 ) -> Vec<Sample> {
-    todo!("sweep: see README.md, section \"Speedup and efficiency\"")
+    todo!("ex04 sweep: see README.md, section \"Speedup and efficiency\"")
 }
 
 /// The speedup T(1) / T(n) of every sample, in sample order, where T(1) is
@@ -49,30 +49,30 @@ pub fn sweep(
 /// the first sample whose time is zero, negative or not finite; then
 /// [`SweepError::NoOneWorkerSample`] when no sample has 1 worker.
 pub fn speedups(samples: &[Sample]) -> Result<Vec<f64>, SweepError> {
-    todo!("speedups: see README.md, section \"Speedup and efficiency\"")
+    todo!("ex04 speedups: see README.md, section \"Speedup and efficiency\"")
 }
 
 /// The efficiency of every sample: its speedup divided by its worker count.
 /// Same errors as [`speedups`].
 pub fn efficiencies(samples: &[Sample]) -> Result<Vec<f64>, SweepError> {
-    todo!("efficiencies: see README.md, section \"Speedup and efficiency\"")
+    todo!("ex04 efficiencies: see README.md, section \"Speedup and efficiency\"")
 }
 
 /// Amdahl's law: the speedup on `workers` workers of a program whose
 /// `serial_fraction` (0 to 1) cannot run in parallel: 1 / (s + (1 - s) / n).
 pub fn amdahl(workers: usize, serial_fraction: f64) -> f64 {
-    todo!("amdahl: see README.md, section \"Amdahl's law\"")
+    todo!("ex04 amdahl: see README.md, section \"Amdahl's law\"")
 }
 
 /// The Karp–Flatt metric: the serial fraction that explains a measured
 /// `speedup` on `workers` workers. `None` for 1 worker, where it is undefined.
 pub fn karp_flatt(speedup: f64, workers: usize) -> Option<f64> {
-    todo!("karp_flatt: see README.md, section \"Karp-Flatt: the serial fraction of a measurement\"")
+    todo!("ex04 karp_flatt: see README.md, section \"Karp-Flatt: the serial fraction of a measurement\"")
 }
 
 /// Your own compute-bound function: deterministic (same `x`, same answer,
 /// same work) and taking time proportional to `x`, a small fixed amount of
 /// work per unit of `x` (well under a millisecond).
 pub fn crunch_numbers(x: u64) -> u64 {
-    todo!("crunch_numbers: write your own, see README.md, section \"Your own crunch_numbers\"")
+    todo!("ex04 crunch_numbers: see README.md, section \"Your own crunch_numbers\"")
 }

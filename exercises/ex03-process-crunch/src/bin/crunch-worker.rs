@@ -5,5 +5,5 @@
 //! `cargo run -p ex03 --bin crunch-worker`: type numbers, end with Ctrl-D.
 
 fn main() {
-    todo!("the worker program: README.md, \"4. The worker program\"")
+    todo!("ex03 crunch-worker: see README.md, section \"4. The worker program\"")
 }
