@@ -1,12 +1,16 @@
 //! Submissions that try to earn what they did not: each is graded with the
 //! runner's API and must get no point it did not earn.
 //!
-//! Each fixture under `tests/fixtures/cheats/<name>/` is a submission: a
-//! reference solution with one change. Only the affected exercise is graded.
+//! Each cheat is a reference solution with one change, written in the test
+//! that grades it: exact edits of `solutions/<exercise>/src/**`, plus files
+//! it adds, kept under `tests/fixtures/cheats/<name>/exercises/`. The
+//! submission is built at test time, so it follows the solutions as they
+//! change. Only the affected exercise is graded; the others keep their stubs.
 
 use grader::model::{TestResult, TestStatus};
 use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
 use grader::workspace::{self, GradedTree, Source};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,6 +18,10 @@ use std::time::{Duration, Instant};
 /// One grading at a time: parallel test processes of several cases would
 /// disturb the timing cases and overload a 2-core machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const EX01_LIB: &str = "ex01-serial-map/src/lib.rs";
+const EX02_LIB: &str = "ex02-threaded-query/src/lib.rs";
+const EX03_LIB: &str = "ex03-process-crunch/src/lib.rs";
 
 fn course_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,27 +44,132 @@ fn limits(test_timeout: Duration) -> Limits {
     }
 }
 
-fn submission(fixture: &str) -> GradedTree {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cheats")
-        .join(fixture);
-    let course = course();
-    let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
-    let given: Vec<PathBuf> = course
-        .exercises
-        .iter()
-        .flat_map(|e| e.given_files())
-        .collect();
-    workspace::prepare(&course_root(), &dirs, &given, &Source::Submission(dir)).unwrap()
+/// A submission: the reference solutions of the exercises a cheat touches,
+/// with the cheat written in. Paths are relative to `exercises/`, starting
+/// with the exercise's directory.
+struct Cheat {
+    name: &'static str,
+    /// Exercise directories whose solution `src` the submission starts from.
+    solutions: Vec<&'static str>,
+    edits: Vec<Edit>,
+    /// Files copied from `tests/fixtures/cheats/<name>/exercises/`.
+    added: Vec<&'static str>,
 }
 
-fn grade_tests(fixture: &str, package: &str, test_timeout: Duration) -> TestsOutcome {
+/// Replace the only occurrence of `find` in `file` by `replace`.
+struct Edit {
+    file: &'static str,
+    find: &'static str,
+    replace: &'static str,
+}
+
+impl Cheat {
+    fn named(name: &'static str) -> Cheat {
+        Cheat {
+            name,
+            solutions: Vec::new(),
+            edits: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+
+    /// Start the exercise in `dir` from its reference solution.
+    fn solution(mut self, dir: &'static str) -> Cheat {
+        if !self.solutions.contains(&dir) {
+            self.solutions.push(dir);
+        }
+        self
+    }
+
+    /// Edit a solution file: its exercise starts from the solution.
+    fn replace(self, file: &'static str, find: &'static str, replace: &'static str) -> Cheat {
+        let (dir, _) = file.split_once('/').expect("a path inside an exercise");
+        let mut cheat = self.solution(dir);
+        cheat.edits.push(Edit {
+            file,
+            find,
+            replace,
+        });
+        cheat
+    }
+
+    /// Add a file of the cheat's fixture to the submission.
+    fn add(mut self, file: &'static str) -> Cheat {
+        self.added.push(file);
+        self
+    }
+
+    /// Write the submission into a fresh directory and prepare it for
+    /// grading as a student's repository.
+    fn submission(&self) -> GradedTree {
+        let root = tempfile::Builder::new()
+            .prefix(&format!("cheat-{}-", self.name))
+            .tempdir()
+            .unwrap();
+        let exercises = root.path().join("exercises");
+        fs::create_dir_all(&exercises).unwrap();
+        for dir in &self.solutions {
+            let from = course_root().join("solutions").join(dir).join("src");
+            copy_tree(&from, &exercises.join(dir).join("src"));
+        }
+        for edit in &self.edits {
+            let path = exercises.join(edit.file);
+            let text = fs::read_to_string(&path).unwrap();
+            let found = text.matches(edit.find).count();
+            assert!(
+                found == 1,
+                "cheat {}: solutions/{} should contain {:?} once, found it {found} times; \
+                 update the cheat to the solution",
+                self.name,
+                edit.file,
+                edit.find
+            );
+            fs::write(&path, text.replacen(edit.find, edit.replace, 1)).unwrap();
+        }
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/cheats")
+            .join(self.name)
+            .join("exercises");
+        for file in &self.added {
+            let to = exercises.join(file);
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(fixture.join(file), &to)
+                .unwrap_or_else(|e| panic!("cheat {}: cannot add {file}: {e}", self.name));
+        }
+
+        let course = course();
+        let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
+        let given: Vec<PathBuf> = course
+            .exercises
+            .iter()
+            .flat_map(|e| e.given_files())
+            .collect();
+        // `prepare` copies what it takes: `root` may go once it returns.
+        let source = Source::Submission(root.path().to_path_buf());
+        workspace::prepare(&course_root(), &dirs, &given, &source).unwrap()
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn grade_tests(cheat: &Cheat, package: &str, test_timeout: Duration) -> TestsOutcome {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let tree = submission(fixture);
+    let tree = cheat.submission();
     let start = Instant::now();
     let outcome = runner::run_tests(&tree, package, &limits(test_timeout));
     eprintln!(
-        "{fixture}: {} tests, build {:.1}s, tests {:.1}s, total {:.1}s",
+        "{}: {} tests, build {:.1}s, tests {:.1}s, total {:.1}s",
+        cheat.name,
         outcome.tests.len(),
         outcome.build_seconds,
         outcome.test_seconds,
@@ -87,7 +200,9 @@ const EX01_TESTS: usize = 11;
 
 #[test]
 fn edited_tests_are_replaced_by_the_instructors() {
-    let outcome = grade_tests("edited-tests", "ex01", Duration::from_secs(20));
+    // Tests edited to pass on the stubs, which stay as they are.
+    let cheat = Cheat::named("edited-tests").add("ex01-serial-map/tests/ex01.rs");
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(20));
     assert_eq!(outcome.build_error, None);
     assert_eq!(outcome.tests.len(), EX01_TESTS);
     assert_eq!(passed(&outcome), Vec::<&str>::new(), "{:#?}", outcome.tests);
@@ -102,7 +217,18 @@ fn edited_tests_are_replaced_by_the_instructors() {
 
 #[test]
 fn a_printed_test_summary_earns_nothing() {
-    let outcome = grade_tests("fake-summary", "ex01", Duration::from_secs(20));
+    // science_loop poses as libtest's summary and returns a wrong answer.
+    let cheat = Cheat::named("fake-summary").replace(
+        EX01_LIB,
+        "let mut results = Vec::with_capacity(inputs.len());",
+        r#"// Pose as libtest: through the capture and around it.
+    const FAKE: &str = "ok\n\ntest result: ok. 99 passed; 0 failed; 0 ignored\n";
+    println!("{FAKE}");
+    std::io::Write::write_all(&mut std::io::stdout(), FAKE.as_bytes()).unwrap();
+    let mut results = Vec::with_capacity(inputs.len() + 1);
+    results.push(0);"#,
+    );
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(20));
     for name in [
         "ex01::science_loop_squares_every_input_in_order",
         "ex01::science_loop_of_nothing_is_empty",
@@ -121,7 +247,13 @@ fn a_printed_test_summary_earns_nothing() {
 
 #[test]
 fn exiting_with_success_inside_a_test_earns_nothing() {
-    let outcome = grade_tests("exit-zero", "ex01", Duration::from_secs(20));
+    // science_map ends the test process with success before a test can fail.
+    let cheat = Cheat::named("exit-zero").replace(
+        EX01_LIB,
+        "inputs.iter().map(|&x| do_science(x)).collect()",
+        "std::process::exit(0)",
+    );
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(20));
     for name in [
         "ex01::science_map_squares_every_input_in_order",
         "ex01::science_map_agrees_with_science_loop",
@@ -136,8 +268,14 @@ fn exiting_with_success_inside_a_test_earns_nothing() {
 #[test]
 fn an_endless_loop_times_out_and_says_which_test_hung() {
     let timeout = Duration::from_secs(2);
+    // map_serial never returns.
+    let cheat = Cheat::named("endless-loop").replace(
+        EX01_LIB,
+        "items.iter().map(f).collect()",
+        "loop { std::hint::spin_loop() }",
+    );
     let start = Instant::now();
-    let outcome = grade_tests("endless-loop", "ex01", timeout);
+    let outcome = grade_tests(&cheat, "ex01", timeout);
     let hung: Vec<&TestResult> = outcome
         .tests
         .iter()
@@ -170,7 +308,10 @@ fn an_endless_loop_times_out_and_says_which_test_hung() {
 
 #[test]
 fn a_panic_fails_its_tests_and_the_harness_records_it() {
-    let outcome = grade_tests("panic", "ex01", Duration::from_secs(20));
+    // do_science panics on every input.
+    let cheat =
+        Cheat::named("panic").replace(EX01_LIB, "x * x", r#"panic!("do_science gave up on {x}")"#);
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(20));
     let test = result(&outcome, "ex01::do_science_squares");
     assert_eq!(test.status, TestStatus::Failed);
     assert!(
@@ -186,7 +327,7 @@ fn a_panic_fails_its_tests_and_the_harness_records_it() {
     );
 
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let tree = submission("panic");
+    let tree = cheat.submission();
     let env = HarnessEnv {
         repeats: 1,
         time_unit_ms: 10.0,
@@ -205,7 +346,11 @@ fn a_panic_fails_its_tests_and_the_harness_records_it() {
 
 #[test]
 fn a_compile_error_costs_only_its_exercise() {
-    let outcome = grade_tests("compile-error", "ex01", Duration::from_secs(20));
+    // ex01 does not compile; ex02 is the reference solution, untouched.
+    let cheat = Cheat::named("compile-error")
+        .replace(EX01_LIB, "x * x", r#"x * "x""#)
+        .solution("ex02-threaded-query");
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(20));
     let error = outcome.build_error.as_deref().expect("a build error");
     assert!(error.contains("error"), "{error}");
     assert!(error.contains("src/lib.rs"), "{error}");
@@ -218,7 +363,7 @@ fn a_compile_error_costs_only_its_exercise() {
         .iter()
         .any(|t| t.name == "ex01::do_science_squares"));
     // The same submission's ex02 builds on its own and earns its points.
-    let other = grade_tests("compile-error", "ex02", Duration::from_secs(30));
+    let other = grade_tests(&cheat, "ex02", Duration::from_secs(30));
     assert_eq!(other.build_error, None);
     assert_eq!(
         passed(&other).len(),
@@ -230,14 +375,36 @@ fn a_compile_error_costs_only_its_exercise() {
 
 #[test]
 fn a_build_script_never_runs() {
-    let outcome = grade_tests("build-script", "ex01", Duration::from_secs(20));
+    // The solution, with a Cargo.toml that asks for a build script that panics.
+    let cheat = Cheat::named("build-script")
+        .solution("ex01-serial-map")
+        .add("ex01-serial-map/Cargo.toml")
+        .add("ex01-serial-map/build.rs");
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(20));
     assert_eq!(outcome.build_error, None);
     assert_eq!(passed(&outcome).len(), EX01_TESTS, "{:#?}", outcome.tests);
 }
 
 #[test]
 fn megabytes_of_output_are_capped() {
-    let outcome = grade_tests("huge-output", "ex01", Duration::from_secs(60));
+    // Megabytes of output: around libtest's capture from a right science_loop,
+    // inside it from a wrong science_map.
+    let cheat = Cheat::named("huge-output")
+        .replace(
+            EX01_LIB,
+            "let mut results = Vec::with_capacity(inputs.len());",
+            r#"let noise = "all work and no play ".repeat(1_000_000);
+    std::io::Write::write_all(&mut std::io::stdout(), noise.as_bytes()).unwrap();
+    std::io::Write::write_all(&mut std::io::stderr(), noise.as_bytes()).unwrap();
+    let mut results = Vec::with_capacity(inputs.len());"#,
+        )
+        .replace(
+            EX01_LIB,
+            "inputs.iter().map(|&x| do_science(x)).collect()",
+            r#"print!("{}", "chatter ".repeat(1_000_000));
+    inputs.iter().map(|&x| do_science(x) + 1).collect()"#,
+        );
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(60));
     let cap = 64 * 1024;
     // Noise around the capture does not hide libtest's report.
     let noisy = result(&outcome, "ex01::science_loop_squares_every_input_in_order");
@@ -248,18 +415,18 @@ fn megabytes_of_output_are_capped() {
     assert!(chatty.output.contains("chatter"));
 }
 
-/// Run the harness of `package` on a fixture, at a short time unit.
-fn measure(fixture: &str, package: &str) -> common::observe::Measurements {
+/// Run the harness of `package` on a cheat, at a short time unit.
+fn measure(cheat: &Cheat, package: &str) -> common::observe::Measurements {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let tree = submission(fixture);
+    let tree = cheat.submission();
     let env = HarnessEnv {
         repeats: 1,
         time_unit_ms: 20.0,
     };
     let outcome = runner::run_harness(&tree, package, &env, &limits(Duration::from_secs(20)));
     eprintln!(
-        "{fixture} harness: build {:.1}s, run {:.1}s",
-        outcome.build_seconds, outcome.run_seconds
+        "{} harness: build {:.1}s, run {:.1}s",
+        cheat.name, outcome.build_seconds, outcome.run_seconds
     );
     outcome
         .measurements
@@ -279,16 +446,29 @@ fn units(measurements: &common::observe::Measurements, metric: &str) -> f64 {
     min(metric) / min("unit")
 }
 
+/// ex02's pool without `collect`: the lazy iterator spawns each worker only
+/// when the loop asks for it, after the previous one has been joined.
+fn serial_pool(name: &'static str) -> Cheat {
+    Cheat::named(name)
+        .replace(EX02_LIB, "let workers: Vec<_> =", "let workers =")
+        .replace(
+            EX02_LIB,
+            ".collect();\n        // Join only after spawning them all",
+            ";\n        // Join only after spawning them all",
+        )
+}
+
 #[test]
 fn a_pool_that_joins_each_thread_before_the_next_is_seen_to_be_serial() {
-    let outcome = grade_tests("serial-pool", "ex02", Duration::from_secs(30));
+    let cheat = serial_pool("serial-pool");
+    let outcome = grade_tests(&cheat, "ex02", Duration::from_secs(30));
     assert_eq!(outcome.build_error, None);
     // Its answers are right, so most tests pass; only the timing shows.
     assert!(
         result(&outcome, "ex02::pool_map_returns_results_in_input_order").status
             == TestStatus::Passed
     );
-    let measurements = measure("serial-pool", "ex02");
+    let measurements = measure(&cheat, "ex02");
     let threads = units(&measurements, "threads_seconds");
     eprintln!(
         "serial-pool: {} of {} tests passed, threads_seconds = {threads:.2} units",
@@ -302,7 +482,20 @@ fn a_pool_that_joins_each_thread_before_the_next_is_seen_to_be_serial() {
 
 #[test]
 fn printed_or_written_fake_measurements_do_not_count() {
-    let measurements = measure("fake-measurements", "ex02");
+    // pool_map claims 8 units for 2 threads, on stdout and in the grader's
+    // file; it is the serial pool, so its real time (12.5) tells them apart.
+    let cheat = serial_pool("fake-measurements").replace(
+        EX02_LIB,
+        "let next = AtomicUsize::new(0);",
+        r##"const FAKE: &str = r#"{"format":1,"exercise":"ex02","time_unit_seconds":0.01,"cores":2,"repeats":1,"metrics":[{"name":"unit","unit":"seconds","values":[0.01]},{"name":"threads_seconds","unit":"seconds","values":[0.08]}]}"#;
+    println!("{FAKE}");
+    println!("threads_seconds  0.080 s");
+    if let Some(path) = std::env::var_os("COURSE_MEASUREMENTS") {
+        let _ = std::fs::write(path, FAKE);
+    }
+    let next = AtomicUsize::new(0);"##,
+    );
+    let measurements = measure(&cheat, "ex02");
     // The harness's own file, not the fake one: every metric is there.
     assert!(measurements
         .metrics
@@ -313,9 +506,11 @@ fn printed_or_written_fake_measurements_do_not_count() {
 }
 
 #[test]
-
 fn a_countdown_without_black_box_is_seen_to_do_nothing() {
-    let measurements = measure("no-black-box", "ex03");
+    // Nothing uses the counter, so release mode deletes the loop.
+    let cheat =
+        Cheat::named("no-black-box").replace(EX03_LIB, "std::hint::black_box(remaining);", "");
+    let measurements = measure(&cheat, "ex03");
     let ratio = units(&measurements, "crunch4_seconds") / units(&measurements, "crunch1_seconds");
     eprintln!("no-black-box: crunch4 / crunch1 = {ratio:.2}");
     // A loop that really runs takes 4 times as long for 4 times the work.
