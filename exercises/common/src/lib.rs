@@ -7,6 +7,7 @@
 //! which thread ran which task when, a pretend [`secret_database`], and the
 //! [`observe`] recorder that the instructor's observation harnesses use.
 
+pub mod lessons;
 pub mod observe;
 pub mod secret_database;
 mod time;

@@ -9,24 +9,13 @@
 //! repeats only, which keeps the whole harness at about 140 time units
 //! (7 s at the default 50 ms unit, 3 repeats).
 
+use common::lessons::{LONG_LAST, LONG_SECOND, SECRET_QUERIES};
 use common::observe::{Observations, Unit, MEASUREMENTS_ENV};
 use common::secret_database;
 use common::trace::{self, Trace};
 use ex02::{rayon_queries, secret_serial, secret_threaded, serial_queries, threaded_queries};
 use std::fmt::Debug;
 
-/// The lesson's queries with the long one second, then last.
-const LONG_SECOND: [f64; 4] = [1.0, 8.0, 1.5, 2.0];
-const LONG_LAST: [f64; 4] = [1.0, 1.5, 2.0, 8.0];
-/// Five queries for the secret database: 5.2 units one after the other,
-/// 1.6 units on 4 threads.
-const SECRET_QUERIES: [&str; 5] = [
-    "42",
-    "3.1415",
-    "8162371823.123",
-    "pelita",
-    "ajwdiauwdiuahwiduhawdiuhawd",
-];
 const TIMELINE_WIDTH: usize = 80;
 
 fn main() {

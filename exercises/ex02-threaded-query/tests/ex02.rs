@@ -6,6 +6,7 @@
 //! threads there were. Timing is the observations' job
 //! (`cargo bench -p ex02 --bench observe`).
 
+use common::lessons::{LONG_LAST, LONG_SECOND, SECRET_QUERIES};
 use common::secret_database;
 use common::trace::{self, Trace};
 use ex02::{
@@ -17,21 +18,9 @@ use std::sync::{Condvar, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-/// The lesson's query list, the long query second...
-const LONG_SECOND: [f64; 4] = [1.0, 8.0, 1.5, 2.0];
+/// The answers to the lesson's two query lists.
 const LONG_SECOND_ANSWERS: [f64; 4] = [1.0, 64.0, 2.25, 4.0];
-/// ...and the same queries with the long one last.
-const LONG_LAST: [f64; 4] = [1.0, 1.5, 2.0, 8.0];
 const LONG_LAST_ANSWERS: [f64; 4] = [1.0, 2.25, 4.0, 64.0];
-
-/// The queries the lesson sends to the secret database.
-const SECRET_QUERIES: [&str; 5] = [
-    "42",
-    "3.1415",
-    "8162371823.123",
-    "pelita",
-    "ajwdiauwdiuahwiduhawdiuhawd",
-];
 
 /// Short enough for quick tests, long enough that starting a thread (well
 /// under a millisecond) never changes which thread takes which query.
@@ -53,6 +42,17 @@ fn sorted_labels(trace: &Trace) -> Vec<&str> {
     let mut labels: Vec<&str> = trace.spans.iter().map(|s| s.label.as_str()).collect();
     labels.sort_unstable();
     labels
+}
+
+/// The trace shows every query asked, and none twice.
+fn assert_each_query_asked_once(trace: &Trace, queries: &[f64]) {
+    let mut expected = labels(queries);
+    expected.sort_unstable();
+    assert_eq!(
+        sorted_labels(trace),
+        expected,
+        "each query asked exactly once"
+    );
 }
 
 // README: "Waiting in line"
@@ -195,13 +195,7 @@ fn pool_map_with_zero_threads_panics_even_without_items() {
 fn threaded_queries_answer_in_order() {
     let (answers, trace) = traced(|| threaded_queries(&LONG_SECOND, 2));
     assert_eq!(answers, LONG_SECOND_ANSWERS);
-    let mut expected = labels(&LONG_SECOND);
-    expected.sort_unstable();
-    assert_eq!(
-        sorted_labels(&trace),
-        expected,
-        "each query asked exactly once"
-    );
+    assert_each_query_asked_once(&trace, &LONG_SECOND);
     assert!(
         trace.threads().len() <= 2,
         "2 threads asked, but {} threads ran queries:\n{}",
@@ -240,13 +234,7 @@ fn two_threads_hand_out_queries_in_order() {
 fn threaded_queries_with_the_long_query_last_answer_in_order() {
     let (answers, trace) = traced(|| threaded_queries(&LONG_LAST, 2));
     assert_eq!(answers, LONG_LAST_ANSWERS);
-    let mut expected = labels(&LONG_LAST);
-    expected.sort_unstable();
-    assert_eq!(
-        sorted_labels(&trace),
-        expected,
-        "each query asked exactly once"
-    );
+    assert_each_query_asked_once(&trace, &LONG_LAST);
 }
 
 // README: "Rayon splits in halves"
@@ -255,13 +243,7 @@ fn threaded_queries_with_the_long_query_last_answer_in_order() {
 fn rayon_queries_answer_in_order_on_at_most_n_threads() {
     let (answers, trace) = traced(|| rayon_queries(&LONG_SECOND, 2));
     assert_eq!(answers, LONG_SECOND_ANSWERS);
-    let mut expected = labels(&LONG_SECOND);
-    expected.sort_unstable();
-    assert_eq!(
-        sorted_labels(&trace),
-        expected,
-        "each query asked exactly once"
-    );
+    assert_each_query_asked_once(&trace, &LONG_SECOND);
     assert!(
         trace.threads().len() <= 2,
         "rayon_queries(.., 2) ran queries on {} threads:\n{}",
