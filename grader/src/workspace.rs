@@ -324,6 +324,19 @@ mod tests {
         vec![PathBuf::from("exercises/ex01-a")]
     }
 
+    /// The test course's tree for `submission`, with no given files.
+    fn submit(
+        root: &tempfile::TempDir,
+        submission: impl Into<PathBuf>,
+    ) -> anyhow::Result<GradedTree> {
+        prepare(
+            root.path(),
+            &dirs(),
+            &[],
+            &Source::Submission(submission.into()),
+        )
+    }
+
     #[test]
     fn exercises_and_solutions_use_their_own_target_dirs() {
         let root = course();
@@ -355,13 +368,7 @@ mod tests {
             "// ignored\n",
         );
 
-        let tree = prepare(
-            root.path(),
-            &dirs(),
-            &[],
-            &Source::Submission(sub.path().into()),
-        )
-        .unwrap();
+        let tree = submit(&root, sub.path()).unwrap();
         let t = tree.root().to_path_buf();
         let read = |p: &str| fs::read_to_string(t.join(p)).unwrap();
         assert_eq!(read("exercises/ex01-a/src/lib.rs"), "// student\n");
@@ -436,13 +443,7 @@ mod tests {
         let root = course();
         let sub = tempfile::tempdir().unwrap();
         fs::create_dir_all(sub.path().join("exercises")).unwrap();
-        let tree = prepare(
-            root.path(),
-            &dirs(),
-            &[],
-            &Source::Submission(sub.path().into()),
-        )
-        .unwrap();
+        let tree = submit(&root, sub.path()).unwrap();
         let lib = fs::read_to_string(tree.root().join("exercises/ex01-a/src/lib.rs")).unwrap();
         assert_eq!(lib, "// stub\n");
     }
@@ -454,14 +455,7 @@ mod tests {
         let s = sub.path().join("exercises/ex01-a/src");
         write(&s.join("lib.rs"), "// student\n");
         std::os::unix::fs::symlink("/etc/passwd", s.join("secret.rs")).unwrap();
-        let error = prepare(
-            root.path(),
-            &dirs(),
-            &[],
-            &Source::Submission(sub.path().into()),
-        )
-        .unwrap_err()
-        .to_string();
+        let error = submit(&root, sub.path()).unwrap_err().to_string();
         assert!(error.contains("symbolic link"), "{error}");
 
         let sub = tempfile::tempdir().unwrap();
@@ -470,14 +464,7 @@ mod tests {
         fs::create_dir_all(sub.path().join("exercises/ex01-a")).unwrap();
         std::os::unix::fs::symlink(elsewhere.path(), sub.path().join("exercises/ex01-a/src"))
             .unwrap();
-        let error = prepare(
-            root.path(),
-            &dirs(),
-            &[],
-            &Source::Submission(sub.path().into()),
-        )
-        .unwrap_err()
-        .to_string();
+        let error = submit(&root, sub.path()).unwrap_err().to_string();
         assert!(error.contains("symbolic link"), "{error}");
     }
 
@@ -485,21 +472,14 @@ mod tests {
     fn wrong_submission_dirs_are_clear_errors() {
         let root = course();
         let missing = root.path().join("no-such-dir");
-        let error = prepare(root.path(), &dirs(), &[], &Source::Submission(missing)).unwrap_err();
+        let error = submit(&root, missing).unwrap_err();
         assert!(
             format!("{error:#}").contains("cannot read the submission"),
             "{error:#}"
         );
 
         let empty = tempfile::tempdir().unwrap();
-        let error = prepare(
-            root.path(),
-            &dirs(),
-            &[],
-            &Source::Submission(empty.path().into()),
-        )
-        .unwrap_err()
-        .to_string();
+        let error = submit(&root, empty.path()).unwrap_err().to_string();
         assert!(error.contains("has no exercises/ directory"), "{error}");
         assert!(!error.contains('\n'));
     }
