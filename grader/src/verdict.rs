@@ -518,6 +518,7 @@ mod tests {
             unit: Unit::Seconds,
             values: vec![0.4, 0.5, 0.6],
             error: None,
+            contention: Vec::new(),
         });
         let obs = observation(vec![bound("edge_seconds", Some("unit"), None, Some(7.0))]);
         // (0.5 - 0.4) / 0.4 = 0.25: not above 0.25.
