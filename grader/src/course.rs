@@ -36,6 +36,18 @@ pub struct Defaults {
     pub max_spread: f64,
     pub test_timeout_seconds: f64,
     pub observe_timeout_seconds: f64,
+    /// The cores' worth of CPU other programs may use while a timing is
+    /// measured before the machine counts as busy.
+    #[serde(default = "default_busy_limit")]
+    pub busy_other_cores: f64,
+    /// The fraction of the time tasks may wait for a CPU while a timing is
+    /// measured before the machine counts as busy.
+    #[serde(default = "default_busy_limit")]
+    pub busy_cpu_pressure: f64,
+}
+
+fn default_busy_limit() -> f64 {
+    0.1
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -160,6 +172,8 @@ impl Course {
             ("time_unit_ms", d.time_unit_ms),
             ("test_timeout_seconds", d.test_timeout_seconds),
             ("observe_timeout_seconds", d.observe_timeout_seconds),
+            ("busy_other_cores", d.busy_other_cores),
+            ("busy_cpu_pressure", d.busy_cpu_pressure),
         ] {
             if !(value.is_finite() && value > 0.0) {
                 return Err(err(

@@ -282,7 +282,7 @@ pub fn course_root(course_file: &Path) -> PathBuf {
 
 /// The time unit the harnesses run with: `COURSE_TIME_UNIT_MS` when set,
 /// else course.yaml's default.
-fn time_unit_ms(default: f64) -> anyhow::Result<f64> {
+pub(crate) fn time_unit_ms(default: f64) -> anyhow::Result<f64> {
     match std::env::var(common::TIME_UNIT_ENV) {
         Ok(value) => match value.trim().parse::<f64>() {
             Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(ms),
