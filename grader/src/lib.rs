@@ -17,6 +17,7 @@ pub mod course;
 pub mod doctor;
 pub mod grade;
 pub mod load;
+pub mod margin;
 pub mod model;
 pub mod report;
 pub mod runner;
