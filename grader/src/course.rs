@@ -44,6 +44,14 @@ pub struct Defaults {
     /// measured before the machine counts as busy.
     #[serde(default = "default_busy_limit")]
     pub busy_cpu_pressure: f64,
+    /// Seconds per exercise that measuring unsettled observations again
+    /// (and the reference solution beside them) may take.
+    #[serde(default = "default_remeasure_budget")]
+    pub remeasure_budget_seconds: f64,
+}
+
+fn default_remeasure_budget() -> f64 {
+    60.0
 }
 
 fn default_busy_limit() -> f64 {
@@ -174,6 +182,7 @@ impl Course {
             ("observe_timeout_seconds", d.observe_timeout_seconds),
             ("busy_other_cores", d.busy_other_cores),
             ("busy_cpu_pressure", d.busy_cpu_pressure),
+            ("remeasure_budget_seconds", d.remeasure_budget_seconds),
         ] {
             if !(value.is_finite() && value > 0.0) {
                 return Err(err(

@@ -122,6 +122,88 @@ impl Position {
     }
 }
 
+impl Standing {
+    /// Decided: a pass the machine could not fake, or a miss beyond both the
+    /// machine's slack and [`BORDERLINE`]. Measuring again cannot change
+    /// either: noise only ever adds time, so more repeats lower both
+    /// minimums of a ratio alike.
+    pub fn is_settled(&self) -> bool {
+        match *self {
+            Standing::Pass => true,
+            Standing::Miss { missed_by, .. } => missed_by > 1.0 + BORDERLINE,
+            Standing::PassThatTheMachineCouldFake { .. }
+            | Standing::MissTheMachineCouldExplain { .. } => false,
+        }
+    }
+}
+
+/// How much worse than the reference solution a submission may be, measured
+/// in turns with it, and still be given the benefit of the doubt: correct
+/// solutions come within a few percent of the reference; the wrong ones the
+/// observations catch are off by half or more.
+pub const REFERENCE_TOLERANCE: f64 = 1.25;
+
+/// What the reference solution, measured in turns with a submission that
+/// missed, says about that miss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reference {
+    /// The reference misses it on this machine too.
+    AlsoMisses { value: f64 },
+    /// The reference passes, and the submission is worse than it by more
+    /// than [`REFERENCE_TOLERANCE`]: the machine was good enough.
+    PassesFarAhead { value: f64, worse_by: f64 },
+    /// The reference passes, but the submission comes close to it (the
+    /// machine may have hurt the submission's runs more), or the machine
+    /// could have faked the reference's pass.
+    PassesClose { value: f64, worse_by: f64 },
+}
+
+/// Compare a submission's missed check with the reference's same check,
+/// measured in the same turns.
+pub fn against_reference(submission: &Position, reference: &Position) -> Reference {
+    let value = reference.value;
+    let standing = reference.standing();
+    if !matches!(
+        standing,
+        Standing::Pass | Standing::PassThatTheMachineCouldFake { .. }
+    ) {
+        return Reference::AlsoMisses { value };
+    }
+    // Which way is worse: below `at_least`, or above `at_most`.
+    let below = submission.at_least.is_some_and(|lo| submission.value < lo);
+    let worse_by = if below {
+        value / submission.value
+    } else {
+        submission.value / value
+    };
+    let worse_by = if worse_by.is_finite() {
+        worse_by
+    } else {
+        f64::MAX
+    };
+    // A reference pass the machine could have faked proves nothing.
+    if worse_by > REFERENCE_TOLERANCE && standing == Standing::Pass {
+        Reference::PassesFarAhead { value, worse_by }
+    } else {
+        Reference::PassesClose { value, worse_by }
+    }
+}
+
+/// Whether to measure an exercise again: while some check is not
+/// [settled](Standing::is_settled), at most `max_rounds` in all, and only
+/// while another round (as long as the longest so far) fits in what is left
+/// of `budget_seconds`.
+pub fn measure_again(
+    unsettled: bool,
+    rounds: usize,
+    max_rounds: usize,
+    spent_seconds: f64,
+    longest_round_seconds: f64,
+    budget_seconds: f64,
+) -> bool {
+    unsettled && rounds < max_rounds && spent_seconds + longest_round_seconds <= budget_seconds
+}
+
 fn miss(missed_by: f64, explains: f64) -> Standing {
     let missed_by = if missed_by.is_finite() {
         missed_by
@@ -263,6 +345,51 @@ mod tests {
             speedup(0.0, 1.0, 5.0).standing(),
             Standing::Miss { .. }
         ));
+    }
+
+    #[test]
+    fn settled_means_a_pass_it_could_not_fake_or_a_clear_miss() {
+        assert!(speedup(1.9, 1.0, 1.0).standing().is_settled());
+        assert!(speedup(1.0, 1.0, 1.0).standing().is_settled());
+        // 1.5 against 1.6 misses by 6.7%: borderline, measure again.
+        assert!(!speedup(1.5, 1.0, 1.0).standing().is_settled());
+        assert!(!speedup(1.1, 1.0, 2.0).standing().is_settled());
+        assert!(!speedup(1.65, 1.6, 1.0).standing().is_settled());
+    }
+
+    #[test]
+    fn the_reference_decides_a_miss_the_machine_could_explain() {
+        let sub = speedup(1.11, 1.0, 2.0);
+        assert_eq!(
+            against_reference(&sub, &speedup(1.2, 1.0, 2.0)),
+            Reference::AlsoMisses { value: 1.2 }
+        );
+        // A one-worker pool beside the reference's 1.9x.
+        let one_worker = speedup(1.0, 1.0, 2.0);
+        assert!(matches!(
+            against_reference(&one_worker, &speedup(1.9, 1.0, 2.0)),
+            Reference::PassesFarAhead { .. }
+        ));
+        // A reference pass that a busy baseline could fake.
+        assert!(matches!(
+            against_reference(&one_worker, &speedup(1.9, 1.5, 2.0)),
+            Reference::PassesClose { .. }
+        ));
+        // A correct solution a little slower than the reference, both on a busy machine.
+        assert!(matches!(
+            against_reference(&speedup(1.5, 1.0, 2.0), &speedup(1.7, 1.0, 2.0)),
+            Reference::PassesClose { .. }
+        ));
+    }
+
+    #[test]
+    fn measuring_again_stops_when_settled_at_the_round_cap_or_the_budget() {
+        assert!(measure_again(true, 1, 6, 10.0, 5.0, 60.0));
+        assert!(!measure_again(false, 1, 6, 10.0, 5.0, 60.0));
+        assert!(!measure_again(true, 6, 6, 10.0, 5.0, 60.0));
+        // Another 5 s round would overrun the 60 s budget.
+        assert!(!measure_again(true, 3, 6, 56.0, 5.0, 60.0));
+        assert!(measure_again(true, 3, 6, 55.0, 5.0, 60.0));
     }
 
     #[test]
