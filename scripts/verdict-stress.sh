@@ -18,7 +18,8 @@
 #   --only    run only these modes: idle,busy1,busy2,taskset,cgroup,cheats
 #   --keep    keep every run's JSON report in DIR (default: a temporary directory)
 # Run it on an otherwise quiet machine: it is the machine's quietness it tests.
-# Needs: cargo, jq, taskset (util-linux); root for the cgroup mode.
+# Needs: cargo, jq, taskset (util-linux), python3; root for the cgroup mode.
+# VERDICT_STRESS_GRADER=PATH uses that grader binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -31,12 +32,12 @@ while [ $# -gt 0 ]; do
         --quick) QUICK=1 ;;
         --only) ONLY="$2"; shift ;;
         --keep) KEEP="$2"; shift ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "verdict-stress: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
-for tool in cargo jq taskset; do
+for tool in cargo jq taskset python3; do
     command -v "$tool" >/dev/null || { echo "verdict-stress: $tool is needed" >&2; exit 2; }
 done
 
@@ -75,9 +76,13 @@ stop_busy() {
 
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 
-echo "== building the grader (release)"
-cargo build --release -q -p grader
-GRADER=$ROOT/target/release/grader
+if [ -n "${VERDICT_STRESS_GRADER:-}" ]; then
+    GRADER=$VERDICT_STRESS_GRADER
+else
+    echo "== building the grader (release)"
+    cargo build --release -q -p grader
+    GRADER=$ROOT/target/release/grader
+fi
 "$GRADER" doctor | sed 's/^/   /'
 
 # A verdict as a word, whatever shape the report gives it.
@@ -99,13 +104,13 @@ grade_once() {
     fi
     ended=$(date +%s.%N)
     local line
-    line=$(jq -r --arg mode "$mode" --arg label "$label" --arg wall "$(awk -v a="$started" -v b="$ended" 'BEGIN { print b - a }')" "
+    line=$(jq -r --arg mode "$mode" --arg run "$label" --arg wall "$(awk -v a="$started" -v b="$ended" 'BEGIN { print b - a }')" "
         [.exercises[].observations[] | {id, v: $VERDICT, reason}] as \$obs
         | (\$obs | map(select(.v == \"pass\")) | length) as \$pass
         | (\$obs | map(select(.v == \"fail\")) | length) as \$fail
         | (\$obs | map(select(.v == \"inconclusive\")) | length) as \$inc
         | (\$obs | map(select(.v == \"skipped\")) | length) as \$skip
-        | \"\(\$mode) \(\$label): \(.score)/\(.max_score)  pass \(\$pass) fail \(\$fail) inconclusive \(\$inc) skipped \(\$skip)\"
+        | \"\(\$mode) \(\$run): \(.score)/\(.max_score)  pass \(\$pass) fail \(\$fail) inconclusive \(\$inc) skipped \(\$skip)\"
           + \"  measure \(.timings.measure_seconds * 10 | round / 10) s, overhead \(.timings.overhead_percent | round)%, wall \(\$wall | tonumber | round) s\"
           + (\$obs | map(select(.v == \"fail\")) | map(\"\n    fail \(.id): \(.reason)\") | join(\"\"))
           + (\$obs | map(select(.v == \"inconclusive\")) | map(\"\n    inconclusive \(.id): \(.reason)\") | join(\"\"))
@@ -158,7 +163,9 @@ fi
 # A cgroup with half a core: v2 where its cpu controller is available, else v1.
 make_cgroup() {
     local v2 v1
-    v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+    # mountinfo: the mount point is field 5; the file system type follows the "-" field.
+    v2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break }
+              $(i + 1) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
     if [ -n "$v2" ] && grep -qw cpu "$v2/cgroup.controllers" 2>/dev/null; then
         CGROUP_DIR=$v2/verdict-stress.$$
         mkdir "$CGROUP_DIR" 2>/dev/null || { CGROUP_DIR=""; return 1; }
@@ -166,7 +173,8 @@ make_cgroup() {
         CGROUP_KIND="cgroup v2 cpu.max = 50000 100000"
         return 0
     fi
-    v1=$(awk '$9 == "cgroup" && $11 ~ /(^|,)cpu(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+    v1=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break }
+              $(i + 1) == "cgroup" && $(i + 3) ~ /(^|,)cpu(,|$)/ { print $5; exit }' /proc/self/mountinfo)
     if [ -n "$v1" ]; then
         CGROUP_DIR=$v1/verdict-stress.$$
         mkdir "$CGROUP_DIR" 2>/dev/null || { CGROUP_DIR=""; return 1; }
