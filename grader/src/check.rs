@@ -175,7 +175,7 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
         .iter()
         .filter(|t| t.status != TestStatus::Passed)
     {
-        let why = crate::report::failure_message(&t.output).unwrap_or_default();
+        let why = t.failure.as_deref().unwrap_or_default();
         let why = why.lines().next().unwrap_or_default();
         problems.push(format!(
             "{}: test {} {:?} on the solution: {why}",

@@ -60,6 +60,17 @@ pub struct Exercise {
 }
 
 impl Exercise {
+    /// The instructor's integration test file, relative to the course root:
+    /// `tests/<id>.rs` in the exercise's directory.
+    pub fn test_file(&self) -> PathBuf {
+        self.dir.join("tests").join(format!("{}.rs", self.id))
+    }
+
+    /// The observation harness, relative to the course root.
+    pub fn harness_file(&self) -> PathBuf {
+        self.dir.join(HARNESS_PATH)
+    }
+
     /// The given files, relative to the course root.
     pub fn given_files(&self) -> Vec<PathBuf> {
         self.given.iter().map(|f| self.dir.join(f)).collect()
@@ -199,6 +210,13 @@ impl Course {
                     format!("{path}.test_points"),
                     at("test_points"),
                     "must be zero or more".into(),
+                ));
+            }
+            if (ex.test_points * 64.0).fract() != 0.0 {
+                return Err(err(
+                    format!("{path}.test_points"),
+                    at("test_points"),
+                    "must be a whole number of 1/64 points (e.g. 10 or 2.5), so that its tests' shares add up exactly".into(),
                 ));
             }
             if let Some(root) = root {
@@ -537,6 +555,10 @@ exercises:
             e.contains("exercises[1].id: duplicate exercise id `ex01`"),
             "{e}"
         );
+        let e = parse(&MINIMAL.replace("test_points: 10", "test_points: 10.1"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("whole number of 1/64 points"), "{e}");
         let e = parse(&MINIMAL.replace("points: 2", "points: -1"))
             .unwrap_err()
             .to_string();

@@ -6,8 +6,8 @@
 
 use crate::course::{Course, Exercise};
 use crate::model::{
-    ExerciseReport, GradeReport, Machine, ObservationResult, TestStatus, TestsReport, Timings,
-    Verdict,
+    ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
+    TestResult, TestStatus, TestsReport, Timings, Verdict,
 };
 use crate::runner::{self, HarnessEnv, Limits};
 use crate::verdict;
@@ -20,10 +20,6 @@ use std::time::{Duration, Instant};
 
 /// Output kept per stream of one run of student code.
 const OUTPUT_CAP_BYTES: usize = 64 * 1024;
-/// Why an exercise's observations wait until a test passes.
-const NO_TEST_PASSES: &str =
-    "no test passes yet; observations are measured once the tests start passing";
-const DOES_NOT_BUILD: &str = "the exercise does not build (see its tests)";
 /// How many more times an observation that fails or is inconclusive is
 /// measured before its verdict stands.
 pub const EXTRA_MEASUREMENTS: usize = 2;
@@ -131,21 +127,7 @@ impl<'a> Grader<'a> {
         let outcome = runner::run_tests(&self.tree, &ex.id, &self.limits);
         timings.build_seconds += outcome.build_seconds;
         timings.test_seconds += outcome.test_seconds;
-        let passed = outcome
-            .tests
-            .iter()
-            .filter(|t| t.status == TestStatus::Passed)
-            .count();
-        let points = match (&outcome.build_error, outcome.tests.len()) {
-            (Some(_), _) | (None, 0) => 0.0,
-            (None, n) => ex.test_points * passed as f64 / n as f64,
-        };
-        TestsReport {
-            points,
-            max_points: ex.test_points,
-            build_error: outcome.build_error,
-            tests: outcome.tests,
-        }
+        tests_report(ex.test_points, outcome.build_error, outcome.tests)
     }
 
     /// Build and run the harness and judge every observation. Nothing is
@@ -159,17 +141,17 @@ impl<'a> Grader<'a> {
         if ex.observations.is_empty() {
             return Vec::new();
         }
-        let not_measured = |why: &str| {
+        let not_measured = |cause: NotMeasuredCause| {
             ex.observations
                 .iter()
-                .map(|o| verdict::not_measured(o, self.cores, why))
+                .map(|o| verdict::not_measured(o, self.cores, cause.clone()))
                 .collect()
         };
         if tests.build_error.is_some() {
-            return not_measured(DOES_NOT_BUILD);
+            return not_measured(NotMeasuredCause::DoesNotBuild);
         }
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
-            return not_measured(NO_TEST_PASSES);
+            return not_measured(NotMeasuredCause::NoTestPasses);
         }
         self.progress
             .step(&format!("{}: building the harness and measuring", ex.id));
@@ -184,7 +166,7 @@ impl<'a> Grader<'a> {
                 .iter()
                 .map(|o| verdict::judge(o, m, self.course.defaults.max_spread, self.cores))
                 .collect(),
-            Err(why) => not_measured(why),
+            Err(why) => not_measured(NotMeasuredCause::Harness(why.clone())),
         };
         // Cargo's up-to-date check of the harness counts as overhead: warm,
         // it is part of every measuring run.
@@ -245,11 +227,58 @@ impl<'a> Grader<'a> {
     }
 }
 
+/// Test points are shared in whole 1/64ths of a point: every share and
+/// every sum of shares is exact in binary floating point, so an exercise's
+/// test points add up to exactly its `test_points` in every format, in any
+/// reader's arithmetic (course.yaml's `test_points` are checked to be whole
+/// 1/64ths).
+pub const SHARE_GRAIN: f64 = 64.0;
+
+/// `test_points` shared by `tests` tests as evenly as whole grains allow:
+/// the first shares are one grain larger when the grains do not divide.
+pub fn test_shares(test_points: f64, tests: usize) -> Vec<f64> {
+    let Ok(n) = u64::try_from(tests) else {
+        return Vec::new();
+    };
+    if n == 0 {
+        return Vec::new();
+    }
+    let grains = (test_points * SHARE_GRAIN).round().max(0.0) as u64;
+    let (each, extra) = (grains / n, grains % n);
+    (0..n)
+        .map(|i| (each + u64::from(i < extra)) as f64 / SHARE_GRAIN)
+        .collect()
+}
+
+/// The tests of one exercise with their points: each test carries its
+/// share; a passing test earns it, unless the exercise does not build.
+pub fn tests_report(
+    test_points: f64,
+    build_error: Option<String>,
+    mut tests: Vec<TestResult>,
+) -> TestsReport {
+    let shares = test_shares(test_points, tests.len());
+    for (test, share) in tests.iter_mut().zip(shares) {
+        test.max_points = share;
+        let earned = build_error.is_none() && test.status == TestStatus::Passed;
+        test.points = if earned { share } else { 0.0 };
+    }
+    TestsReport {
+        points: tests.iter().map(|t| t.points).sum(),
+        max_points: test_points,
+        build_error,
+        tests,
+    }
+}
+
 /// Failed or inconclusive on measurements (not for want of a build or a
 /// passing test, which measuring again cannot change).
 fn worth_measuring_again(o: &ObservationResult) -> bool {
-    matches!(o.verdict, Verdict::Fail | Verdict::Inconclusive)
-        && o.checks.iter().all(|c| c.error.is_none())
+    match &o.state {
+        ObservationState::Measured => o.verdict == Verdict::Fail,
+        ObservationState::Inconclusive { .. } => true,
+        ObservationState::NotMeasured { .. } | ObservationState::Skipped { .. } => false,
+    }
 }
 
 /// Put an exercise's tests and observations together.
@@ -264,6 +293,8 @@ pub fn exercise_report(
         id: ex.id.clone(),
         title: ex.title.clone(),
         dir: ex.dir.display().to_string(),
+        test_file: ex.test_file().display().to_string(),
+        harness_file: ex.harness_file().display().to_string(),
         tests,
         observations,
         hints: ex.hints.clone(),
@@ -366,5 +397,68 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.done();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test(status: TestStatus) -> TestResult {
+        TestResult {
+            name: "ex::t".into(),
+            status,
+            seconds: 0.0,
+            points: 0.0,
+            max_points: 0.0,
+            output: String::new(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn shares_add_up_exactly_in_any_order() {
+        for total in [1.0, 2.5, 10.0, 20.0, 70.0, 100.0, 137.0] {
+            for n in 1..=40 {
+                let shares = test_shares(total, n);
+                assert_eq!(shares.len(), n);
+                let forwards = shares.iter().fold(0.0, |sum, s| sum + s);
+                let backwards = shares.iter().rev().fold(0.0, |sum, s| sum + s);
+                assert_eq!((forwards, backwards), (total, total), "{total} / {n}");
+                let (lo, hi) = shares
+                    .iter()
+                    .fold((f64::MAX, 0.0_f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+                assert!(hi - lo <= 1.0 / SHARE_GRAIN, "{total} / {n}: {shares:?}");
+            }
+        }
+        assert!(test_shares(10.0, 0).is_empty());
+    }
+
+    #[test]
+    fn a_perfect_run_earns_exactly_the_test_points() {
+        // 70 / 3 was 69.99999999999993 when every share was 70.0 / 3.0.
+        let tests = vec![test(TestStatus::Passed); 3];
+        let report = tests_report(70.0, None, tests);
+        assert_eq!(report.points, 70.0);
+        let sum: f64 = report.tests.iter().map(|t| t.points).sum();
+        assert_eq!(sum, 70.0);
+    }
+
+    #[test]
+    fn only_passing_tests_of_a_building_exercise_earn_their_share() {
+        let statuses = [
+            TestStatus::Passed,
+            TestStatus::Failed,
+            TestStatus::TimedOut,
+            TestStatus::NotRun,
+        ];
+        let report = tests_report(20.0, None, statuses.map(test).to_vec());
+        let earned: Vec<f64> = report.tests.iter().map(|t| t.points).collect();
+        assert_eq!(earned, [5.0, 0.0, 0.0, 0.0]);
+        assert_eq!(report.points, 5.0);
+        assert!(report.tests.iter().all(|t| t.max_points == 5.0));
+
+        let broken = tests_report(20.0, Some("error".into()), vec![test(TestStatus::Passed)]);
+        assert_eq!((broken.points, broken.tests[0].max_points), (0.0, 20.0));
     }
 }

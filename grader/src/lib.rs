@@ -18,6 +18,7 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod student;
+pub mod value_enums;
 pub mod verdict;
 pub mod workspace;
 
@@ -84,7 +85,7 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
     let progress = grade::Progress::stderr();
     let report = grade::grade(&course, &path, &options, &progress)?;
     drop(progress);
-    report::write(&report, args.format, args.out.as_deref())?;
+    report::write(&report, args.format.into(), args.out.as_deref())?;
     match args.min_score {
         Some(min) if report.score < min => {
             eprintln!(

@@ -3,14 +3,15 @@
 //! where to start next.
 
 use super::{points, Reporter};
-use crate::model::{ExerciseReport, GradeReport, ObservationResult, TestStatus, Verdict};
+use crate::model::{
+    ExerciseReport, GradeReport, NotMeasuredCause, ObservationResult, ObservationState, TestStatus,
+    Verdict,
+};
 use owo_colors::OwoColorize;
 use std::fmt::Write;
 
 /// Where the points column ends.
 const WIDTH: usize = 78;
-/// Lines of a failing test's output shown under it.
-const FAILURE_LINES: usize = 3;
 const VERDICT_WIDTH: usize = 13;
 
 pub struct Human;
@@ -75,7 +76,7 @@ fn exercise(
         }
     } else if passed == 0 && !t.tests.is_empty() {
         // A fresh stub: one line on why, not a wall of identical failures.
-        let first = t.tests.iter().find_map(|t| failure_message(&t.output));
+        let first = t.tests.iter().find_map(|t| t.failure.as_deref());
         writeln!(out, "    not started yet: every test fails")?;
         if let Some(message) = first {
             writeln!(
@@ -100,7 +101,7 @@ fn exercise(
             };
             writeln!(out, "    {} {name}", pad(&mark, 4))?;
             if test.status != TestStatus::Passed {
-                if let Some(message) = failure_message(&test.output) {
+                if let Some(message) = &test.failure {
                     for line in message.lines() {
                         writeln!(out, "           {}", line.dimmed())?;
                     }
@@ -113,13 +114,13 @@ fn exercise(
         return Ok(());
     }
     // Observations that all wait for the same thing get one line.
-    let first_reason = &ex.observations[0].reason;
-    if ex
-        .observations
-        .iter()
-        .all(|o| o.verdict == Verdict::Fail && &o.reason == first_reason)
-        && first_reason.starts_with("not measured:")
-    {
+    let first = &ex.observations[0];
+    let shared_cause = matches!(
+        &first.state,
+        ObservationState::NotMeasured { cause } if !matches!(cause, NotMeasuredCause::Metric(_))
+    ) && ex.observations.iter().all(|o| o.state == first.state);
+    if shared_cause {
+        let first_reason = &first.reason;
         let max: f64 = ex.observations.iter().map(|o| o.max_points).sum();
         let line = "  observations";
         writeln!(
@@ -171,10 +172,8 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
         .map(|c| c.summary.as_str())
         .filter(|s| !s.is_empty())
         .collect();
-    match o.verdict {
-        Verdict::Pass | Verdict::Fail
-            if !measured.is_empty() && o.checks.iter().all(|c| c.error.is_none()) =>
-        {
+    match o.state {
+        ObservationState::Measured if !measured.is_empty() => {
             for (check, summary) in o.checks.iter().zip(&measured) {
                 let mark = match (o.checks.len(), check.passed) {
                     (1, _) => "",
@@ -312,22 +311,6 @@ fn percent(x: f64) -> String {
     }
 }
 
-/// The lines of a failing test's output worth showing: what the panic said.
-pub fn failure_message(output: &str) -> Option<String> {
-    let lines: Vec<&str> = output.lines().collect();
-    let start = match lines.iter().position(|l| l.contains("panicked at")) {
-        Some(i) => i + 1,
-        None => 0,
-    };
-    let message: Vec<&str> = lines[start.min(lines.len())..]
-        .iter()
-        .copied()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
-        .take(FAILURE_LINES)
-        .collect();
-    (!message.is_empty()).then(|| message.join("\n"))
-}
-
 /// Write `text` wrapped to [`WIDTH`], each line after `indent`; later lines
 /// of one paragraph are indented two more spaces.
 fn wrapped(out: &mut String, indent: &str, text: &str) -> std::fmt::Result {
@@ -386,20 +369,6 @@ fn visible_len(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_failure_message_is_what_the_panic_said() {
-        let output = "\nthread 't' panicked at tests/ex01.rs:3:5:\nnot yet implemented: read README.md\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
-        assert_eq!(
-            failure_message(output).as_deref(),
-            Some("not yet implemented: read README.md")
-        );
-        assert_eq!(failure_message(""), None);
-        assert_eq!(
-            failure_message("killed after 60 s").as_deref(),
-            Some("killed after 60 s")
-        );
-    }
 
     #[test]
     fn wrapping_breaks_at_spaces() {

@@ -28,7 +28,9 @@ impl Reporter for Junit {
                                 Some(_) => "the exercise does not build".to_owned(),
                                 None => "never reported".to_owned(),
                             },
-                            _ => super::failure_message(&test.output)
+                            _ => test
+                                .failure
+                                .as_deref()
                                 .and_then(|m| m.lines().next().map(str::to_owned))
                                 .unwrap_or_else(|| "failed".to_owned()),
                         };

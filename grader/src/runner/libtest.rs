@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Lines of a failing test's output kept as its failure message.
+const FAILURE_LINES: usize = 3;
 /// Test processes run at once (the machines this runs on have 2 cores).
 const MAX_PARALLEL_TESTS: usize = 2;
 
@@ -207,6 +209,9 @@ fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> 
         name: full_name,
         status,
         seconds: output.elapsed.as_secs_f64(),
+        points: 0.0,
+        max_points: 0.0,
+        failure: failure_message(&output_text),
         output: output_text,
     }
 }
@@ -246,8 +251,28 @@ fn not_run(name: String, why: &str) -> TestResult {
         name,
         status: TestStatus::NotRun,
         seconds: 0.0,
+        points: 0.0,
+        max_points: 0.0,
+        failure: failure_message(why),
         output: why.to_owned(),
     }
+}
+
+/// The lines of a failing test's output worth showing: what the panic said,
+/// or the note on why it never reported.
+pub fn failure_message(output: &str) -> Option<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    let start = match lines.iter().position(|l| l.contains("panicked at")) {
+        Some(i) => i + 1,
+        None => 0,
+    };
+    let message: Vec<&str> = lines[start.min(lines.len())..]
+        .iter()
+        .copied()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .take(FAILURE_LINES)
+        .collect();
+    (!message.is_empty()).then(|| message.join("\n"))
 }
 
 /// When the tests do not build, the expected tests as far as the test files'
@@ -323,7 +348,7 @@ struct MetadataTarget {
 }
 
 #[cfg(test)]
-mod judging {
+mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
@@ -422,6 +447,27 @@ mod judging {
             result.output.contains("test adds timed out after 5s"),
             "{}",
             result.output
+        );
+    }
+
+    #[test]
+    fn the_failure_message_is_what_the_panic_said() {
+        let panicked = "\nthread 't' panicked at tests/ex01.rs:3:5:\nnot yet implemented: read README.md\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            failure_message(panicked).as_deref(),
+            Some("not yet implemented: read README.md")
+        );
+        assert_eq!(failure_message(""), None);
+        assert_eq!(
+            failure_message("killed after 60 s").as_deref(),
+            Some("killed after 60 s")
+        );
+        let failed = "\nrunning 1 test\ntest adds ... FAILED\n\nfailures:\n";
+        let result = judge("ex::adds".into(), "adds", &output(101, failed), &limits());
+        assert!(result.failure.is_some());
+        assert_eq!(
+            judge("ex::adds".into(), "adds", &output(0, PASSED), &limits()).failure,
+            None
         );
     }
 
