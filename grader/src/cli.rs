@@ -58,7 +58,7 @@ pub struct GradeArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub course: CourseArgs,
-    /// Measured runs per timing, after a warm-up run [default: course.yaml's defaults.repeats]
+    /// Measured runs per timing, after a warm-up run [default: COURSE_REPEATS, else course.yaml's defaults.repeats]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeats: Option<u32>,
     /// Run the tests only: no timing observations (and no observation points).
@@ -73,7 +73,7 @@ pub struct GradeArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub course: CourseArgs,
-    /// Measured runs per timing [default: course.yaml's defaults.repeats]
+    /// Measured runs per timing [default: COURSE_REPEATS, else course.yaml's defaults.repeats]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeats: Option<u32>,
 }

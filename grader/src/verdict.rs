@@ -16,10 +16,8 @@ use crate::course::{Check, Observation};
 use crate::model::{
     CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState, Verdict,
 };
-use common::observe::{Measurements, Metric, Unit};
+use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
 
-/// The harness's unit metric: `per: unit` reads "in time units".
-const UNIT_METRIC: &str = "unit";
 const NOISY_ADVICE: &str =
     "too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats";
 
@@ -184,8 +182,8 @@ fn check(c: &Check, m: &Measurements) -> CheckResult {
             return result;
         }
     };
-    let metric_min = minimum(&metric.values);
-    let per_min = per.map(|p| minimum(&p.values));
+    let metric_min = metric.min();
+    let per_min = per.map(Metric::min);
     let value = match per_min {
         Some(p) if p <= 0.0 => {
             result.error = Some(format!(
@@ -234,10 +232,6 @@ fn find<'a>(m: &'a Measurements, name: &str) -> Result<&'a Metric, String> {
     Ok(metric)
 }
 
-fn minimum(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::INFINITY, f64::min)
-}
-
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -255,7 +249,7 @@ fn spread(metric: &Metric) -> Option<f64> {
     if metric.unit == Unit::Count || metric.name == UNIT_METRIC {
         return None;
     }
-    let min = minimum(&metric.values);
+    let min = metric.min();
     (min > 0.0).then(|| (median(&metric.values) - min) / min)
 }
 
@@ -270,7 +264,7 @@ fn describe(
     unit_seconds: f64,
 ) -> String {
     let amount = |m: &Metric| {
-        let min = minimum(&m.values);
+        let min = m.min();
         match m.unit {
             Unit::Seconds if m.name != UNIT_METRIC => {
                 format!(
@@ -288,7 +282,7 @@ fn describe(
             "{}: {} units ({} ms), expected {}",
             c.metric,
             number(value),
-            milliseconds(minimum(&metric.values)),
+            milliseconds(metric.min()),
             bounds(c, " units")
         ),
         Some(p) => format!(

@@ -49,10 +49,10 @@ pub struct HarnessEnv {
 }
 
 /// What one harness run measured.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HarnessOutcome {
-    /// The measurements, or one sentence on why there are none.
-    pub measurements: Result<common::observe::Measurements, String>,
+    /// The measurements, or why there are none.
+    pub measurements: Result<common::observe::Measurements, harness::HarnessError>,
     pub build_seconds: f64,
     pub run_seconds: f64,
 }
