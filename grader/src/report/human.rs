@@ -358,24 +358,16 @@ fn wrapped(out: &mut String, indent: &str, text: &str) -> std::fmt::Result {
 }
 
 /// Break `text` into lines of at most `width` characters at spaces (a
-/// longer word gets a line of its own).
+/// longer word gets a line of its own, whole).
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(20);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
+    let options = textwrap::Options::new(width.max(20))
+        .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(std::borrow::Cow::into_owned)
+        .collect()
 }
 
 /// `right` right-aligned so that it ends at [`WIDTH`], after `left`.
@@ -392,11 +384,9 @@ fn pad(text: &str, width: usize) -> String {
     )
 }
 
+/// Characters on screen: colour codes do not count.
 fn visible_len(text: &str) -> usize {
-    anstream::adapter::strip_str(text)
-        .to_string()
-        .chars()
-        .count()
+    textwrap::core::display_width(text)
 }
 
 #[cfg(test)]
@@ -410,5 +400,8 @@ mod tests {
             ["one two three four", "five six"]
         );
         assert_eq!(wrap("", 20), [""]);
+        let long = "a".repeat(30);
+        assert_eq!(wrap(&format!("x {long} y"), 20), ["x", long.as_str(), "y"]);
+        assert_eq!(visible_len(&"FAIL".red().bold().to_string()), 4);
     }
 }

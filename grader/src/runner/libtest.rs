@@ -78,9 +78,21 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
     outcome
 }
 
+/// Why a test binary could not list its tests.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("cannot start {binary}: {source}")]
+    Start {
+        binary: String,
+        source: std::io::Error,
+    },
+    #[error("{end}: {stderr}")]
+    Failed { end: String, stderr: String },
+}
+
 /// The test names `binary` defines (the instructor's file), without the
 /// ignored ones.
-fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, String> {
+fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, ListError> {
     let all = list(binary, limits, false)?;
     let ignored = list(binary, limits, true)?;
     Ok(all
@@ -89,20 +101,23 @@ fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, Strin
         .collect())
 }
 
-fn list(binary: &Executable, limits: &Limits, ignored: bool) -> Result<Vec<String>, String> {
+fn list(binary: &Executable, limits: &Limits, ignored: bool) -> Result<Vec<String>, ListError> {
     let mut command = test_command(binary);
     command.args(["--list", "--format", "terse"]);
     if ignored {
         command.arg("--ignored");
     }
-    let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes)
-        .map_err(|e| format!("cannot start {}: {e}", binary.path.display()))?;
+    let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes).map_err(
+        |source| ListError::Start {
+            binary: binary.path.display().to_string(),
+            source,
+        },
+    )?;
     if !output.success() {
-        return Err(format!(
-            "{}: {}",
-            output.describe_end(limits.test_timeout),
-            output.stderr.tail_text(1000).trim()
-        ));
+        return Err(ListError::Failed {
+            end: output.describe_end(limits.test_timeout),
+            stderr: output.stderr.tail_text(1000).trim().to_owned(),
+        });
     }
     Ok(output
         .stdout
