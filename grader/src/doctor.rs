@@ -39,7 +39,7 @@ pub struct Diagnosis {
 
 /// `grader doctor`.
 pub fn run(args: &CourseArgs) -> anyhow::Result<u8> {
-    let (_, course) = crate::load_course(args.course.as_deref())?;
+    let course = crate::load_course(args.course.as_deref())?;
     let diagnosis = diagnose(&course, SAMPLE)?;
     print!("{}", render(&diagnosis));
     Ok(crate::EXIT_OK)
@@ -52,11 +52,12 @@ pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> 
     std::thread::sleep(sample);
     let sample = probe.stop();
     let limits = Limits::from_defaults(&course.defaults);
-    let time_unit_ms = crate::grade::time_unit_ms(course.defaults.time_unit_ms)?;
-    let time_unit_source = if std::env::var_os(common::TIME_UNIT_ENV).is_some() {
-        common::TIME_UNIT_ENV.to_owned()
-    } else {
-        "course.yaml defaults.time_unit_ms".to_owned()
+    let (time_unit_ms, time_unit_source) = match common::observe::env_settings()?.time_unit_ms {
+        Some(ms) => (ms, common::TIME_UNIT_ENV.to_owned()),
+        None => (
+            course.defaults.time_unit_ms,
+            "course.yaml defaults.time_unit_ms".to_owned(),
+        ),
     };
     let skipped_observations = course
         .exercises
@@ -76,71 +77,78 @@ pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> 
     })
 }
 
-/// The diagnosis as text for people.
+/// The diagnosis as text for people: one fact a line.
 pub fn render(d: &Diagnosis) -> String {
+    let mut out = String::new();
+    for (name, value) in lines(d) {
+        let _ = writeln!(out, "{name:<12}{value}");
+    }
+    out
+}
+
+fn lines(d: &Diagnosis) -> Vec<(&'static str, String)> {
     let f = &d.facts;
     let unknown = || "unknown".to_owned();
-    let mut out = String::new();
-    let mut line = |name: &str, value: String| {
-        let _ = writeln!(out, "{name:<12}{value}");
-    };
-    line(
-        "cores",
-        format!(
-            "{} usable by the grader, of {} online",
-            f.available_parallelism,
-            f.online_cpus.map_or_else(unknown, |n| n.to_string())
+    let mut lines = vec![
+        (
+            "cores",
+            format!(
+                "{} usable by the grader, of {} online",
+                f.available_parallelism,
+                f.online_cpus.map_or_else(unknown, |n| n.to_string())
+            ),
         ),
-    );
-    line(
-        "affinity",
-        match (&f.affinity, f.affinity_cpus) {
-            (Some(list), Some(n)) => format!("CPUs {list} ({n})"),
-            (Some(list), None) => format!("CPUs {list}"),
-            _ => unknown(),
-        },
-    );
-    line(
-        "CPU quota",
-        match &f.quota {
-            None => unknown(),
-            Some(q) => match q.cores {
-                None => format!("none ({})", q.source),
-                Some(cores) => format!("{cores:.2} cores ({})", q.source),
+        (
+            "affinity",
+            match (&f.affinity, f.affinity_cpus) {
+                (Some(list), Some(n)) => format!("CPUs {list} ({n})"),
+                (Some(list), None) => format!("CPUs {list}"),
+                _ => unknown(),
             },
-        },
-    );
-    line(
-        "time unit",
-        format!("{} ms ({})", d.time_unit_ms, d.time_unit_source),
-    );
-    line(
-        "right now",
-        format!("over {:.1} s: {}", d.sample.seconds, d.sample.describe()),
-    );
-    line(
-        "limits",
-        format!(
-            "other programs up to {:.2} cores, waiting for a CPU up to {:.0}% of the time (course.yaml defaults)",
-            d.limits.other_cores,
-            d.limits.pressure * 100.0
         ),
-    );
+        ("CPU quota", quota(f)),
+        (
+            "time unit",
+            format!("{} ms ({})", d.time_unit_ms, d.time_unit_source),
+        ),
+        (
+            "right now",
+            format!("over {:.1} s: {}", d.sample.seconds, d.sample.describe()),
+        ),
+        (
+            "limits",
+            format!(
+                "other programs up to {:.2} cores, waiting for a CPU up to {:.0}% of the time (course.yaml defaults)",
+                d.limits.other_cores,
+                d.limits.pressure * 100.0
+            ),
+        ),
+    ];
     if !d.skipped_observations.is_empty() {
         let ids: Vec<String> = d
             .skipped_observations
             .iter()
             .map(|(id, cores)| format!("{id} (needs {cores})"))
             .collect();
-        line("skipped", format!("too few cores for {}", ids.join(", ")));
+        lines.push(("skipped", format!("too few cores for {}", ids.join(", "))));
     }
     let verdict = match &d.load {
         Load::Quiet => QUIET_ADVICE.to_owned(),
         Load::Busy(why) => format!("{why}: {BUSY_ADVICE}"),
         Load::Unknown => UNKNOWN_ADVICE.to_owned(),
     };
-    line("verdict", verdict);
-    out
+    lines.push(("verdict", verdict));
+    lines
+}
+
+fn quota(f: &Facts) -> String {
+    match &f.quota {
+        None => "unknown".to_owned(),
+        Some(q) => match q.cores {
+            None => format!("none ({})", q.source),
+            Some(cores) => format!("{cores:.2} cores ({})", q.source),
+        },
+    }
 }
 
 #[cfg(test)]

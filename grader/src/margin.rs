@@ -55,7 +55,7 @@ pub fn while_measuring(m: &Measurements, metric: &Metric) -> Option<Contention> 
 
 /// Counts and the two metrics every harness records are facts, not timings.
 pub fn is_exact(metric: &Metric) -> bool {
-    metric.unit == Unit::Count || crate::course::ALWAYS_RECORDED.contains(&metric.name.as_str())
+    metric.unit == Unit::Count || common::observe::ALWAYS_RECORDED.contains(&metric.name.as_str())
 }
 
 /// One check's position relative to its bounds, with the slack the machine
