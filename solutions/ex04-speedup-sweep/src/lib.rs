@@ -2,29 +2,17 @@
 //! Karp–Flatt serial fraction.
 use std::time::Duration;
 
-/// One point of a sweep: how long the whole batch of tasks took with
-/// `workers` workers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
-    pub workers: usize,
-    pub seconds: f64,
-}
+// The given types: the exercise's own files, so there is one copy of each.
+#[path = "../../../exercises/ex04-speedup-sweep/src/sample.rs"]
+mod sample;
+#[path = "../../../exercises/ex04-speedup-sweep/src/sweep_error.rs"]
+mod sweep_error;
+pub use sample::Sample;
+pub use sweep_error::SweepError;
 
-/// What is wrong with a sweep that cannot give speedups.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SweepError {
-    /// There are no samples at all.
-    #[error("the sweep has no samples")]
-    Empty,
-    /// Speedup is T(1) / T(n): without a 1-worker sample there is no T(1).
-    #[error("the sweep has no sample with 1 worker, so there is no T(1) to compare against")]
-    NoOneWorkerSample,
-    /// A time that is zero, negative or not finite (NaN, infinity).
-    #[error("the run with {workers} workers took {seconds} s: a time must be positive and finite")]
-    BadTime { workers: usize, seconds: f64 },
-}
-
-/// Calls `run` once per worker count, in order, and keeps what each call took.
+/// Calls `run` once per worker count, in the order given, and returns one
+/// [`Sample`] per call: the worker count and the `Duration` it returned, in
+/// seconds.
 pub fn sweep(
     workers: impl IntoIterator<Item = usize>,
     mut run: impl FnMut(usize) -> Duration,
