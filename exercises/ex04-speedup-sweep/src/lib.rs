@@ -61,3 +61,20 @@ pub fn karp_flatt(speedup: f64, workers: usize) -> Option<f64> {
 pub fn crunch_numbers(x: u64) -> u64 {
     todo!("ex04 crunch_numbers: see README.md, section \"Your own crunch_numbers\"")
 }
+
+/// Maps `f` over `items` on `n_threads` threads that take `chunk`
+/// consecutive items at a time from a shared counter (Python's
+/// `Pool.map(f, items, chunksize)`): a thread that takes a chunk computes all
+/// of it, in order, before it takes the next. Results come back in input
+/// order.
+///
+/// # Panics
+/// When `n_threads` is 0 or `chunk` is 0, with a message naming which one.
+pub fn pool_map_chunked<T: Sync, U: Send>(
+    items: &[T],
+    n_threads: usize,
+    chunk: usize,
+    f: impl Fn(&T) -> U + Sync,
+) -> Vec<U> {
+    todo!("ex04 pool_map_chunked: see README.md, section \"Tiny tasks and chunks\"")
+}
