@@ -135,42 +135,55 @@ pub fn pool_map_chunked<T: Sync, U: Send>(
     );
     // The counter counts chunks, not items: one fetch_add per chunk is the
     // whole point (a 10 ns task cannot pay for a trip to a shared counter),
-    // and chunk indices never overflow, whatever the chunk size.
+    // and a chunk's first item, index * chunk, never overflows.
     let chunks = items.len().div_ceil(chunk);
     let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, Vec<U>)> = std::thread::scope(|scope| {
+    // Each thread keeps the indices of the chunks it took and their results,
+    // one after the other in one Vec: no allocation per chunk, which with
+    // chunk 1 would cost more than the counter itself.
+    let per_thread: Vec<(Vec<usize>, Vec<U>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..n_threads)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut done = Vec::new();
+                    let (mut taken, mut results) = (Vec::new(), Vec::new());
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         if index >= chunks {
-                            break;
+                            break (taken, results);
                         }
-                        let run = items[index * chunk..].iter().take(chunk);
-                        done.push((index, run.map(&f).collect()));
+                        taken.push(index);
+                        results.extend(items[index * chunk..].iter().take(chunk).map(&f));
                     }
-                    done
                 })
             })
             .collect();
         workers
             .into_iter()
             // Pass a panic in `f` on with its own message.
-            .flat_map(|worker| {
+            .map(|worker| {
                 worker
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))
             })
             .collect()
     });
-    // One entry per chunk, so sorting is cheap; each chunk's results are
-    // already in input order.
-    done.sort_unstable_by_key(|&(index, _)| index);
+    // Put the chunks back in input order: which thread took each chunk, then
+    // chunk after chunk, the next results of that thread. A thread took its
+    // chunks in increasing order, so its results come out in that order too.
+    let mut taken_by = vec![0; chunks];
+    for (thread, (taken, _)) in per_thread.iter().enumerate() {
+        for &index in taken {
+            taken_by[index] = thread;
+        }
+    }
+    let mut results_of: Vec<_> = per_thread
+        .into_iter()
+        .map(|(_, results)| results.into_iter())
+        .collect();
     let mut results = Vec::with_capacity(items.len());
-    for (_, chunk_results) in done {
-        results.extend(chunk_results);
+    for thread in taken_by {
+        // Every chunk but the last is full; the last takes what is left.
+        results.extend(results_of[thread].by_ref().take(chunk));
     }
     results
 }
