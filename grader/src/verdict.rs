@@ -227,7 +227,7 @@ impl<'a> Judged<'a> {
 
     /// Every check passed, one only as far as a busy baseline could fake.
     fn busy_baseline(&self, could_be: f64) -> (Verdict, ObservationState, String) {
-        let contention = self.all_contention().unwrap_or_default();
+        let contention = self.baseline_contention().unwrap_or_default();
         let why = match load::judge(Some(&contention), self.rules.busy) {
             Load::Busy(why) => why,
             Load::Quiet | Load::Unknown => contention.describe(),
@@ -265,26 +265,49 @@ impl<'a> Judged<'a> {
         ))
     }
 
-    /// The contention of the most slowed metric of the failing checks.
+    /// What the machine did while the side that could explain a miss was
+    /// measured: `per` below `at_least` (a slow parallel run makes a
+    /// speedup small), `metric` above `at_most`.
     fn failing_contention(&self) -> Option<Contention> {
-        let failing = self
+        let sides = self
             .obs
             .checks
             .iter()
-            .zip(&self.checks)
-            .filter(|(_, r)| !r.passed);
-        self.busiest(failing.map(|(c, _)| c))
+            .zip(&self.positions)
+            .filter_map(|(c, p)| match p.standing() {
+                Standing::MissTheMachineCouldExplain { .. }
+                    if p.at_least.is_some_and(|lo| p.value < lo) =>
+                {
+                    c.per.as_ref()
+                }
+                Standing::MissTheMachineCouldExplain { .. } => Some(&c.metric),
+                _ => None,
+            });
+        self.busiest(sides)
     }
 
-    fn all_contention(&self) -> Option<Contention> {
-        self.busiest(self.obs.checks.iter())
+    /// What the machine did while the side that could fake a pass was
+    /// measured: `metric` of `at_least` (a slow baseline), `per` of `at_most`.
+    fn baseline_contention(&self) -> Option<Contention> {
+        let sides = self
+            .obs
+            .checks
+            .iter()
+            .zip(&self.positions)
+            .filter_map(|(c, p)| match p.standing() {
+                Standing::PassThatTheMachineCouldFake { .. } if p.at_least.is_some() => {
+                    Some(&c.metric)
+                }
+                Standing::PassThatTheMachineCouldFake { .. } => c.per.as_ref(),
+                _ => None,
+            });
+        self.busiest(sides)
     }
 
-    /// What the machine did while the most slowed metric of `checks` was
-    /// measured: the one whose contention could explain the most.
-    fn busiest<'c>(&self, checks: impl Iterator<Item = &'c Check>) -> Option<Contention> {
-        checks
-            .flat_map(|c| std::iter::once(&c.metric).chain(c.per.as_ref()))
+    /// What the machine did while the most slowed of the metrics `names`
+    /// was measured.
+    fn busiest<'c>(&self, names: impl Iterator<Item = &'c String>) -> Option<Contention> {
+        names
             .filter_map(|name| self.m.metrics.iter().find(|x| &x.name == name))
             .filter_map(|metric| margin::while_measuring(self.m, metric))
             .max_by(|a, b| margin::slowdown(a).total_cmp(&margin::slowdown(b)))
@@ -1020,6 +1043,13 @@ mod tests {
             "{}",
             r.reason
         );
+    }
+
+    #[test]
+    fn a_busy_baseline_does_not_excuse_a_miss() {
+        // A slow serial run only makes a speedup look bigger.
+        let r = judged(&crunch(1.2, 0.8, ONE_BUSY, QUIET), None);
+        assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
     }
 
     #[test]
