@@ -9,7 +9,10 @@
 //! threads beside one busy loop on two cores get two thirds of the CPU each:
 //! 1.5x, and the busy loop uses two thirds of a core: 2 / 1.33 = 1.5x. One
 //! thread beside a build that keeps both cores busy may get a tenth of a
-//! core.) CPU pressure is not used here: it also counts the harness's own
+//! core.) Only computing is slowed so: a stretch of `w` seconds that used
+//! `cpu` seconds of CPU was, on a quiet machine, at least
+//! `max(w / F, w - (F - 1) * cpu)` long, so sleeping work (ex02's queries)
+//! barely counts as slowed. CPU pressure is not used here: it also counts the harness's own
 //! threads waiting for each other. The spread of the repeats adds its own
 //! slack.
 //!
@@ -40,12 +43,23 @@ pub fn slowdown(c: &Contention, cpus: usize) -> f64 {
     let n = cpus.max(1) as f64;
     let shared = c.others_cores().map(|o| n / (n - o.clamp(0.0, n)));
     let throttled = c.throttled().map(|t| 1.0 / (1.0 - t.clamp(0.0, 1.0)));
-    [shared, throttled]
+    let computing = [shared, throttled]
         .into_iter()
         .flatten()
         .map(|x| if x.is_finite() { x } else { MAX_SLOWDOWN })
         .fold(1.0, f64::max)
-        .min(MAX_SLOWDOWN)
+        .min(MAX_SLOWDOWN);
+    // Only computing is slowed: of a stretch of `w` seconds with `cpu`
+    // seconds of computing, at most `cpu` (one thread's worth) was stretched
+    // by `computing`. Sleeping work barely notices other programs.
+    match c.own_cpu_seconds {
+        Some(cpu) if c.seconds > 0.0 => {
+            let w = c.seconds;
+            let quiet = (w / computing).max(w - (computing - 1.0) * cpu.max(0.0));
+            w / quiet
+        }
+        _ => computing,
+    }
 }
 
 /// What the machine did while `metric` was measured: the total over its
@@ -238,6 +252,7 @@ mod tests {
             others_cpu_seconds: Some(others),
             cpu_pressure_seconds: Some(pressure),
             throttled_seconds: Some(0.0),
+            own_cpu_seconds: None,
         }
     }
 
@@ -274,6 +289,28 @@ mod tests {
             ..Contention::default()
         };
         assert!(close(slowdown(&unknown, 2), 1.0));
+    }
+
+    #[test]
+    fn waiting_work_is_barely_slowed_and_computing_work_fully() {
+        // ex02's serial queries: 626 ms of sleeping, 3 ms of CPU, beside a
+        // build that keeps both cores busy.
+        let sleeping = Contention {
+            seconds: 0.626,
+            others_cpu_seconds: Some(1.2),
+            own_cpu_seconds: Some(0.003),
+            ..busy(0.0, 0.0)
+        };
+        let s = slowdown(&sleeping, 2);
+        assert!(s > 1.0 && s < 1.15, "{s}");
+        // One crunching thread: all of its time is computing.
+        let crunching = Contention {
+            seconds: 1.0,
+            others_cpu_seconds: Some(1.5),
+            own_cpu_seconds: Some(0.25),
+            ..busy(0.0, 0.0)
+        };
+        assert!((slowdown(&crunching, 2) - 4.0).abs() < 1e-9);
     }
 
     #[test]

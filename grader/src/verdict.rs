@@ -908,6 +908,7 @@ mod tests {
         others_cpu_seconds: Some(0.02),
         cpu_pressure_seconds: Some(0.01),
         throttled_seconds: Some(0.0),
+        own_cpu_seconds: None,
     };
     /// One busy loop beside two crunching threads on two cores.
     const ONE_BUSY: Contention = Contention {
@@ -915,6 +916,7 @@ mod tests {
         others_cpu_seconds: Some(0.67),
         cpu_pressure_seconds: Some(1.0),
         throttled_seconds: Some(0.0),
+        own_cpu_seconds: None,
     };
     /// Two busy loops beside two crunching threads: half the CPU each.
     const TWO_BUSY: Contention = Contention {
@@ -922,12 +924,14 @@ mod tests {
         others_cpu_seconds: Some(1.0),
         cpu_pressure_seconds: Some(1.0),
         throttled_seconds: Some(0.0),
+        own_cpu_seconds: None,
     };
     const UNKNOWN: Contention = Contention {
         seconds: 1.0,
         others_cpu_seconds: None,
         cpu_pressure_seconds: None,
         throttled_seconds: None,
+        own_cpu_seconds: None,
     };
 
     /// A recorded ex03 run: `serial_seconds` and `threads_seconds` with steady
@@ -972,6 +976,7 @@ mod tests {
             others_cpu_seconds: per(c.others_cpu_seconds),
             cpu_pressure_seconds: per(c.cpu_pressure_seconds),
             throttled_seconds: per(c.throttled_seconds),
+            own_cpu_seconds: per(c.own_cpu_seconds),
         }
     }
 
@@ -1083,6 +1088,38 @@ mod tests {
             "{}",
             r.reason
         );
+    }
+
+    #[test]
+    fn sleeping_work_on_a_busy_machine_still_passes_and_still_fails() {
+        // ex02's serial queries sleep 12.5 units and compute almost nothing,
+        // beside a busy loop that takes a whole core.
+        let mut m = recorded();
+        let busy_but_asleep = Contention {
+            seconds: 0.626,
+            others_cpu_seconds: Some(0.626),
+            own_cpu_seconds: Some(0.002),
+            ..ONE_BUSY
+        };
+        for metric in &mut m.metrics {
+            metric.contention = vec![busy_but_asleep; metric.values.len()];
+        }
+        let sum = observation(vec![bound(
+            "serial_seconds",
+            Some("unit"),
+            Some(12.4),
+            Some(13.4),
+        )]);
+        assert_eq!(judge(&sum, &m, &rules(0.25, 2)).verdict, Verdict::Pass);
+        // A serial pool's 12.5 units where a real pool takes 8.
+        let overlap = observation(vec![bound(
+            "serial_seconds",
+            Some("unit"),
+            Some(7.9),
+            Some(8.8),
+        )]);
+        let r = judge(&overlap, &m, &rules(0.25, 2));
+        assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
     }
 
     #[test]
