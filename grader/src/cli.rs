@@ -30,6 +30,9 @@ pub enum Command {
     List(CourseArgs),
     /// The hints for one exercise.
     Hint(HintArgs),
+    /// Is this machine quiet enough to measure now? Cores, affinity, CPU
+    /// quota, what other programs use, the time unit.
+    Doctor(CourseArgs),
 }
 
 #[derive(Debug, Clone, Args)]
