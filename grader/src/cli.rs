@@ -29,6 +29,9 @@ pub enum Command {
     List(CourseArgs),
     /// The hints for one exercise.
     Hint(HintArgs),
+    /// Work through the exercises: the current one's tests run again on every
+    /// save. Keys: h hint, l list, r run again, o measure the observations, q quit.
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -83,6 +86,16 @@ pub struct HintArgs {
     pub id: String,
     #[command(flatten)]
     pub course: CourseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// Run the tests on `r` only, not on every save (for machines where file
+    /// events do not arrive).
+    #[arg(long)]
+    pub manual_run: bool,
 }
 
 /// Report formats; see REPORT-FORMATS.md.

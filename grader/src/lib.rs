@@ -8,7 +8,8 @@
 //! - [`grade`]: one grading run, gathered into the [`model`];
 //! - [`report`]: the model rendered as human text, JSON, JUnit, Gradescope or
 //!   GitHub Classroom results;
-//! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`.
+//! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`;
+//!   [`watch`]: `grader watch`.
 
 pub mod check;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod report;
 pub mod runner;
 pub mod student;
 pub mod verdict;
+pub mod watch;
 pub mod workspace;
 
 use anyhow::Context;
