@@ -111,6 +111,8 @@ pub enum Format {
     Gradescope,
     /// The result JSON GitHub Classroom's autograding reporter reads.
     Github,
+    /// One self-contained HTML page with the schedules and speedups drawn.
+    Html,
 }
 
 #[cfg(test)]

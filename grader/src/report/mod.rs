@@ -4,6 +4,7 @@
 
 mod github;
 mod gradescope;
+mod html;
 mod human;
 mod json;
 mod junit;
@@ -31,6 +32,7 @@ pub fn reporter(format: Format) -> Box<dyn Reporter> {
         Format::Junit => Box::new(junit::Junit),
         Format::Gradescope => Box::new(gradescope::Gradescope),
         Format::Github => Box::new(github::Github),
+        Format::Html => Box::new(html::Html),
     }
 }
 
