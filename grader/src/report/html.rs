@@ -16,6 +16,10 @@ use svg::escape;
 
 pub struct Html;
 
+/// Nothing may be loaded from anywhere: a browser blocks (and reports) any
+/// attempt, so a page that renders cleanly is self-contained.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
+
 const STYLE: &str = r#"
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 2em auto; max-width: 62em; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin: 1.6em 0 0.4em; border-bottom: 1px solid #ddd; }
@@ -48,6 +52,7 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         out,
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>{} · {}</title><style>{STYLE}</style></head><body>"#,
         escape(&report.course),
         escape(&report.target)
@@ -55,14 +60,14 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     writeln!(
         out,
         r#"<h1>{} <span class="score">{} / {} points</span></h1>
-<p class="meta">graded: {} · {} cores · 1 time unit = {} ms · {} repeats</p>"#,
+<p class="meta">graded: {} · {} · 1 time unit = {} ms · {}</p>"#,
         escape(&report.course),
         points(report.score),
         points(report.max_score),
         escape(&report.target),
-        m.cores,
+        plural(m.cores, "core"),
         points(m.time_unit_ms),
-        m.repeats
+        plural(m.repeats, "repeat")
     )?;
     for ex in &report.exercises {
         exercise(out, ex, m.time_unit_ms, report.observations_measured)?;
@@ -222,6 +227,13 @@ fn schedule(
         gantt::chart(&trace.spans, unit_ms, &title),
         escape(&title)
     )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    match n {
+        1 => format!("1 {word}"),
+        _ => format!("{n} {word}s"),
+    }
 }
 
 fn verdict(v: Verdict) -> (&'static str, &'static str) {

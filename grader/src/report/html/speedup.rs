@@ -167,7 +167,7 @@ fn legend(svg: &mut String, serial: f64) {
             x + 22.0,
             escape(&text)
         );
-        x += 30.0 + 6.2 * text.len() as f64;
+        x += 40.0 + 7.0 * text.chars().count() as f64;
     }
 }
 
