@@ -76,10 +76,10 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
     crate::runner::sandbox::kill_running();
     drop(terminal);
     result?;
-    if let Some(why) = state.message.as_ref().filter(|_| state.running.is_none()) {
-        println!("{why}");
+    match state.failure {
+        Some(why) => Err(anyhow::anyhow!(why)),
+        None => Ok(EXIT_OK),
     }
-    Ok(EXIT_OK)
 }
 
 /// Feed `events` to `state` until it says quit, running the jobs it asks for

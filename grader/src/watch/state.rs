@@ -149,6 +149,8 @@ pub struct State {
     pub view: View,
     /// One line about what just happened ("ex01 is done: on to ex02").
     pub message: Option<String>,
+    /// Why the watch had to stop, when it did not stop on `q`.
+    pub failure: Option<String>,
 }
 
 impl State {
@@ -167,6 +169,7 @@ impl State {
             hints_shown: 0,
             view: View::Exercise,
             message: None,
+            failure: None,
         }
     }
 
@@ -219,7 +222,7 @@ impl State {
                 self.next_queued()
             }
             Event::Failed(why) => {
-                self.message = Some(why);
+                self.failure = Some(why);
                 Reaction::Quit
             }
         }
@@ -435,6 +438,15 @@ pub(crate) mod tests {
         state.handle(Event::Key(Key::List));
         assert_eq!(state.view, View::Exercise);
         assert_eq!(state.handle(Event::Key(Key::Quit)), Reaction::Quit);
+        assert_eq!(state.failure, None);
+    }
+
+    #[test]
+    fn a_broken_file_watch_stops_the_watch_and_says_why() {
+        let mut state = State::new(entries(1), false);
+        let event = Event::Failed("cannot watch the exercises' files: gone".into());
+        assert_eq!(state.handle(event), Reaction::Quit);
+        assert!(state.failure.as_deref().unwrap().contains("gone"));
     }
 
     #[test]
