@@ -20,7 +20,7 @@
 #[path = "../src/workers.rs"]
 mod workers;
 
-use common::observe::{catch_panic, cores, Observations, Unit};
+use common::observe::{catch_panic, cores, Observations, ObserveError, Unit};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -50,8 +50,8 @@ const ALL_METRICS: [&str; 9] = [
     "crunch_4x_seconds",
 ];
 
-fn main() {
-    let mut o = Observations::new("ex04");
+fn main() -> Result<(), ObserveError> {
+    let mut o = Observations::new("ex04")?;
     // One task of one time unit: long enough that thread start-up is noise.
     match catch_panic(|| workers::task_size_for(common::time_unit())) {
         Ok(x) => {
@@ -65,7 +65,7 @@ fn main() {
             }
         }
     }
-    o.finish();
+    o.finish()
 }
 
 /// Sweeps 1..=2 x cores threads over 2 x cores slow tasks, the worker counts

@@ -8,7 +8,7 @@ mod gantt;
 mod speedup;
 mod svg;
 
-use super::{failure_message, points, Reporter};
+use super::{points, Reporter};
 use crate::model::{ExerciseReport, GradeReport, ObservationResult, TestStatus, Verdict};
 use common::observe::{NamedTrace, Sweep};
 use std::fmt::Write;
@@ -158,8 +158,8 @@ fn tests(out: &mut String, ex: &ExerciseReport) -> std::fmt::Result {
             escape(&test.name)
         )?;
         if test.status != TestStatus::Passed {
-            if let Some(message) = failure_message(&test.output) {
-                write!(out, "<pre>{}</pre>", escape(&message))?;
+            if let Some(message) = &test.failure {
+                write!(out, "<pre>{}</pre>", escape(message))?;
             }
         }
         writeln!(

@@ -12,12 +12,12 @@ pub mod view;
 
 use crate::cli::WatchArgs;
 use crate::course::Course;
-use crate::grade::{Grader, Progress};
-use crate::model::{ObservationResult, TestsReport, Timings};
+use crate::grade::Grader;
+use crate::model::{ObservationResult, TestsReport};
+use crate::progress::Progress;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_OK};
 use state::{Entry, Event, Job, Reaction, State};
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender};
 use terminal::Terminal;
 
@@ -25,27 +25,20 @@ use terminal::Terminal;
 pub trait Runner: Sync {
     /// Build and run exercise `exercise`'s tests.
     fn tests(&self, exercise: usize) -> TestsReport;
-    /// Measure and judge its observations, given its last test run.
-    fn observations(&self, exercise: usize, tests: &TestsReport) -> Vec<ObservationResult>;
+    /// Run its tests again, then measure and judge its observations.
+    fn observations(&self, exercise: usize) -> Vec<ObservationResult>;
 }
 
 /// `grader watch [--manual-run]`.
 pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
-    let (path, course) = load_course(args.course.course.as_deref())?;
+    let course = load_course(args.course.course.as_deref())?;
     anyhow::ensure!(
         !course.exercises.is_empty(),
         "the course has no exercises to watch"
     );
     let exercises: Vec<_> = course.exercises.iter().collect();
     let progress = Progress::quiet();
-    let grader = Grader::new(
-        &course,
-        &path,
-        &exercises,
-        &Source::Exercises,
-        None,
-        &progress,
-    )?;
+    let grader = Grader::new(&course, &exercises, &Source::Exercises, None, &progress)?;
     let runner = GraderRunner {
         course: &course,
         grader,
@@ -54,7 +47,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
     let _files = if args.manual_run {
         None
     } else {
-        let root = crate::grade::course_root(&path);
+        let root = course.root();
         let src_dirs: Vec<_> = course
             .exercises
             .iter()
@@ -117,25 +110,16 @@ pub fn event_loop(
 
 /// The worker: one job at a time, each result sent back as an event.
 fn work_on(runner: &dyn Runner, jobs: &Receiver<Job>, events: &Sender<Event>) {
-    let mut last_tests: HashMap<usize, TestsReport> = HashMap::new();
     for job in jobs {
         let event = match job {
-            Job::Tests(exercise) => {
-                let tests = runner.tests(exercise);
-                last_tests.insert(exercise, tests.clone());
-                Event::TestsRan { exercise, tests }
-            }
-            Job::Observations(exercise) => {
-                let tests = match last_tests.get(&exercise) {
-                    Some(tests) => tests.clone(),
-                    None => runner.tests(exercise),
-                };
-                let observations = runner.observations(exercise, &tests);
-                Event::Measured {
-                    exercise,
-                    observations,
-                }
-            }
+            Job::Tests(exercise) => Event::TestsRan {
+                exercise,
+                tests: runner.tests(exercise),
+            },
+            Job::Observations(exercise) => Event::Measured {
+                exercise,
+                observations: runner.observations(exercise),
+            },
         };
         if events.send(event).is_err() {
             return;
@@ -143,7 +127,8 @@ fn work_on(runner: &dyn Runner, jobs: &Receiver<Job>, events: &Sender<Event>) {
     }
 }
 
-/// The grader's own runner: the same code `grader grade` and `list` use.
+/// The grader's own runner: the grading loop `grade`, `check` and `list`
+/// share.
 struct GraderRunner<'a> {
     course: &'a Course,
     grader: Grader<'a>,
@@ -152,12 +137,21 @@ struct GraderRunner<'a> {
 impl Runner for GraderRunner<'_> {
     fn tests(&self, exercise: usize) -> TestsReport {
         let ex = &self.course.exercises[exercise];
-        self.grader.tests(ex, &mut Timings::default())
+        // One exercise in, one report out.
+        self.grader
+            .grade_all(&[ex], false)
+            .exercises
+            .remove(0)
+            .tests
     }
 
-    fn observations(&self, exercise: usize, tests: &TestsReport) -> Vec<ObservationResult> {
+    fn observations(&self, exercise: usize) -> Vec<ObservationResult> {
         let ex = &self.course.exercises[exercise];
-        self.grader.observe(ex, tests, &mut Timings::default())
+        let run = self.grader.grade_all(&[ex], true);
+        run.exercises
+            .into_iter()
+            .flat_map(|e| e.observations)
+            .collect()
     }
 }
 
@@ -187,7 +181,7 @@ mod tests {
             tests(passed, 2)
         }
 
-        fn observations(&self, exercise: usize, _: &TestsReport) -> Vec<ObservationResult> {
+        fn observations(&self, exercise: usize) -> Vec<ObservationResult> {
             self.log.lock().unwrap().push(Job::Observations(exercise));
             Vec::new()
         }

@@ -327,9 +327,12 @@ pub(crate) mod tests {
                         TestStatus::Failed
                     },
                     seconds: 0.01,
+                    points: 0.0,
+                    max_points: 1.0,
                     output: format!(
                         "thread 'test_{i}' panicked at src/lib.rs:1:1:\nassertion failed in test_{i}\n"
                     ),
+                    failure: (i >= passed).then(|| format!("assertion failed in test_{i}")),
                 })
                 .collect(),
         }

@@ -2,7 +2,6 @@
 
 use super::state::{Job, State, View};
 use crate::model::{TestStatus, Verdict};
-use crate::report::failure_message;
 use std::fmt::Write;
 
 const KEYS: &str = "h hint · l list · r run again · o measure the observations · q quit";
@@ -43,6 +42,19 @@ fn exercise(out: &mut String, state: &State) -> std::fmt::Result {
         entry.dir.display()
     )?;
     out.push('\n');
+    tests(out, state)?;
+    observations(out, state)?;
+    if state.hints_shown > 0 {
+        out.push('\n');
+        for (i, hint) in entry.hints.iter().take(state.hints_shown).enumerate() {
+            writeln!(out, "hint {} of {}: {hint}", i + 1, entry.hints.len())?;
+        }
+    }
+    keys(out, state)
+}
+
+/// How many tests pass and the first failure, or that they are running.
+fn tests(out: &mut String, state: &State) -> std::fmt::Result {
     match (&state.tests, state.running) {
         (_, Some(Job::Tests(i))) if i == state.current => writeln!(out, "running the tests...")?,
         (None, _) => writeln!(out, "the tests have not run yet")?,
@@ -61,16 +73,22 @@ fn exercise(out: &mut String, state: &State) -> std::fmt::Result {
                 writeln!(out, "{passed} of {} tests pass", tests.tests.len())?;
                 if let Some(first) = tests.tests.iter().find(|t| t.status != TestStatus::Passed) {
                     writeln!(out, "first failure: {}", first.name)?;
-                    let why = failure_message(&first.output)
+                    let why = first
+                        .failure
+                        .clone()
                         .unwrap_or_else(|| status_word(first.status).to_owned());
-                    // libtest's summary follows the message in the output.
-                    for line in why.lines().take_while(|l| !l.starts_with("failures:")) {
+                    for line in why.lines() {
                         writeln!(out, "  {line}")?;
                     }
                 }
             }
         }
     }
+    Ok(())
+}
+
+/// The verdicts of the last measurement, or that it is running.
+fn observations(out: &mut String, state: &State) -> std::fmt::Result {
     if state.running == Some(Job::Observations(state.current)) {
         writeln!(out, "\nmeasuring the observations...")?;
     } else if let Some(observations) = &state.observations {
@@ -85,13 +103,7 @@ fn exercise(out: &mut String, state: &State) -> std::fmt::Result {
             )?;
         }
     }
-    if state.hints_shown > 0 {
-        out.push('\n');
-        for (i, hint) in entry.hints.iter().take(state.hints_shown).enumerate() {
-            writeln!(out, "hint {} of {}: {hint}", i + 1, entry.hints.len())?;
-        }
-    }
-    keys(out, state)
+    Ok(())
 }
 
 fn list(out: &mut String, state: &State) -> std::fmt::Result {

@@ -57,42 +57,73 @@ pub fn amdahl(s: f64, n: f64) -> f64 {
     1.0 / (s + (1.0 - s) / n)
 }
 
+/// Where the chart's points go: worker counts across, speedups up.
+struct Frame {
+    most: f64,
+    top: f64,
+}
+
+impl Frame {
+    fn plot_w() -> f64 {
+        WIDTH - LEFT - RIGHT
+    }
+
+    fn plot_h() -> f64 {
+        HEIGHT - TOP - BOTTOM
+    }
+
+    fn x(&self, n: f64) -> f64 {
+        LEFT + (n - 1.0) / (self.most - 1.0) * Self::plot_w()
+    }
+
+    fn y(&self, s: f64) -> f64 {
+        TOP + Self::plot_h() - s / self.top * Self::plot_h()
+    }
+}
+
 /// The chart, or `None` when the sweep has no 1-worker time.
 pub fn chart(sweep: &Sweep, title: &str) -> Option<String> {
     let speedups = speedups(sweep)?;
     let most = speedups.iter().map(|(n, _)| *n).max()?.max(2) as f64;
     let top = speedups.iter().map(|(_, s)| *s).fold(most, f64::max).ceil();
+    let frame = Frame { most, top };
     let serial = amdahl_fit(&speedups);
-    let (plot_w, plot_h) = (WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM);
-    let x = |n: f64| LEFT + (n - 1.0) / (most - 1.0) * plot_w;
-    let y = |s: f64| TOP + plot_h - s / top * plot_h;
     let mut svg = String::new();
     let _ = write!(
         svg,
         r#"<svg class="speedup" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{0}"><title>{0}</title>"#,
         escape(title)
     );
-    // Axes with a grid line per tick.
-    let step = tick_step(most - 1.0, 8.0).max(1.0);
+    axes(&mut svg, &frame);
+    lines(&mut svg, &frame, &speedups, serial);
+    legend(&mut svg, serial);
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+/// A grid line and a label per tick on both axes, and the axes' names.
+fn axes(svg: &mut String, frame: &Frame) {
+    let (plot_w, plot_h) = (Frame::plot_w(), Frame::plot_h());
+    let step = tick_step(frame.most - 1.0, 8.0).max(1.0);
     let mut n = 1.0;
-    while n <= most + 1e-9 {
+    while n <= frame.most + 1e-9 {
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{0:.1}" y1="{TOP}" x2="{0:.1}" y2="{1}"/><text class="axis" x="{0:.1}" y="{2}" text-anchor="middle">{3}</text>"#,
-            x(n),
+            frame.x(n),
             TOP + plot_h,
             TOP + plot_h + 16.0,
             number(n)
         );
         n += step;
     }
-    let step = tick_step(top, 6.0);
+    let step = tick_step(frame.top, 6.0);
     let mut s = 0.0;
-    while s <= top + 1e-9 {
+    while s <= frame.top + 1e-9 {
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}"/><text class="axis" x="{2}" y="{0:.1}" text-anchor="end" dominant-baseline="middle">{3}</text>"#,
-            y(s),
+            frame.y(s),
             LEFT + plot_w,
             LEFT - 6.0,
             number(s)
@@ -101,24 +132,27 @@ pub fn chart(sweep: &Sweep, title: &str) -> Option<String> {
     }
     let _ = write!(
         svg,
-        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">workers</text><text class="axis" x="12" y="{}" transform="rotate(-90 12 {})" text-anchor="middle">speedup T(1)/T(n)</text>"#,
+        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">workers</text><text class="axis" x="12" y="{2}" transform="rotate(-90 12 {2})" text-anchor="middle">speedup T(1)/T(n)</text>"#,
         LEFT + plot_w / 2.0,
         HEIGHT - 8.0,
         TOP + plot_h / 2.0,
-        TOP + plot_h / 2.0
     );
-    // Ideal, then Amdahl's curve, then the measurements on top.
+}
+
+/// The ideal line, then Amdahl's curve, then the measurements on top.
+fn lines(svg: &mut String, frame: &Frame, speedups: &[(usize, f64)], serial: f64) {
+    let most = frame.most;
     let _ = write!(
         svg,
         r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{IDEAL}" stroke-width="1.5" stroke-dasharray="6 4"/>"#,
-        x(1.0),
-        y(1.0),
-        x(most),
-        y(most.min(top))
+        frame.x(1.0),
+        frame.y(1.0),
+        frame.x(most),
+        frame.y(most.min(frame.top))
     );
     let curve: Vec<String> = (0..=60)
-        .map(|i| 1.0 + (most - 1.0) * i as f64 / 60.0)
-        .map(|n| format!("{:.1},{:.1}", x(n), y(amdahl(serial, n))))
+        .map(|i| 1.0 + (most - 1.0) * f64::from(i) / 60.0)
+        .map(|n| format!("{:.1},{:.1}", frame.x(n), frame.y(amdahl(serial, n))))
         .collect();
     let _ = write!(
         svg,
@@ -127,25 +161,22 @@ pub fn chart(sweep: &Sweep, title: &str) -> Option<String> {
     );
     let measured: Vec<String> = speedups
         .iter()
-        .map(|(n, s)| format!("{:.1},{:.1}", x(*n as f64), y(*s)))
+        .map(|(n, s)| format!("{:.1},{:.1}", frame.x(*n as f64), frame.y(*s)))
         .collect();
     let _ = write!(
         svg,
         r#"<polyline class="measured" points="{}" fill="none" stroke="{MEASURED}" stroke-width="2"/>"#,
         measured.join(" ")
     );
-    for (n, s) in &speedups {
+    for (n, s) in speedups {
         let _ = write!(
             svg,
             r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{MEASURED}"><title>{n} workers: speedup {:.2}</title></circle>"#,
-            x(*n as f64),
-            y(*s),
+            frame.x(*n as f64),
+            frame.y(*s),
             s
         );
     }
-    legend(&mut svg, serial);
-    svg.push_str("</svg>");
-    Some(svg)
 }
 
 fn legend(svg: &mut String, serial: f64) {
