@@ -59,6 +59,10 @@ pub struct GradeArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Draw the schedule behind every observation in the human report, not
+    /// only behind those that failed.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     #[command(flatten)]
     pub course: CourseArgs,
     /// Measured runs per timing, after a warm-up run [default: COURSE_REPEATS, else course.yaml's defaults.repeats]

@@ -4,16 +4,17 @@
 //! Exercises are graded one at a time: two harnesses timed at once would
 //! spoil each other's observations.
 
-use crate::course::{Course, Exercise};
+use crate::course::{Course, Exercise, Observation};
 use crate::model::{
     ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
-    TestResult, TestStatus, TestsReport, Timings, Verdict,
+    Recorded, TestResult, TestStatus, TestsReport, Timings, Verdict,
 };
 use crate::progress::Progress;
 use crate::runner::{self, HarnessEnv, Limits};
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
+use common::observe::Measurements;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -174,7 +175,10 @@ impl<'a> Grader<'a> {
             Ok(m) => ex
                 .observations
                 .iter()
-                .map(|o| verdict::judge(o, m, self.course.defaults.max_spread, self.cores))
+                .map(|o| ObservationResult {
+                    recorded: recorded_behind(o, m),
+                    ..verdict::judge(o, m, self.course.defaults.max_spread, self.cores)
+                })
                 .collect(),
             Err(why) => not_measured(NotMeasuredCause::Harness(why.to_string())),
         };
@@ -221,6 +225,19 @@ impl<'a> Grader<'a> {
             observations_measured,
             timings: run.timings,
         }
+    }
+}
+
+/// The traces and sweeps named after a metric `o`'s checks read.
+fn recorded_behind(o: &Observation, m: &Measurements) -> Recorded {
+    let read = |name: &str| {
+        o.checks
+            .iter()
+            .any(|c| c.metric == name || c.per.as_deref() == Some(name))
+    };
+    Recorded {
+        traces: m.traces.iter().filter(|t| read(&t.name)).cloned().collect(),
+        sweeps: m.sweeps.iter().filter(|s| read(&s.name)).cloned().collect(),
     }
 }
 
@@ -361,6 +378,7 @@ mod tests {
             checks: Vec::new(),
             hint: None,
             measurements: 1,
+            recorded: Recorded::default(),
         }
     }
 
@@ -483,5 +501,35 @@ mod tests {
 
         let broken = tests_report(20.0, Some("error".into()), vec![test(TestStatus::Passed)]);
         assert_eq!((broken.points, broken.tests[0].max_points), (0.0, 20.0));
+    }
+
+    #[test]
+    fn an_observation_carries_the_traces_and_sweeps_named_after_its_metrics() {
+        let m: Measurements = serde_json::from_str(
+            r#"{ "format": 1, "exercise": "ex02", "time_unit_seconds": 0.05, "cores": 2,
+                 "repeats": 3, "metrics": [],
+                 "traces": [ { "name": "threads_seconds", "spans": [] },
+                             { "name": "rayon_seconds", "spans": [] } ],
+                 "sweeps": [ { "name": "slow_2_seconds", "points": [] } ] }"#,
+        )
+        .unwrap();
+        let observation = Observation {
+            id: "obs".into(),
+            claim: "A claim.".into(),
+            points: 1.0,
+            min_cores: 1,
+            checks: vec![crate::course::Check {
+                metric: "threads_seconds".into(),
+                per: Some("slow_2_seconds".into()),
+                at_least: Some(1.0),
+                at_most: None,
+            }],
+            hint: "A hint.".into(),
+            max_spread: None,
+        };
+        let recorded = recorded_behind(&observation, &m);
+        let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["threads_seconds"]);
+        assert_eq!(recorded.sweeps.len(), 1);
     }
 }

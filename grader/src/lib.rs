@@ -88,7 +88,10 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
     let progress = progress::Progress::stderr();
     let report = grade::grade(&course, &options, &progress)?;
     drop(progress);
-    report::write(&report, args.format.into(), args.out.as_deref())?;
+    let detail = report::Detail {
+        verbose: args.verbose,
+    };
+    report::write(&report, args.format.into(), detail, args.out.as_deref())?;
     match args.min_score {
         Some(min) if report.score < min => {
             eprintln!(

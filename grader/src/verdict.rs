@@ -14,7 +14,8 @@
 
 use crate::course::{Check, Observation};
 use crate::model::{
-    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState, Verdict,
+    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState,
+    Recorded, Verdict,
 };
 use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
 
@@ -145,6 +146,7 @@ fn result(
         checks,
         hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive).then(|| obs.hint.clone()),
         measurements: 1,
+        recorded: Recorded::default(),
     }
 }
 

@@ -105,18 +105,12 @@ fn exercise(
         }
         writeln!(out, "</table>")?;
         for o in &ex.observations {
-            for trace in observation_traces(o) {
+            for trace in &o.recorded.traces {
                 schedule(out, o, trace, unit_ms)?;
             }
-        }
-    }
-    for sweep in exercise_sweeps(ex) {
-        if let Some(svg) = speedup::chart(sweep, &format!("{}: speedup", sweep.name)) {
-            writeln!(
-                out,
-                "<figure>{svg}<figcaption>{}: measured speedup T(1)/T(n) (minimum of the runs), the ideal line and Amdahl's law fitted to the measurements.</figcaption></figure>",
-                escape(&sweep.name)
-            )?;
+            for sweep in &o.recorded.sweeps {
+                sweep_chart(out, o, sweep)?;
+            }
         }
     }
     writeln!(out, "</section>")
@@ -229,6 +223,18 @@ fn schedule(
     )
 }
 
+fn sweep_chart(out: &mut String, o: &ObservationResult, sweep: &Sweep) -> std::fmt::Result {
+    let title = format!("{}: the speedup of {}", o.id, sweep.name);
+    let Some(svg) = speedup::chart(sweep, &title) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "<figure class=\"sweep\">{svg}<figcaption>{}: the measured speedup T(1)/T(n) (minimum of each worker count's runs), the ideal line and Amdahl's law fitted to the measurements.</figcaption></figure>",
+        escape(&title)
+    )
+}
+
 fn plural(n: usize, word: &str) -> String {
     match n {
         1 => format!("1 {word}"),
@@ -243,16 +249,6 @@ fn verdict(v: Verdict) -> (&'static str, &'static str) {
         Verdict::Skipped => ("skipped", "skipped"),
         Verdict::Inconclusive => ("inconclusive", "inconclusive"),
     }
-}
-
-/// The schedules recorded behind an observation.
-fn observation_traces(_o: &ObservationResult) -> &[NamedTrace] {
-    &[]
-}
-
-/// The sweeps an exercise's harness recorded.
-fn exercise_sweeps(_ex: &ExerciseReport) -> &[Sweep] {
-    &[]
 }
 
 #[cfg(test)]
