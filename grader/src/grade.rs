@@ -9,7 +9,7 @@ use crate::model::{
     ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
     Recorded, TestResult, TestStatus, TestsReport, Timings, Verdict,
 };
-use crate::progress::Progress;
+use crate::progress::{Phase, Place, Progress};
 use crate::runner::{self, HarnessEnv, Limits};
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
@@ -113,12 +113,19 @@ impl<'a> Grader<'a> {
     /// exercise at a time.
     pub fn grade_all(&self, exercises: &[&Exercise], observations: bool) -> Run {
         let mut timings = Timings::default();
+        let total = exercises.len();
         let exercises = exercises
             .iter()
-            .map(|ex| {
-                let tests = self.tests(ex, &mut timings);
+            .enumerate()
+            .map(|(index, ex)| {
+                let place = Place {
+                    index,
+                    total,
+                    id: &ex.id,
+                };
+                let tests = self.tests(ex, place, &mut timings);
                 let observed = if observations {
-                    self.observe_again_if_needed(ex, &tests, &mut timings)
+                    self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 } else {
                     Vec::new()
                 };
@@ -132,21 +139,23 @@ impl<'a> Grader<'a> {
     }
 
     /// Build and run the exercise's tests, with each test's share of points.
-    fn tests(&self, ex: &Exercise, timings: &mut Timings) -> TestsReport {
-        self.progress
-            .step(&format!("{}: building and running the tests", ex.id));
+    fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
+        self.progress.phase(place, Phase::Testing);
         let outcome = runner::run_tests(&self.tree, &ex.id, &self.limits);
         timings.build_seconds += outcome.build_seconds;
         timings.test_seconds += outcome.test_seconds;
         tests_report(ex.test_points, outcome.build_error, outcome.tests)
     }
 
-    /// Build and run the harness and judge every observation. Nothing is
-    /// measured while the exercise does not build or no test passes.
+    /// Build and run the harness and judge every observation (this is
+    /// `measurement` number 1, 2, ...). Nothing is measured while the
+    /// exercise does not build or no test passes.
     fn observe(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
+        measurement: usize,
         timings: &mut Timings,
     ) -> Vec<ObservationResult> {
         if ex.observations.is_empty() {
@@ -164,8 +173,12 @@ impl<'a> Grader<'a> {
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
             return not_measured(NotMeasuredCause::NoTestPasses);
         }
-        self.progress
-            .step(&format!("{}: building the harness and measuring", ex.id));
+        let observations = ex.observations.len();
+        let phase = Phase::Measuring {
+            observations,
+            measurement,
+        };
+        self.progress.phase(place, phase);
         let started = Instant::now();
         let outcome = runner::run_harness(&self.tree, &ex.id, &self.env, &self.limits);
         let wall = started.elapsed().as_secs_f64();
@@ -195,14 +208,15 @@ impl<'a> Grader<'a> {
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
         timings: &mut Timings,
     ) -> Vec<ObservationResult> {
-        let mut observations = self.observe(ex, tests, timings);
-        for _ in 0..EXTRA_MEASUREMENTS {
+        let mut observations = self.observe(ex, tests, place, 1, timings);
+        for again in 0..EXTRA_MEASUREMENTS {
             if !observations.iter().any(worth_measuring_again) {
                 break;
             }
-            let again = self.observe(ex, tests, timings);
+            let again = self.observe(ex, tests, place, again + 2, timings);
             merge_measured_again(&mut observations, again);
         }
         observations
