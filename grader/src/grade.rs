@@ -4,22 +4,23 @@
 //! Exercises are graded one at a time: two harnesses timed at once would
 //! spoil each other's observations.
 
-use crate::course::{Course, Exercise};
+use crate::course::{Course, Exercise, Observation};
 use crate::load;
 use crate::margin;
 use crate::model::{
     CheckResult, ExerciseReport, GradeReport, InconclusiveCause, Machine, NotMeasuredCause,
-    ObservationResult, ObservationState, TestResult, TestStatus, TestsReport, Timings, Verdict,
+    ObservationResult, ObservationState, Recorded, TestResult, TestStatus, TestsReport, Timings,
+    Verdict,
 };
-use crate::progress::Progress;
+use crate::progress::{Phase, Place, Progress};
 use crate::runner::{self, HarnessEnv, Limits};
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
 use common::machine::{Contention, Facts};
 use common::observe::Measurements;
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Output kept per stream of one run of student code.
@@ -81,7 +82,7 @@ pub struct Grader<'a> {
     rules: verdict::Rules,
     facts: Facts,
     /// What other programs did during each harness run.
-    while_measuring: RefCell<Vec<Contention>>,
+    while_measuring: Mutex<Vec<Contention>>,
     progress: &'a Progress,
 }
 
@@ -123,7 +124,7 @@ impl<'a> Grader<'a> {
                 busy: load::Limits::from_defaults(d),
             },
             facts,
-            while_measuring: RefCell::new(Vec::new()),
+            while_measuring: Mutex::new(Vec::new()),
             progress,
         })
     }
@@ -133,12 +134,19 @@ impl<'a> Grader<'a> {
     /// exercise at a time.
     pub fn grade_all(&self, exercises: &[&Exercise], observations: bool) -> Run {
         let mut timings = Timings::default();
+        let total = exercises.len();
         let exercises = exercises
             .iter()
-            .map(|ex| {
-                let tests = self.tests(ex, &mut timings);
+            .enumerate()
+            .map(|(index, ex)| {
+                let place = Place {
+                    index,
+                    total,
+                    id: &ex.id,
+                };
+                let tests = self.tests(ex, place, &mut timings);
                 let observed = if observations {
-                    self.observe_again_if_needed(ex, &tests, &mut timings)
+                    self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 } else {
                     Vec::new()
                 };
@@ -152,9 +160,8 @@ impl<'a> Grader<'a> {
     }
 
     /// Build and run the exercise's tests, with each test's share of points.
-    fn tests(&self, ex: &Exercise, timings: &mut Timings) -> TestsReport {
-        self.progress
-            .step(&format!("{}: building and running the tests", ex.id));
+    fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
+        self.progress.phase(place, Phase::Testing);
         let outcome = runner::run_tests(&self.tree, &ex.id, &self.limits);
         timings.build_seconds += outcome.build_seconds;
         timings.test_seconds += outcome.test_seconds;
@@ -162,12 +169,15 @@ impl<'a> Grader<'a> {
     }
 
     /// Build and run the harness and judge every observation, beside the
-    /// reference solution's measurements when there are some. Nothing is
-    /// measured while the exercise does not build or no test passes.
+    /// reference solution's measurements when there are some (this is
+    /// `measurement` number 1, 2, ...). Nothing is measured while the
+    /// exercise does not build or no test passes.
     fn observe(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
+        measurement: usize,
         timings: &mut Timings,
         reference: Option<&Measurements>,
     ) -> Vec<ObservationResult> {
@@ -187,13 +197,19 @@ impl<'a> Grader<'a> {
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
             return not_measured(NotMeasuredCause::NoTestPasses);
         }
-        self.progress
-            .step(&format!("{}: building the harness and measuring", ex.id));
+        let phase = Phase::Measuring {
+            observations: ex.observations.len(),
+            measurement,
+        };
+        self.progress.phase(place, phase);
         match self.measure(&self.tree, ex, timings) {
             Ok(m) => ex
                 .observations
                 .iter()
-                .map(|o| verdict::judge_beside_reference(o, &m, &self.rules, reference))
+                .map(|o| ObservationResult {
+                    recorded: recorded_behind(o, &m),
+                    ..verdict::judge_beside_reference(o, &m, &self.rules, reference)
+                })
                 .collect(),
             Err(why) => not_measured(NotMeasuredCause::Harness(why)),
         }
@@ -216,7 +232,10 @@ impl<'a> Grader<'a> {
         timings.measure_seconds += wall.max(outcome.run_seconds);
         let m = outcome.measurements.map_err(|why| why.to_string())?;
         if let Some(c) = m.during_run {
-            self.while_measuring.borrow_mut().push(c);
+            self.while_measuring
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(c);
         }
         Ok(m)
     }
@@ -231,10 +250,11 @@ impl<'a> Grader<'a> {
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
         timings: &mut Timings,
     ) -> Vec<ObservationResult> {
         let before = timings.harness_seconds;
-        let mut observations = self.observe(ex, tests, timings, None);
+        let mut observations = self.observe(ex, tests, place, 1, timings, None);
         let mut longest = timings.harness_seconds - before;
         let (mut runs, mut spent) = (1, 0.0);
         let budget = self.course.defaults.remeasure_budget_seconds;
@@ -248,7 +268,7 @@ impl<'a> Grader<'a> {
         ) {
             let before = timings.harness_seconds;
             let reference = self.measure_reference(ex, &observations, timings);
-            let again = self.observe(ex, tests, timings, reference.as_ref());
+            let again = self.observe(ex, tests, place, runs + 1, timings, reference.as_ref());
             merge_measured_again(&mut observations, again);
             let took = timings.harness_seconds - before;
             (runs, spent, longest) = (runs + 1, spent + took, longest.max(took));
@@ -298,7 +318,12 @@ impl<'a> Grader<'a> {
                 time_unit_ms: self.env.time_unit_ms,
                 repeats: self.env.repeats,
                 facts: Some(self.facts.clone()),
-                while_measuring: Contention::total(self.while_measuring.borrow().iter()),
+                while_measuring: Contention::total(
+                    self.while_measuring
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .iter(),
+                ),
             },
             score: exercises.iter().map(|e| e.score).sum(),
             max_score: exercises.iter().map(|e| e.max_score).sum(),
@@ -306,6 +331,19 @@ impl<'a> Grader<'a> {
             observations_measured,
             timings: run.timings,
         }
+    }
+}
+
+/// The traces and sweeps named after a metric `o`'s checks read.
+fn recorded_behind(o: &Observation, m: &Measurements) -> Recorded {
+    let read = |name: &str| {
+        o.checks
+            .iter()
+            .any(|c| c.metric == name || c.per.as_deref() == Some(name))
+    };
+    Recorded {
+        traces: m.traces.iter().filter(|t| read(&t.name)).cloned().collect(),
+        sweeps: m.sweeps.iter().filter(|s| read(&s.name)).cloned().collect(),
     }
 }
 
@@ -490,6 +528,7 @@ mod tests {
             checks: Vec::new(),
             hint: None,
             measurements: 1,
+            recorded: Recorded::default(),
         }
     }
 
@@ -653,5 +692,35 @@ mod tests {
 
         let broken = tests_report(20.0, Some("error".into()), vec![test(TestStatus::Passed)]);
         assert_eq!((broken.points, broken.tests[0].max_points), (0.0, 20.0));
+    }
+
+    #[test]
+    fn an_observation_carries_the_traces_and_sweeps_named_after_its_metrics() {
+        let m: Measurements = serde_json::from_str(
+            r#"{ "format": 1, "exercise": "ex02", "time_unit_seconds": 0.05, "cores": 2,
+                 "repeats": 3, "metrics": [],
+                 "traces": [ { "name": "threads_seconds", "spans": [] },
+                             { "name": "rayon_seconds", "spans": [] } ],
+                 "sweeps": [ { "name": "slow_2_seconds", "points": [] } ] }"#,
+        )
+        .unwrap();
+        let observation = Observation {
+            id: "obs".into(),
+            claim: "A claim.".into(),
+            points: 1.0,
+            min_cores: 1,
+            checks: vec![crate::course::Check {
+                metric: "threads_seconds".into(),
+                per: Some("slow_2_seconds".into()),
+                at_least: Some(1.0),
+                at_most: None,
+            }],
+            hint: "A hint.".into(),
+            max_spread: None,
+        };
+        let recorded = recorded_behind(&observation, &m);
+        let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["threads_seconds"]);
+        assert_eq!(recorded.sweeps.len(), 1);
     }
 }

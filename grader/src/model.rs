@@ -4,7 +4,7 @@
 //! every reporter (human, json, junit, gradescope, github) reads only this.
 
 use common::machine::{Contention, Facts};
-use common::observe::Unit;
+use common::observe::{NamedTrace, Sweep, Unit};
 use serde::{Deserialize, Serialize};
 
 /// One grading run over some exercises of one tree (exercises, solutions or a submission).
@@ -152,6 +152,22 @@ pub struct ObservationResult {
     /// measurement did not pass and it was measured again.
     #[serde(default = "one")]
     pub measurements: u32,
+    /// The schedules and sweeps the harness recorded behind it.
+    #[serde(flatten, default)]
+    pub recorded: Recorded,
+}
+
+/// What the harness recorded behind an observation, for the reports to
+/// draw: its traces and sweeps named after a metric the observation's checks
+/// read. Facts, not judged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Who ran which task when (lanes, labels, times in units).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<NamedTrace>,
+    /// Times of the same work on 1, 2, ... workers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Sweep>,
 }
 
 fn one() -> u32 {

@@ -23,7 +23,8 @@ use crate::course::{Check, Observation};
 use crate::load::{self, Limits, Load};
 use crate::margin::{self, Position, Reference, Standing};
 use crate::model::{
-    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState, Verdict,
+    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState,
+    Recorded, Verdict,
 };
 use common::machine::Contention;
 use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
@@ -380,6 +381,7 @@ fn result(
         checks,
         hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive).then(|| obs.hint.clone()),
         measurements: 1,
+        recorded: Recorded::default(),
     }
 }
 

@@ -49,8 +49,14 @@
 //!       "contention": [ { "seconds": 0.626, "others_cpu_seconds": 0.01,
 //!                         "cpu_pressure_seconds": 0.0, "throttled_seconds": 0.0 } ] } ] }
 //! ```
+//!
+//! A harness may add `traces` (the schedule behind an observation:
+//! [`Observations::record_trace`]) and `sweeps` (times per worker count:
+//! [`Observations::record_sweep`]), which the reports draw; older files
+//! without them still parse.
 
 use crate::machine::{Contention, Facts, Probe};
+use crate::trace::LaneSpan;
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -219,6 +225,31 @@ pub struct Measurements {
     /// What the rest of the machine did during the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub during_run: Option<Contention>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<NamedTrace>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Sweep>,
+}
+
+/// A schedule as it ran: who ran which task when (see [`crate::trace`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedTrace {
+    pub name: String,
+    pub spans: Vec<LaneSpan>,
+}
+
+/// Wall-clock seconds of the same work on 1, 2, ... workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub name: String,
+    pub points: Vec<SweepPoint>,
+}
+
+/// The measured runs (seconds) of one worker count of a [`Sweep`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub workers: usize,
+    pub seconds: Vec<f64>,
 }
 
 /// Collects the measurements of one harness run.
@@ -254,6 +285,8 @@ impl Observations {
                 metrics: Vec::new(),
                 machine: Some(Facts::read()),
                 during_run: None,
+                traces: Vec::new(),
+                sweeps: Vec::new(),
             },
             run: Probe::start(),
         };
@@ -356,6 +389,33 @@ impl Observations {
     pub fn record(&mut self, name: &str, unit: Unit, values: impl IntoIterator<Item = f64>) {
         let metric = self.metric(name, unit);
         metric.values.extend(values);
+    }
+
+    /// Keep the schedule behind an observation under `name` (a later trace
+    /// of the same name replaces it: the last run's schedule is shown).
+    pub fn record_trace(&mut self, name: &str, spans: &[LaneSpan]) {
+        let trace = NamedTrace {
+            name: name.to_owned(),
+            spans: spans.to_vec(),
+        };
+        let traces = &mut self.measurements.traces;
+        match traces.iter_mut().find(|t| t.name == name) {
+            Some(old) => *old = trace,
+            None => traces.push(trace),
+        }
+    }
+
+    /// Keep a sweep's measured runs under `name`, replacing any before.
+    pub fn record_sweep(&mut self, name: &str, points: Vec<SweepPoint>) {
+        let sweep = Sweep {
+            name: name.to_owned(),
+            points,
+        };
+        let sweeps = &mut self.measurements.sweeps;
+        match sweeps.iter_mut().find(|s| s.name == name) {
+            Some(old) => *old = sweep,
+            None => sweeps.push(sweep),
+        }
     }
 
     /// Record that `name` could not be measured, and why.
@@ -613,9 +673,46 @@ mod tests {
     }
 
     #[test]
+    fn traces_and_sweeps_are_kept_by_name_and_files_without_them_parse() {
+        let mut o = observations();
+        let span = |label: &str| LaneSpan {
+            lane: 1,
+            label: label.into(),
+            start: 0.0,
+            end: 8.0,
+        };
+        o.record_trace("threads", &[span("first run")]);
+        o.record_trace("threads", &[span("last run")]);
+        o.record_sweep(
+            "slow",
+            vec![SweepPoint {
+                workers: 1,
+                seconds: vec![0.2, 0.21],
+            }],
+        );
+        let m = o.measurements();
+        assert_eq!(m.traces.len(), 1);
+        assert_eq!(m.traces[0].spans, [span("last run")]);
+        assert_eq!(m.sweeps[0].points[0].workers, 1);
+        let old = r#"{ "format": 1, "exercise": "ex02", "time_unit_seconds": 0.05,
+                       "cores": 2, "repeats": 3, "metrics": [] }"#;
+        let old: Measurements = serde_json::from_str(old).unwrap();
+        assert!(old.traces.is_empty() && old.sweeps.is_empty());
+    }
+
+    #[test]
     fn measurements_round_trip_through_json() {
         let mut o = observations();
         o.record("pids", Unit::Count, [2.0]);
+        o.record_trace(
+            "threads",
+            &[LaneSpan {
+                lane: 0,
+                label: "secret 1".into(),
+                start: 0.0,
+                end: 1.0,
+            }],
+        );
         let json = serde_json::to_string(o.measurements()).unwrap();
         let back: Measurements = serde_json::from_str(&json).unwrap();
         assert_eq!(&back, o.measurements());

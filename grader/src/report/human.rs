@@ -7,6 +7,7 @@ use crate::model::{
     ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
     TestResult, TestStatus, TestsReport, Verdict,
 };
+use common::trace::timeline;
 use owo_colors::OwoColorize;
 use std::fmt::Write;
 
@@ -14,7 +15,10 @@ use std::fmt::Write;
 const WIDTH: usize = 78;
 const VERDICT_WIDTH: usize = 13;
 
-pub struct Human;
+pub struct Human {
+    /// Draw every recorded schedule, not only those of failed observations.
+    pub verbose: bool,
+}
 
 impl Reporter for Human {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
@@ -36,7 +40,7 @@ impl Reporter for Human {
         }
         for ex in &report.exercises {
             out.push('\n');
-            exercise(&mut out, ex, report.observations_measured)?;
+            exercise(&mut out, ex, report.observations_measured, self.verbose)?;
         }
         out.push('\n');
         summary(&mut out, report)?;
@@ -64,6 +68,7 @@ fn exercise(
     out: &mut String,
     ex: &ExerciseReport,
     observations_measured: bool,
+    verbose: bool,
 ) -> std::fmt::Result {
     let title = format!("{}  {}", ex.id, ex.title);
     let score = format!("{} / {}", points(ex.score), points(ex.max_score));
@@ -86,6 +91,9 @@ fn exercise(
     writeln!(out, "  observations")?;
     for o in &ex.observations {
         observation(out, o)?;
+        if verbose || (o.verdict == Verdict::Fail && o.state == ObservationState::Measured) {
+            schedules(out, o)?;
+        }
     }
     let passed = passed(&ex.tests);
     let some_tests_failed = passed < ex.tests.tests.len() || ex.tests.build_error.is_some();
@@ -232,6 +240,25 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
             for line in lines {
                 writeln!(out, "{indent}{line}")?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The schedules recorded behind `o`, as text timelines: what the student's
+/// code did, to read beside what the observation expected.
+fn schedules(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
+    let indent = " ".repeat(6);
+    // The lane names and the two bars take 6 columns.
+    let width = WIDTH - indent.len() - 6;
+    for trace in &o.recorded.traces {
+        writeln!(
+            out,
+            "{indent}{}",
+            format!("schedule of {}:", trace.name).dimmed()
+        )?;
+        for line in timeline(&trace.spans, width).lines() {
+            writeln!(out, "{indent}{line}")?;
         }
     }
     Ok(())
