@@ -5,8 +5,8 @@
 //! - every exercise has a README and hints;
 //! - the reference solutions earn every point; observations needing more
 //!   cores than the machine has may be skipped. Timing is noisy, so an
-//!   observation that fails or is inconclusive is measured again, up to
-//!   [`EXTRA_MEASUREMENTS`] more times, before it counts as a problem;
+//!   observation that fails or is inconclusive is measured again (see
+//!   [`crate::grade::MAX_MEASUREMENTS`]) before it counts as a problem;
 //! - the stubs compile and earn no test points.
 //!
 //! Exit code 0 when everything holds, 1 when something does not, 2 for a
@@ -14,7 +14,7 @@
 
 use crate::cli::CheckArgs;
 use crate::course::{Course, Exercise};
-use crate::grade::{Grader, EXTRA_MEASUREMENTS};
+use crate::grade::Grader;
 use crate::model::{ExerciseReport, ObservationResult, TestStatus, Verdict};
 use crate::progress::Progress;
 use crate::report::points;
@@ -174,10 +174,7 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
         };
         problems.push(format!(
             "{}: observation {} {verdict} on the solution after {} measurements: {}",
-            r.id,
-            o.id,
-            EXTRA_MEASUREMENTS + 1,
-            o.reason
+            r.id, o.id, o.measurements, o.reason
         ));
     }
     problems
