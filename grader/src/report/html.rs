@@ -102,16 +102,9 @@ fn exercise(
         )?;
         for o in &ex.observations {
             observation(out, o)?;
+            recorded(out, o, unit_ms)?;
         }
         writeln!(out, "</table>")?;
-        for o in &ex.observations {
-            for trace in &o.recorded.traces {
-                schedule(out, o, trace, unit_ms)?;
-            }
-            for sweep in &o.recorded.sweeps {
-                sweep_chart(out, o, sweep)?;
-            }
-        }
     }
     writeln!(out, "</section>")
 }
@@ -204,6 +197,22 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
         points(o.points),
         points(o.max_points)
     )
+}
+
+/// What the harness recorded behind `o`, drawn in a row under it.
+fn recorded(out: &mut String, o: &ObservationResult, unit_ms: f64) -> std::fmt::Result {
+    let r = &o.recorded;
+    if r.traces.is_empty() && r.sweeps.is_empty() {
+        return Ok(());
+    }
+    write!(out, r#"<tr class="recorded"><td></td><td colspan="3">"#)?;
+    for trace in &r.traces {
+        schedule(out, o, trace, unit_ms)?;
+    }
+    for sweep in &r.sweeps {
+        sweep_chart(out, o, sweep)?;
+    }
+    writeln!(out, "</td></tr>")
 }
 
 fn schedule(
