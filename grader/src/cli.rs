@@ -30,6 +30,9 @@ pub enum Command {
     List(CourseArgs),
     /// The hints for one exercise.
     Hint(HintArgs),
+    /// Is this machine quiet enough to measure now? Cores, affinity, CPU
+    /// quota, what other programs use, the time unit.
+    Doctor(CourseArgs),
     /// Work through the exercises: the current one's tests run again on every
     /// save. Keys: h hint, l list, r run again, o measure the observations, q quit.
     Watch(WatchArgs),

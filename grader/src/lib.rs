@@ -10,12 +10,16 @@
 //! - [`report`]: the model rendered as human text, JSON, JUnit, Gradescope or
 //!   GitHub Classroom results;
 //! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`;
-//!   [`watch`]: `grader watch`.
+//!   [`watch`]: `grader watch`;
+//! - [`doctor`]: is this machine quiet enough to measure? ([`load`] holds the rule).
 
 pub mod check;
 pub mod cli;
 pub mod course;
+pub mod doctor;
 pub mod grade;
+pub mod load;
+pub mod margin;
 pub mod model;
 pub mod progress;
 pub mod report;

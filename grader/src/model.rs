@@ -3,6 +3,7 @@
 //! The runner fills it, the verdict logic judges observations into it, and
 //! every reporter (human, json, junit, gradescope, github) reads only this.
 
+use common::machine::{Contention, Facts};
 use common::observe::{NamedTrace, Sweep, Unit};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,12 @@ pub struct Machine {
     pub cores: usize,
     pub time_unit_ms: f64,
     pub repeats: usize,
+    /// The CPU the grader could use: online CPUs, affinity, quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
+    /// What other programs did while the harnesses ran, all runs together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub while_measuring: Option<Contention>,
 }
 
 /// Where the run's time went, in seconds.
@@ -239,6 +246,21 @@ pub enum InconclusiveCause {
     /// The failing checks' repeats spread more than allowed:
     /// `(median - min) / min` of `spread` against `max_spread`.
     Spread { spread: f64, max_spread: f64 },
+    /// Other programs (or a CPU quota) used the CPU while the failing
+    /// checks were measured, enough to slow them by up to `slowdown`.
+    Busy {
+        contention: Contention,
+        slowdown: f64,
+    },
+    /// The reference solution, measured in turns with the submission on
+    /// this machine, misses it too (its value of the first missed check).
+    ReferenceAlsoMisses { reference_value: f64 },
+    /// Every check passed, but a baseline was measured while the machine
+    /// was busy: measured quietly, the check could be only `could_be`.
+    BusyBaseline {
+        contention: Contention,
+        could_be: f64,
+    },
 }
 
 /// One comparison of an observation, with the numbers behind it.

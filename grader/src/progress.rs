@@ -124,9 +124,9 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
             observations,
             measurement,
         } => format!(
-            "measuring {} again (measurement {measurement} of {})",
+            "measuring {} again (measurement {measurement}, at most {})",
             plural(observations),
-            1 + crate::grade::EXTRA_MEASUREMENTS
+            crate::grade::MAX_MEASUREMENTS
         ),
     };
     format!(
@@ -169,7 +169,7 @@ mod tests {
         );
         assert_eq!(
             describe(place, measuring(2)),
-            "ex02 (exercise 2 of 4): measuring 7 observations again (measurement 2 of 3)"
+            "ex02 (exercise 2 of 4): measuring 7 observations again (measurement 2, at most 8)"
         );
     }
 }

@@ -24,7 +24,7 @@
 #[path = "../src/workers.rs"]
 mod workers;
 
-use common::observe::{catch_panic, cores, Observations, ObserveError, SweepPoint, Unit};
+use common::observe::{catch_panic, cores, minimum, Observations, ObserveError, SweepPoint, Unit};
 use common::trace;
 use std::hint::black_box;
 use std::path::Path;
@@ -166,10 +166,6 @@ fn seconds<R>(f: impl FnOnce() -> R) -> f64 {
     let start = Instant::now();
     black_box(f());
     start.elapsed().as_secs_f64()
-}
-
-fn minimum(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 // ---- tiny tasks on threads, one at a time and in chunks ----

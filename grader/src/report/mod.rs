@@ -301,6 +301,8 @@ pub(crate) mod fixtures {
                 cores: 1,
                 time_unit_ms: 50.0,
                 repeats: 3,
+                facts: None,
+                while_measuring: None,
             },
             exercises,
             observations_measured: true,
