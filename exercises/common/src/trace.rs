@@ -306,7 +306,10 @@ mod tests {
         assert_eq!(back.len(), spans.len());
         for (b, s) in back.iter().zip(&spans) {
             assert_eq!((b.lane, &b.label), (s.lane, &s.label));
-            assert!(close(b.start, s.start) && close(b.end, s.end), "{b:?} {s:?}");
+            assert!(
+                close(b.start, s.start) && close(b.end, s.end),
+                "{b:?} {s:?}"
+            );
         }
     }
 
