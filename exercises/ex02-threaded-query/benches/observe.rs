@@ -38,6 +38,9 @@ fn main() -> Result<(), ObserveError> {
     match got {
         Some((answers, trace)) => {
             expect_answers(o, "threads_seconds", Some(answers), squares(&LONG_SECOND));
+            // The schedule behind both observations, for the reports.
+            o.record_trace("threads_seconds", &trace.lane_spans());
+            o.record_trace("in_order_handout", &trace.lane_spans());
             let in_order = handed_out_in_order(&trace);
             o.record(
                 "in_order_handout",
@@ -60,6 +63,7 @@ fn main() -> Result<(), ObserveError> {
     });
     if let Some((answers, trace)) = got {
         expect_answers(o, "long_last_seconds", Some(answers), squares(&LONG_LAST));
+        o.record_trace("long_last_seconds", &trace.lane_spans());
         if by_hand {
             show("threaded_queries(&[1, 1.5, 2, 8], 2)", &trace);
         }
@@ -80,6 +84,7 @@ fn main() -> Result<(), ObserveError> {
     });
     if let Some((answers, trace)) = got {
         expect_answers(o, "rayon_seconds", Some(answers), squares(&LONG_SECOND));
+        o.record_trace("rayon_seconds", &trace.lane_spans());
         if by_hand {
             show("rayon_queries(&[1, 8, 1.5, 2], 2)", &trace);
         }

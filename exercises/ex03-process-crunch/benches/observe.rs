@@ -6,6 +6,7 @@
 //! a worker process's start-up is small against them.
 
 use common::observe::{catch_panic, measure, Observations, ObserveError, Unit};
+use common::trace::{self, Trace};
 use ex03::{
     gil_crunch, process_crunch, process_crunch_with_pids, serial_crunch, threaded_crunch,
     train_neural_network,
@@ -19,6 +20,9 @@ const TASKS: [f64; 8] = [2.0; 8];
 /// A start is too short to time alone: it is timed over this many starts per
 /// repeat and reported per start.
 const STARTS_PER_REPEAT: u32 = 10;
+/// The timings whose schedules the reports draw (worker processes record
+/// their spans in processes of their own, out of the harness's sight).
+const SCHEDULES: [&str; 2] = ["threads_seconds", "gil_seconds"];
 
 fn main() -> Result<(), ObserveError> {
     let worker = Path::new(WORKER);
@@ -115,23 +119,34 @@ type Case<'a> = (&'static str, Box<dyn FnMut() -> Vec<f64> + 'a>);
 fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
     let mut seconds = vec![Vec::new(); cases.len()];
     let mut errors: Vec<Option<String>> = vec![None; cases.len()];
+    // Every run is traced alike; the last run's schedule is kept.
+    let mut schedules: Vec<Option<Trace>> = vec![None; cases.len()];
     for round in 0..=o.repeats() {
         for (i, (_, run)) in cases.iter_mut().enumerate() {
             if errors[i].is_some() {
                 continue;
             }
-            match catch_panic(|| measure(run).1) {
+            match catch_panic(|| trace::capture(|| measure(run).1)) {
                 // Round 0 is the warm-up.
-                Ok(elapsed) if round > 0 => seconds[i].push(elapsed.as_secs_f64()),
+                Ok((elapsed, schedule)) if round > 0 => {
+                    seconds[i].push(elapsed.as_secs_f64());
+                    schedules[i] = Some(schedule);
+                }
                 Ok(_) => {}
                 Err(message) => errors[i] = Some(message),
             }
         }
     }
-    for (((name, _), values), error) in cases.iter().zip(seconds).zip(errors) {
+    for ((((name, _), values), error), schedule) in
+        cases.iter().zip(seconds).zip(errors).zip(schedules)
+    {
         match error {
             Some(message) => o.fail(name, message),
             None => o.record(name, Unit::Seconds, values),
+        }
+        // For the reports to draw: the spans train_neural_network recorded.
+        if let Some(schedule) = schedule.filter(|_| SCHEDULES.contains(name)) {
+            o.record_trace(name, &schedule.lane_spans());
         }
     }
 }
