@@ -6,10 +6,8 @@ use super::cargo;
 use super::sandbox;
 use super::{HarnessEnv, HarnessOutcome, Limits};
 use crate::workspace::GradedTree;
-use common::observe::{
-    Measurements, FORMAT_VERSION, MEASUREMENTS_ENV, MEASUREMENTS_FROM_STDIN, REPEATS_ENV,
-};
-use std::path::Path;
+use common::observe::{Measurements, Settings, FORMAT_VERSION};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The harness's bench target name.
@@ -67,10 +65,8 @@ fn measure(
     env: &HarnessEnv,
     limits: &Limits,
 ) -> (Result<Measurements, String>, f64) {
-    let out_dir = match tempfile::Builder::new()
-        .prefix("grader-measurements-")
-        .tempdir()
-    {
+    // Temporary directories under tempfile's own neutral names.
+    let out_dir = match tempfile::tempdir() {
         Ok(dir) => dir,
         Err(error) => {
             return (
@@ -80,20 +76,35 @@ fn measure(
         }
     };
     let file = out_dir.path().join("measurements.json");
-    let mut command = Command::new(harness);
+    // The harness runs as a copy named like the package's own program, with
+    // no arguments and the environment of a test run: nothing tells student
+    // code that this run is the one being measured.
+    let run_dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(error) => {
+            return (
+                Err(format!("cannot create a temporary directory: {error}")),
+                0.0,
+            )
+        }
+    };
+    let copy = match neutral_copy(harness, run_dir.path(), package) {
+        Ok(copy) => copy,
+        Err(error) => return (Err(format!("cannot copy the harness: {error}")), 0.0),
+    };
+    let mut command = Command::new(&copy);
     cargo::scrub_env(&mut command);
     command
-        .arg("--bench")
         .current_dir(package_dir)
         .env("CARGO_MANIFEST_DIR", package_dir)
-        // The file's name goes through stdin, read before student code runs:
-        // an environment variable would stay readable in /proc/self/environ.
-        .env(MEASUREMENTS_ENV, MEASUREMENTS_FROM_STDIN)
-        .env(REPEATS_ENV, env.repeats.to_string())
-        .env(common::TIME_UNIT_ENV, env.time_unit_ms.to_string())
         .env("RUST_BACKTRACE", "0");
-    let mut secret = file.as_os_str().as_encoded_bytes().to_vec();
-    secret.push(b'\n');
+    // Everything else goes through stdin, read before student code runs.
+    let secret = Settings {
+        measurements: file.clone(),
+        repeats: env.repeats,
+        time_unit_ms: env.time_unit_ms,
+    }
+    .to_stdin();
     let output = match sandbox::run_with_input(
         &mut command,
         Some(&secret),
@@ -137,6 +148,13 @@ fn measure(
         }
     };
     (parse(&text, package), seconds)
+}
+
+/// Copy the harness executable into `dir` under the package's name.
+fn neutral_copy(harness: &Path, dir: &Path, package: &str) -> std::io::Result<PathBuf> {
+    let copy = dir.join(package);
+    std::fs::copy(harness, &copy)?;
+    Ok(copy)
 }
 
 /// The measurement file, checked to be this exercise's and of a known format.
