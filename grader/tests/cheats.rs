@@ -7,7 +7,8 @@
 //! submission is built at test time, so it follows the solutions as they
 //! change. Only the affected exercise is graded; the others keep their stubs.
 
-use grader::model::{TestResult, TestStatus};
+use grader::grade::{self, Progress};
+use grader::model::{ExerciseReport, TestResult, TestStatus, Verdict};
 use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
 use grader::workspace::{self, GradedTree, Source};
 use std::fs;
@@ -22,6 +23,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const EX01_LIB: &str = "ex01-serial-map/src/lib.rs";
 const EX02_LIB: &str = "ex02-threaded-query/src/lib.rs";
 const EX03_LIB: &str = "ex03-process-crunch/src/lib.rs";
+const EX04_LIB: &str = "ex04-speedup-sweep/src/lib.rs";
 
 fn course_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,6 +104,21 @@ impl Cheat {
     /// Write the submission into a fresh directory and prepare it for
     /// grading as a student's repository.
     fn submission(&self) -> GradedTree {
+        let root = self.written();
+        let course = course();
+        let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
+        let given: Vec<PathBuf> = course
+            .exercises
+            .iter()
+            .flat_map(|e| e.given_files())
+            .collect();
+        // `prepare` copies what it takes: `root` may go once it returns.
+        let source = Source::Submission(root.path().to_path_buf());
+        workspace::prepare(&course_root(), &dirs, &given, &source).unwrap()
+    }
+
+    /// The submission as a student's repository, in a fresh directory.
+    fn written(&self) -> tempfile::TempDir {
         let root = tempfile::Builder::new()
             .prefix(&format!("cheat-{}-", self.name))
             .tempdir()
@@ -136,17 +153,7 @@ impl Cheat {
             fs::copy(fixture.join(file), &to)
                 .unwrap_or_else(|e| panic!("cheat {}: cannot add {file}: {e}", self.name));
         }
-
-        let course = course();
-        let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
-        let given: Vec<PathBuf> = course
-            .exercises
-            .iter()
-            .flat_map(|e| e.given_files())
-            .collect();
-        // `prepare` copies what it takes: `root` may go once it returns.
-        let source = Source::Submission(root.path().to_path_buf());
-        workspace::prepare(&course_root(), &dirs, &given, &source).unwrap()
+        root
     }
 }
 
@@ -505,17 +512,308 @@ fn printed_or_written_fake_measurements_do_not_count() {
     assert!(threads > 11.5, "threads_seconds = {threads:.2} units");
 }
 
+// ------------------------------------------------------------------------
+// Planted flaws: a correct solution with one careful student's mistake,
+// graded as a student's grade is computed (course.yaml's repeats and time
+// unit, measuring again what fails). Each must lose exactly its points.
+
+/// Grade `exercise` of the cheat's submission at the course's own settings.
+fn grade_fully(cheat: &Cheat, exercise: &str) -> ExerciseReport {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = cheat.written();
+    let course_file = course_root().join("course.yaml");
+    let options = grade::Options {
+        exercises: vec![exercise.to_owned()],
+        source: Source::Submission(root.path().to_path_buf()),
+        repeats: None,
+        observations: true,
+    };
+    let start = Instant::now();
+    let report = grade::grade(&course(), &course_file, &options, &Progress::quiet())
+        .unwrap_or_else(|e| panic!("cheat {}: {e:#}", cheat.name));
+    assert_eq!(report.exercises.len(), 1);
+    let report = report.exercises.into_iter().next().unwrap();
+    eprintln!(
+        "{}: {:.1} of {:.1} points in {:.1}s; lost tests {:?}, observations {:?}",
+        cheat.name,
+        report.score,
+        report.max_score,
+        start.elapsed().as_secs_f64(),
+        lost_tests(&report),
+        lost_observations(&report)
+    );
+    for o in &report.observations {
+        eprintln!("  {} {:?}: {}", o.id, o.verdict, o.reason);
+    }
+    report
+}
+
+/// The tests that did not pass, without the test target's prefix.
+fn lost_tests(report: &ExerciseReport) -> Vec<&str> {
+    report
+        .tests
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .map(|t| t.name.split_once("::").map_or(t.name.as_str(), |(_, n)| n))
+        .collect()
+}
+
+/// The observations that earned nothing.
+fn lost_observations(report: &ExerciseReport) -> Vec<&str> {
+    report
+        .observations
+        .iter()
+        .filter(|o| o.verdict != Verdict::Pass)
+        .map(|o| o.id.as_str())
+        .collect()
+}
+
+/// The cheat lost exactly these tests and observations, and the points
+/// they are worth.
+fn assert_lost(report: &ExerciseReport, tests: &[&str], observations: &[&str]) {
+    assert_eq!(lost_tests(report), tests, "tests lost");
+    assert_eq!(lost_observations(report), observations, "observations lost");
+    let per_test = report.tests.max_points / report.tests.tests.len() as f64;
+    let observation_points: f64 = report
+        .observations
+        .iter()
+        .filter(|o| observations.contains(&o.id.as_str()))
+        .map(|o| o.max_points)
+        .sum();
+    let lost = per_test * tests.len() as f64 + observation_points;
+    assert!(
+        (report.max_score - report.score - lost).abs() < 1e-6,
+        "lost {} points, expected {lost}",
+        report.max_score - report.score
+    );
+}
+
 #[test]
-fn a_countdown_without_black_box_is_seen_to_do_nothing() {
+fn secret_threaded_with_a_thread_per_query_loses_its_test() {
+    let cheat = Cheat::named("secret-thread-per-query").replace(
+        EX02_LIB,
+        "pool_map(queries, n_threads, |q| secret_database::query(q))",
+        "pool_map(queries, queries.len().max(n_threads), |q| secret_database::query(q))",
+    );
+    let report = grade_fully(&cheat, "ex02");
+    assert_lost(&report, &["secret_threaded_asks_on_at_most_n_threads"], &[]);
+}
+
+#[test]
+fn pool_map_with_a_thread_per_item_loses_its_tests() {
+    // Every caller of pool_map gets a thread per item.
+    let cheat = Cheat::named("pool-thread-per-item").replace(
+        EX02_LIB,
+        "(0..n_threads.min(items.len()))",
+        "(0..items.len())",
+    );
+    let report = grade_fully(&cheat, "ex02");
+    assert_lost(
+        &report,
+        &[
+            "pool_map_never_runs_on_more_than_n_threads",
+            "threaded_queries_answer_in_order",
+            "two_threads_hand_out_queries_in_order",
+            "secret_threaded_asks_on_at_most_n_threads",
+        ],
+        &["in-order-handout", "long-last-is-slower"],
+    );
+}
+
+#[test]
+fn crunching_in_fixed_chunks_loses_the_hand_out_tests() {
+    // ex03's pool splits the items into n_threads contiguous chunks up front.
+    let cheat = Cheat::named("crunch-in-chunks").replace(
+        EX03_LIB,
+        r#"    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, U)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..n_threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();"#,
+        r#"    let chunk = items.len().div_ceil(n_threads).max(1);
+    let f = &f;
+    let mut results: Vec<(usize, U)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..n_threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let start = (t * chunk).min(items.len());
+                    let end = (start + chunk).min(items.len());
+                    (start..end).map(|i| (i, f(&items[i]))).collect::<Vec<_>>()
+                })
+            })
+            .collect();"#,
+    );
+    let report = grade_fully(&cheat, "ex03");
+    assert_lost(
+        &report,
+        &[
+            "threaded_crunch_hands_out_one_item_at_a_time_in_order",
+            "gil_crunch_hands_out_one_item_at_a_time_in_order",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn looking_for_the_one_worker_sample_first_loses_the_order_test() {
+    // speedups checks for T(1) before it checks the times.
+    let cheat = Cheat::named("sweep-check-order")
+        .replace(
+            "ex04-speedup-sweep/src/lib.rs",
+            "    let one = samples\n        .iter()\n        .find(|s| s.workers == 1)\n        .ok_or(SweepError::NoOneWorkerSample)?;\n",
+            "",
+        )
+        .replace(
+            "ex04-speedup-sweep/src/lib.rs",
+            "    // Check every time before dividing",
+            "    let one = samples\n        .iter()\n        .find(|s| s.workers == 1)\n        .ok_or(SweepError::NoOneWorkerSample)?;\n    // Check every time before dividing",
+        );
+    let outcome = grade_tests(&cheat, "ex04", Duration::from_secs(60));
+    let lost: Vec<&str> = outcome
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(
+        lost,
+        ["ex04::a_bad_time_is_reported_before_a_missing_one_worker_sample"]
+    );
+}
+
+#[test]
+fn crunch_numbers_sharing_a_counter_between_calls_loses_near_ideal_at_two() {
+    // Every point bumps one global counter: two threads fight over its
+    // cache line.
+    let cheat = Cheat::named("shared-counter")
+        .replace(
+            EX04_LIB,
+            "    for _ in 0..x {\n",
+            "    for _ in 0..x {\n        SHARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);\n",
+        )
+        .replace(
+            EX04_LIB,
+            "pub fn crunch_numbers(x: u64) -> u64 {",
+            "static SHARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n\npub fn crunch_numbers(x: u64) -> u64 {",
+        );
+    let report = grade_fully(&cheat, "ex04");
+    assert_lost(&report, &[], &["near-ideal-at-two"]);
+}
+
+#[test]
+fn a_countdown_without_black_box_fails_at_the_courses_own_settings() {
     // Nothing uses the counter, so release mode deletes the loop.
     let cheat =
         Cheat::named("no-black-box").replace(EX03_LIB, "std::hint::black_box(remaining);", "");
-    let measurements = measure(&cheat, "ex03");
-    let ratio = units(&measurements, "crunch4_seconds") / units(&measurements, "crunch1_seconds");
-    eprintln!("no-black-box: crunch4 / crunch1 = {ratio:.2}");
-    // A loop that really runs takes 4 times as long for 4 times the work.
-    assert!(
-        !(3.3..=4.8).contains(&ratio),
-        "crunch4 / crunch1 = {ratio:.2}"
+    let report = grade_fully(&cheat, "ex03");
+    // Every parallel comparison then times thread and process start-up
+    // against nothing: they fail with it.
+    assert_lost(
+        &report,
+        &[],
+        &[
+            "crunch-scales-with-x",
+            "threads-crunch-in-parallel",
+            "processes-crunch-in-parallel",
+        ],
     );
+}
+
+#[test]
+fn a_slowed_serial_baseline_does_not_make_serial_threads_look_parallel() {
+    // serial_crunch and gil_crunch do every item twice (right answers, a
+    // slower baseline); threaded_crunch is a pool of one thread.
+    let cheat = Cheat::named("slow-crunch-baseline")
+        .replace(
+            EX03_LIB,
+            "    items.iter().map(|&x| train_neural_network(x)).collect()",
+            "    items\n        .iter()\n        .map(|&x| {\n            train_neural_network(x);\n            train_neural_network(x)\n        })\n        .collect()",
+        )
+        .replace(
+            EX03_LIB,
+            "        train_neural_network(x)\n    })\n}",
+            "        train_neural_network(x);\n        train_neural_network(x)\n    })\n}",
+        )
+        .replace(
+            EX03_LIB,
+            "    pool_map(items, n_threads, |&x| train_neural_network(x))",
+            "    assert!(n_threads > 0, \"at least one thread\");\n    pool_map(items, 1, |&x| train_neural_network(x))",
+        );
+    let report = grade_fully(&cheat, "ex03");
+    // The trace shows the one thread, and the harness's own serial loop
+    // shows no speedup.
+    assert_lost(
+        &report,
+        &["threaded_crunch_hands_out_one_item_at_a_time_in_order"],
+        &["threads-crunch-in-parallel"],
+    );
+}
+
+#[test]
+fn a_slowed_secret_serial_does_not_make_serial_queries_look_parallel() {
+    // secret_serial sleeps three more server times after each query,
+    // outside its span; secret_threaded asks one query after the other.
+    let cheat = Cheat::named("slow-secret-baseline")
+        .replace(
+            EX02_LIB,
+            "    queries.iter().map(|q| secret_database::query(q)).collect()",
+            "    queries\n        .iter()\n        .map(|q| {\n            let answer = secret_database::query(q);\n            common::sleep_units(3.0 * secret_database::server_time_units(q));\n            answer\n        })\n        .collect()",
+        )
+        .replace(
+            EX02_LIB,
+            "    pool_map(queries, n_threads, |q| secret_database::query(q))",
+            "    let _ = n_threads;\n    queries.iter().map(|q| secret_database::query(q)).collect()",
+        );
+    let report = grade_fully(&cheat, "ex02");
+    assert_lost(
+        &report,
+        &["secret_threaded_asks_on_at_most_n_threads"],
+        &["secret-speedup"],
+    );
+}
+
+#[test]
+fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
+    // crunch_numbers sleeps unless its process looks like the harness: then
+    // it crunches honestly, to pass crunch-is-compute-bound.
+    let cheat = Cheat::named("spot-the-harness").replace(
+        EX04_LIB,
+        "pub fn crunch_numbers(x: u64) -> u64 {\n",
+        r#"pub fn crunch_numbers(x: u64) -> u64 {
+    if !looks_like_the_harness() {
+        std::thread::sleep(std::time::Duration::from_nanos(5 * x));
+        return x / 4 * 3;
+    }
+"#,
+    )
+    .replace(
+        EX04_LIB,
+        "/// A tiny, well-known pseudo-random generator",
+        r#"fn looks_like_the_harness() -> bool {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let exe = exe.to_string_lossy();
+    let environ = std::fs::read("/proc/self/environ").unwrap_or_default();
+    let environ = String::from_utf8_lossy(&environ);
+    exe.contains("observe")
+        || exe.contains("release")
+        || std::env::args().any(|a| a == "--bench")
+        || std::env::vars().any(|(k, _)| k.starts_with("COURSE_"))
+        || environ.contains("COURSE_")
+}
+
+/// A tiny, well-known pseudo-random generator"#,
+    );
+    let report = grade_fully(&cheat, "ex04");
+    assert_lost(&report, &[], &["crunch-is-compute-bound"]);
 }
