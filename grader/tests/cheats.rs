@@ -787,20 +787,21 @@ fn a_slowed_secret_serial_does_not_make_serial_queries_look_parallel() {
 fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
     // crunch_numbers sleeps unless its process looks like the harness: then
     // it crunches honestly, to pass crunch-is-compute-bound.
-    let cheat = Cheat::named("spot-the-harness").replace(
-        EX04_LIB,
-        "pub fn crunch_numbers(x: u64) -> u64 {\n",
-        r#"pub fn crunch_numbers(x: u64) -> u64 {
+    let cheat = Cheat::named("spot-the-harness")
+        .replace(
+            EX04_LIB,
+            "pub fn crunch_numbers(x: u64) -> u64 {\n",
+            r#"pub fn crunch_numbers(x: u64) -> u64 {
     if !looks_like_the_harness() {
         std::thread::sleep(std::time::Duration::from_nanos(5 * x));
         return x / 4 * 3;
     }
 "#,
-    )
-    .replace(
-        EX04_LIB,
-        "/// A tiny, well-known pseudo-random generator",
-        r#"fn looks_like_the_harness() -> bool {
+        )
+        .replace(
+            EX04_LIB,
+            "/// A tiny, well-known pseudo-random generator",
+            r#"fn looks_like_the_harness() -> bool {
     let exe = std::env::current_exe().unwrap_or_default();
     let exe = exe.to_string_lossy();
     let environ = std::fs::read("/proc/self/environ").unwrap_or_default();
@@ -813,7 +814,13 @@ fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
 }
 
 /// A tiny, well-known pseudo-random generator"#,
-    );
+        );
     let report = grade_fully(&cheat, "ex04");
-    assert_lost(&report, &[], &["crunch-is-compute-bound"]);
+    // Sleeping keeps no core busy, and sleeping tasks overlap on more
+    // threads than there are cores.
+    assert_lost(
+        &report,
+        &[],
+        &["no-faster-than-cores", "crunch-is-compute-bound"],
+    );
 }
