@@ -422,13 +422,15 @@ fn megabytes_of_output_are_capped() {
     assert!(chatty.output.contains("chatter"));
 }
 
-/// Run the harness of `package` on a cheat, at a short time unit.
+/// Run the harness of `package` on a cheat, at the course's own repeats
+/// and time unit.
 fn measure(cheat: &Cheat, package: &str) -> common::observe::Measurements {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tree = cheat.submission();
+    let defaults = course().defaults;
     let env = HarnessEnv {
-        repeats: 1,
-        time_unit_ms: 20.0,
+        repeats: defaults.repeats,
+        time_unit_ms: defaults.time_unit_ms,
     };
     let outcome = runner::run_harness(&tree, package, &env, &limits(Duration::from_secs(20)));
     eprintln!(
