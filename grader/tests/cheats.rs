@@ -502,6 +502,14 @@ fn printed_or_written_fake_measurements_do_not_count() {
     if let Some(path) = std::env::var_os("COURSE_MEASUREMENTS") {
         let _ = std::fs::write(path, FAKE);
     }
+    // The grader's settings come on stdin: read whatever is left of it.
+    let mut settings = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut settings);
+    for line in settings.lines() {
+        if let Some(path) = line.strip_prefix("measurements=") {
+            let _ = std::fs::write(path, FAKE);
+        }
+    }
     let next = AtomicUsize::new(0);"##,
     );
     let measurements = measure(&cheat, "ex02");
