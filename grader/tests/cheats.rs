@@ -7,8 +7,9 @@
 //! submission is built at test time, so it follows the solutions as they
 //! change. Only the affected exercise is graded; the others keep their stubs.
 
-use grader::grade::{self, Progress};
+use grader::grade;
 use grader::model::{ExerciseReport, TestResult, TestStatus, Verdict};
+use grader::progress::Progress;
 use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
 use grader::workspace::{self, GradedTree, Source};
 use std::fs;
@@ -450,7 +451,7 @@ fn units(measurements: &common::observe::Measurements, metric: &str) -> f64 {
             .iter()
             .find(|m| m.name == name)
             .unwrap_or_else(|| panic!("no metric {name} in {measurements:#?}"));
-        metric.values.iter().copied().fold(f64::INFINITY, f64::min)
+        metric.min()
     };
     min(metric) / min("unit")
 }
@@ -531,7 +532,6 @@ fn printed_or_written_fake_measurements_do_not_count() {
 fn grade_fully(cheat: &Cheat, exercise: &str) -> ExerciseReport {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = cheat.written();
-    let course_file = course_root().join("course.yaml");
     let options = grade::Options {
         exercises: vec![exercise.to_owned()],
         source: Source::Submission(root.path().to_path_buf()),
@@ -539,7 +539,7 @@ fn grade_fully(cheat: &Cheat, exercise: &str) -> ExerciseReport {
         observations: true,
     };
     let start = Instant::now();
-    let report = grade::grade(&course(), &course_file, &options, &Progress::quiet())
+    let report = grade::grade(&course(), &options, &Progress::quiet())
         .unwrap_or_else(|e| panic!("cheat {}: {e:#}", cheat.name));
     assert_eq!(report.exercises.len(), 1);
     let report = report.exercises.into_iter().next().unwrap();
@@ -597,14 +597,20 @@ fn assert_lost(report: &ExerciseReport, tests: &[&str], observations: &[&str]) {
         sorted(observations.to_vec()),
         "observations lost"
     );
-    let per_test = report.tests.max_points / report.tests.tests.len() as f64;
+    let test_points: f64 = report
+        .tests
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .map(|t| t.max_points)
+        .sum();
     let observation_points: f64 = report
         .observations
         .iter()
         .filter(|o| observations.contains(&o.id.as_str()))
         .map(|o| o.max_points)
         .sum();
-    let lost = per_test * tests.len() as f64 + observation_points;
+    let lost = test_points + observation_points;
     assert!(
         (report.max_score - report.score - lost).abs() < 1e-6,
         "lost {} points, expected {lost}",

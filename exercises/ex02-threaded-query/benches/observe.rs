@@ -10,7 +10,7 @@
 //! (8 s at the default 50 ms unit, 3 repeats).
 
 use common::lessons::{LONG_LAST, LONG_SECOND, SECRET_QUERIES};
-use common::observe::{Observations, Unit};
+use common::observe::{Observations, ObserveError, Unit};
 use common::secret_database;
 use common::trace::{self, Trace};
 use ex02::{rayon_queries, secret_serial, secret_threaded, serial_queries, threaded_queries};
@@ -18,8 +18,8 @@ use std::fmt::Debug;
 
 const TIMELINE_WIDTH: usize = 80;
 
-fn main() {
-    let mut observations = Observations::new("ex02");
+fn main() -> Result<(), ObserveError> {
+    let mut observations = Observations::new("ex02")?;
     let by_hand = observations.by_hand();
     let o = &mut observations;
     let squares = |queries: &[f64]| queries.iter().map(|x| x * x).collect::<Vec<f64>>();
@@ -94,7 +94,7 @@ fn main() {
         }
     }
 
-    observations.finish();
+    observations.finish()
 }
 
 /// A timing only counts when the function also gave the right answers.

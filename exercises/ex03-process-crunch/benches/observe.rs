@@ -5,7 +5,7 @@
 //! ex03 section. Every parallel comparison uses equal tasks, long enough that
 //! a worker process's start-up is small against them.
 
-use common::observe::{catch_panic, measure, Observations, Unit};
+use common::observe::{catch_panic, measure, Observations, ObserveError, Unit};
 use ex03::{
     gil_crunch, process_crunch, process_crunch_with_pids, serial_crunch, threaded_crunch,
     train_neural_network,
@@ -20,9 +20,9 @@ const TASKS: [f64; 8] = [2.0; 8];
 /// repeat and reported per start.
 const STARTS_PER_REPEAT: u32 = 10;
 
-fn main() {
+fn main() -> Result<(), ObserveError> {
     let worker = Path::new(WORKER);
-    let mut o = Observations::new("ex03");
+    let mut o = Observations::new("ex03")?;
 
     // crunch-scales-with-x: the student's countdown against the harness's
     // own countdown of the same length, in the same run. A deleted loop
@@ -120,7 +120,7 @@ fn main() {
             .expect("train_neural_network(0.0) panicked")
     });
 
-    o.finish();
+    o.finish()
 }
 
 /// The lesson's countdown, the harness's own: `x` units of crunching, every

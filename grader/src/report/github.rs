@@ -34,7 +34,6 @@ impl Reporter for Github {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
         let mut tests = Vec::new();
         for ex in &report.exercises {
-            let n = ex.tests.tests.len().max(1) as f64;
             for test in &ex.tests.tests {
                 let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
                 let message = match (&ex.tests.build_error, test.status) {
@@ -46,16 +45,16 @@ impl Reporter for Github {
                     (None, TestStatus::TimedOut) => "timed out".to_owned(),
                     (None, TestStatus::NotRun) => "never reported".to_owned(),
                     (None, TestStatus::Failed) => {
-                        super::failure_message(&test.output).unwrap_or_else(|| "failed".to_owned())
+                        test.failure.clone().unwrap_or_else(|| "failed".to_owned())
                     }
                 };
                 tests.push(Test {
                     name: test.name.clone(),
                     status: if passed { "pass" } else { "fail" },
-                    score: if passed { ex.tests.max_points / n } else { 0.0 },
+                    score: test.points,
                     message,
                     test_code: format!("cargo test -p {} --test {}", ex.id, ex.id),
-                    filename: format!("{}/tests/{}.rs", ex.dir, ex.id),
+                    filename: ex.test_file.clone(),
                     line_no: 0,
                     execution_time: format!("{:.2}s", test.seconds),
                 });
@@ -78,7 +77,7 @@ impl Reporter for Github {
                     score: o.points,
                     message,
                     test_code: format!("cargo run --release -- --exercise {}", ex.id),
-                    filename: format!("{}/benches/observe.rs", ex.dir),
+                    filename: ex.harness_file.clone(),
                     line_no: 0,
                     execution_time: String::new(),
                 });

@@ -31,8 +31,6 @@ impl Reporter for Gradescope {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
         let mut tests = Vec::new();
         for ex in &report.exercises {
-            let n = ex.tests.tests.len().max(1) as f64;
-            let share = ex.tests.max_points / n;
             for test in &ex.tests.tests {
                 let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
                 let output = match (&ex.tests.build_error, test.status) {
@@ -47,8 +45,8 @@ impl Reporter for Gradescope {
                 tests.push(Test {
                     name: format!("{} test {}", ex.id, test.name),
                     name_format: "text",
-                    score: if passed { share } else { 0.0 },
-                    max_score: share,
+                    score: test.points,
+                    max_score: test.max_points,
                     status: if passed { "passed" } else { "failed" },
                     output,
                     tags: vec![ex.id.clone(), "test".to_owned()],
@@ -56,7 +54,7 @@ impl Reporter for Gradescope {
                 });
             }
             for o in &ex.observations {
-                let mut output = format!("{}\n{}: {}", o.claim, verdict_word(o.verdict), o.reason);
+                let mut output = format!("{}\n{}: {}", o.claim, o.verdict.as_str(), o.reason);
                 if let Some(hint) = &o.hint {
                     output.push_str(&format!("\nHint: {hint}"));
                 }
@@ -90,14 +88,5 @@ impl Reporter for Gradescope {
             tests,
         };
         Ok(serde_json::to_string_pretty(&results)? + "\n")
-    }
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Skipped => "skipped",
-        Verdict::Inconclusive => "inconclusive",
     }
 }
