@@ -8,7 +8,7 @@
 //! change. Only the affected exercise is graded; the others keep their stubs.
 
 use grader::grade;
-use grader::model::{ExerciseReport, TestResult, TestStatus, Verdict};
+use grader::model::{ExerciseReport, ObservationResult, TestResult, TestStatus, Verdict};
 use grader::progress::Progress;
 use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
 use grader::workspace::{self, GradedTree, Source};
@@ -585,18 +585,32 @@ fn sorted(mut names: Vec<&str>) -> Vec<&str> {
 }
 
 /// The cheat lost exactly these tests and observations, and the points
-/// they are worth.
+/// they are worth. Any other observation passed, or was inconclusive: a busy
+/// machine can leave a right one unjudged, never fail it for the cheat.
 fn assert_lost(report: &ExerciseReport, tests: &[&str], observations: &[&str]) {
     assert_eq!(
         sorted(lost_tests(report)),
         sorted(tests.to_vec()),
         "tests lost"
     );
-    assert_eq!(
-        sorted(lost_observations(report)),
-        sorted(observations.to_vec()),
-        "observations lost"
-    );
+    let lost = lost_observations(report);
+    for id in observations {
+        assert!(lost.contains(id), "{id} should be lost; lost {lost:?}");
+    }
+    let unjudged: Vec<&ObservationResult> = report
+        .observations
+        .iter()
+        .filter(|o| o.verdict != Verdict::Pass && !observations.contains(&o.id.as_str()))
+        .collect();
+    for o in &unjudged {
+        assert_eq!(
+            o.verdict,
+            Verdict::Inconclusive,
+            "{} was not expected to be lost: {}",
+            o.id,
+            o.reason
+        );
+    }
     let test_points: f64 = report
         .tests
         .tests
@@ -607,13 +621,13 @@ fn assert_lost(report: &ExerciseReport, tests: &[&str], observations: &[&str]) {
     let observation_points: f64 = report
         .observations
         .iter()
-        .filter(|o| observations.contains(&o.id.as_str()))
+        .filter(|o| o.verdict != Verdict::Pass)
         .map(|o| o.max_points)
         .sum();
-    let lost = test_points + observation_points;
+    let expected = test_points + observation_points;
     assert!(
-        (report.max_score - report.score - lost).abs() < 1e-6,
-        "lost {} points, expected {lost}",
+        (report.max_score - report.score - expected).abs() < 1e-6,
+        "lost {} points, expected {expected}",
         report.max_score - report.score
     );
 }
