@@ -588,11 +588,22 @@ fn sorted(mut names: Vec<&str>) -> Vec<&str> {
 /// they are worth. Any other observation passed, or was inconclusive: a busy
 /// machine can leave a right one unjudged, never fail it for the cheat.
 fn assert_lost(report: &ExerciseReport, tests: &[&str], observations: &[&str]) {
-    assert_eq!(
-        sorted(lost_tests(report)),
-        sorted(tests.to_vec()),
-        "tests lost"
-    );
+    assert_lost_within(report, tests, &[], observations);
+}
+
+/// [`assert_lost`], where the tests in `maybe` may be lost too: they catch
+/// the same flaw when its extra threads start in time to show.
+fn assert_lost_within(
+    report: &ExerciseReport,
+    tests: &[&str],
+    maybe: &[&str],
+    observations: &[&str],
+) {
+    let required: Vec<&str> = lost_tests(report)
+        .into_iter()
+        .filter(|t| !maybe.contains(t))
+        .collect();
+    assert_eq!(sorted(required), sorted(tests.to_vec()), "tests lost");
     let lost = lost_observations(report);
     for id in observations {
         assert!(lost.contains(id), "{id} should be lost; lost {lost:?}");
@@ -652,13 +663,17 @@ fn pool_map_with_a_thread_per_item_loses_its_tests() {
         "(0..items.len())",
     );
     let report = grade_fully(&cheat, "ex02");
-    assert_lost(
+    assert_lost_within(
         &report,
         &[
             "pool_map_never_runs_on_more_than_n_threads",
             "threaded_queries_answer_in_order",
             "two_threads_hand_out_queries_in_order",
             "secret_threaded_asks_on_at_most_n_threads",
+        ],
+        &[
+            "pool_map_runs_exactly_n_threads_at_once",
+            "pool_map_with_one_thread_takes_the_items_in_input_order",
         ],
         &["in-order-handout", "long-last-is-slower"],
     );
