@@ -588,20 +588,19 @@ fn sorted(mut names: Vec<&str>) -> Vec<&str> {
 /// they are worth. Any other observation passed, or was inconclusive: a busy
 /// machine can leave a right one unjudged, never fail it for the cheat.
 fn assert_lost(report: &ExerciseReport, tests: &[&str], observations: &[&str]) {
-    assert_lost_within(report, tests, &[], observations);
+    assert_lost_within(report, (tests, &[]), (observations, &[]));
 }
 
-/// [`assert_lost`], where the tests in `maybe` may be lost too: they catch
-/// the same flaw when its extra threads start in time to show.
+/// [`assert_lost`], where the tests and observations of each pair's second
+/// list may be lost too: they see the same flaw, but not on every run.
 fn assert_lost_within(
     report: &ExerciseReport,
-    tests: &[&str],
-    maybe: &[&str],
-    observations: &[&str],
+    (tests, maybe_tests): (&[&str], &[&str]),
+    (observations, maybe_observations): (&[&str], &[&str]),
 ) {
     let required: Vec<&str> = lost_tests(report)
         .into_iter()
-        .filter(|t| !maybe.contains(t))
+        .filter(|t| !maybe_tests.contains(t))
         .collect();
     assert_eq!(sorted(required), sorted(tests.to_vec()), "tests lost");
     let lost = lost_observations(report);
@@ -611,7 +610,12 @@ fn assert_lost_within(
     let unjudged: Vec<&ObservationResult> = report
         .observations
         .iter()
-        .filter(|o| o.verdict != Verdict::Pass && !observations.contains(&o.id.as_str()))
+        .filter(|o| o.verdict != Verdict::Pass)
+        .filter(|o| {
+            ![observations, maybe_observations]
+                .concat()
+                .contains(&o.id.as_str())
+        })
         .collect();
     for o in &unjudged {
         assert_eq!(
@@ -665,17 +669,20 @@ fn pool_map_with_a_thread_per_item_loses_its_tests() {
     let report = grade_fully(&cheat, "ex02");
     assert_lost_within(
         &report,
-        &[
-            "pool_map_never_runs_on_more_than_n_threads",
-            "threaded_queries_answer_in_order",
-            "two_threads_hand_out_queries_in_order",
-            "secret_threaded_asks_on_at_most_n_threads",
-        ],
-        &[
-            "pool_map_runs_exactly_n_threads_at_once",
-            "pool_map_with_one_thread_takes_the_items_in_input_order",
-        ],
-        &["in-order-handout", "long-last-is-slower"],
+        (
+            &[
+                "pool_map_never_runs_on_more_than_n_threads",
+                "threaded_queries_answer_in_order",
+                "two_threads_hand_out_queries_in_order",
+                "secret_threaded_asks_on_at_most_n_threads",
+            ],
+            // When the extra threads start in time to show.
+            &[
+                "pool_map_runs_exactly_n_threads_at_once",
+                "pool_map_with_one_thread_takes_the_items_in_input_order",
+            ],
+        ),
+        (&["in-order-handout", "long-last-is-slower"], &[]),
     );
 }
 
@@ -773,7 +780,13 @@ fn crunch_numbers_sharing_a_counter_between_calls_loses_near_ideal_at_two() {
             "static SHARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n\npub fn crunch_numbers(x: u64) -> u64 {",
         );
     let report = grade_fully(&cheat, "ex04");
-    assert_lost(&report, &[], &["near-ideal-at-two"]);
+    // tiny-tasks-pay-overhead divides by the slow tasks' speedup at 2, which
+    // the shared counter ruins: it may fail with it.
+    assert_lost_within(
+        &report,
+        (&[], &[]),
+        (&["near-ideal-at-two"], &["tiny-tasks-pay-overhead"]),
+    );
 }
 
 #[test]
