@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GradeReport {
     pub course: String,
-    /// What was graded: "exercises", "solutions" or "submission <dir>".
+    /// What was graded: "exercises", "solutions" or `submission <dir>`.
     pub target: String,
     pub machine: Machine,
     pub exercises: Vec<ExerciseReport>,
@@ -110,7 +110,7 @@ pub struct TestResult {
     #[serde(default)]
     pub points: f64,
     /// This test's share of the exercise's `test_points` (see
-    /// [`crate::grade::points`]): the shares add up to exactly
+    /// [`crate::grade::test_shares`]): the shares add up to exactly
     /// `test_points`.
     #[serde(default)]
     pub max_points: f64,

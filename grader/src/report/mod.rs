@@ -29,7 +29,7 @@ pub enum Format {
 /// Renders a grading report as text.
 pub trait Reporter {
     /// The whole report. Human reports may carry ANSI colour codes, which
-    /// [`write`] strips where colour does not belong.
+    /// [`write()`] strips where colour does not belong.
     fn render(&self, report: &GradeReport) -> anyhow::Result<String>;
 }
 
