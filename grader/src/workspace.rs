@@ -6,9 +6,11 @@
 //! Cargo.toml files, build scripts, course.yaml, Cargo.lock) is the
 //! instructor's copy, so nothing a student edits outside `src` takes part.
 
+use crate::runner::isolation::{Isolation, Phase, View};
 use anyhow::{bail, Context};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::process::Command;
 use walkdir::WalkDir;
 
 /// The tree to grade.
@@ -31,6 +33,10 @@ pub struct GradedTree {
     pub manifest: PathBuf,
     /// `CARGO_TARGET_DIR` for every cargo call on this tree.
     pub target_dir: PathBuf,
+    /// The box builds and runs of this tree go into.
+    pub isolation: Isolation,
+    /// What a confined build or run of this tree sees.
+    pub view: View,
     /// Keeps a submission's temporary copy alive as long as the tree.
     _temp: Option<tempfile::TempDir>,
 }
@@ -39,6 +45,11 @@ impl GradedTree {
     /// The directory of the tree's root Cargo.toml.
     pub fn root(&self) -> &Path {
         self.manifest.parent().unwrap_or(Path::new("."))
+    }
+
+    /// `command` (cargo or student code over this tree) inside the box.
+    pub fn confine(&self, command: &Command, phase: Phase) -> Command {
+        self.isolation.confine(command, &self.view, phase)
     }
 }
 
@@ -58,19 +69,24 @@ pub fn prepare(
     // The outer cargo (`cargo run`) holds a lock on its own target dir: nested
     // builds use directories of their own under it.
     let grader_target = course_root.join("target");
-    match source {
-        Source::Exercises => Ok(GradedTree {
+    let isolation = Isolation::detect();
+    let tree = match source {
+        Source::Exercises => GradedTree {
             label: "exercises".to_owned(),
             manifest: existing_manifest(&course_root.join("Cargo.toml"))?,
             target_dir: grader_target.join("grader").join("exercises"),
+            view: trusted_view(course_root),
+            isolation,
             _temp: None,
-        }),
-        Source::Solutions => Ok(GradedTree {
+        },
+        Source::Solutions => GradedTree {
             label: "solutions".to_owned(),
             manifest: existing_manifest(&course_root.join("solutions").join("Cargo.toml"))?,
             target_dir: grader_target.join("grader").join("solutions"),
+            view: trusted_view(course_root),
+            isolation,
             _temp: None,
-        }),
+        },
         Source::Submission(dir) => {
             let temp = tempfile::Builder::new()
                 .prefix("grader-submission-")
@@ -79,15 +95,66 @@ pub fn prepare(
             copy_course(course_root, exercise_dirs, temp.path())?;
             copy_submission(dir, exercise_dirs, temp.path())?;
             restore_given(course_root, given_files, temp.path())?;
-            Ok(GradedTree {
+            GradedTree {
                 label: format!("submission {}", dir.display()),
                 manifest: temp.path().join("Cargo.toml"),
-                // Shared by all submissions: dependencies compile once.
+                // Shared by all submissions: dependencies compile once. Student
+                // code only ever sees it read-only.
                 target_dir: grader_target.join("grader-submissions"),
+                // Only the copy: not the instructor's course, not solutions/.
+                view: View {
+                    readable: vec![temp.path().to_path_buf()],
+                    target_dir: PathBuf::new(),
+                },
+                isolation,
                 _temp: Some(temp),
-            })
+            }
         }
+    };
+    ready_for_the_box(tree)
+}
+
+/// The course itself is visible (the solutions' tests are the exercises').
+fn trusted_view(course_root: &Path) -> View {
+    View {
+        readable: vec![course_root.to_path_buf()],
+        target_dir: PathBuf::new(),
     }
+}
+
+/// Make `tree` usable from inside the box: its build directory exists (to be
+/// bound), student code running as `nobody` can read the tree, and every
+/// dependency is in the crate cache (builds have no network).
+fn ready_for_the_box(mut tree: GradedTree) -> anyhow::Result<GradedTree> {
+    tree.view.target_dir = tree.target_dir.clone();
+    if !tree.isolation.is_isolated() {
+        return Ok(tree);
+    }
+    fs::create_dir_all(&tree.target_dir)
+        .with_context(|| format!("cannot create {}", tree.target_dir.display()))?;
+    if let (Some(temp), true) = (&tree._temp, tree.isolation.runs_as_nobody()) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755))
+            .context("cannot open the submission's copy to the sandbox")?;
+    }
+    fetch_dependencies(&tree)?;
+    Ok(tree)
+}
+
+/// `cargo fetch` over the instructor's manifests and lock file, outside the
+/// box (it runs no student code): confined builds then work offline.
+fn fetch_dependencies(tree: &GradedTree) -> anyhow::Result<()> {
+    use crate::runner::{cargo, sandbox};
+    let mut fetch = cargo::command(tree, "fetch");
+    let output = sandbox::run(&mut fetch, cargo::BUILD_TIMEOUT, 64 * 1024)
+        .context("cannot run cargo fetch")?;
+    if !output.success() {
+        bail!(
+            "cargo fetch failed before the sandboxed builds: {}",
+            output.stderr.tail_text(1000).trim()
+        );
+    }
+    Ok(())
 }
 
 fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {

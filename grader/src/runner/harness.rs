@@ -2,7 +2,8 @@
 //! release mode and run it, reading the measurements from the file it was
 //! told to write, never from its output (student code prints there).
 
-use super::cargo;
+use super::cargo::{self, Executable};
+use super::isolation::Phase;
 use super::sandbox;
 use super::{HarnessEnv, HarnessOutcome, Limits};
 use crate::workspace::GradedTree;
@@ -32,7 +33,7 @@ pub(super) fn run(
         "--bench",
         HARNESS_TARGET,
     ]);
-    let build = cargo::build(build);
+    let build = cargo::build(tree.confine(&build, Phase::Build));
     let mut outcome = HarnessOutcome {
         measurements: Err(String::new()),
         build_seconds: build.seconds,
@@ -52,8 +53,7 @@ pub(super) fn run(
         ));
         return outcome;
     };
-    let (measurements, seconds) =
-        measure(&harness.path, &harness.package_dir, package, env, limits);
+    let (measurements, seconds) = measure(tree, harness, package, env, limits);
     outcome.measurements = measurements;
     outcome.run_seconds = seconds;
     outcome
@@ -61,8 +61,8 @@ pub(super) fn run(
 
 /// Run the harness binary once and read what it measured.
 fn measure(
-    harness: &Path,
-    package_dir: &Path,
+    tree: &GradedTree,
+    harness: &Executable,
     package: &str,
     env: &HarnessEnv,
     limits: &Limits,
@@ -80,7 +80,11 @@ fn measure(
         }
     };
     let file = out_dir.path().join("measurements.json");
-    let mut command = Command::new(harness);
+    if let Err(error) = open_to_the_box(tree, out_dir.path()) {
+        return (Err(error), 0.0);
+    }
+    let package_dir = &harness.package_dir;
+    let mut command = Command::new(&harness.path);
     cargo::scrub_env(&mut command);
     command
         .arg("--bench")
@@ -94,6 +98,13 @@ fn measure(
         .env("RUST_BACKTRACE", "0");
     let mut secret = file.as_os_str().as_encoded_bytes().to_vec();
     secret.push(b'\n');
+    let writable = [out_dir.path().to_path_buf()];
+    let mut command = tree.confine(
+        &command,
+        Phase::Run {
+            writable: &writable,
+        },
+    );
     let output = match sandbox::run_with_input(
         &mut command,
         Some(&secret),
@@ -137,6 +148,17 @@ fn measure(
         }
     };
     (parse(&text, package), seconds)
+}
+
+/// Student code running as `nobody` must be able to write the measurements
+/// directory (its only writable directory besides its scratch /tmp).
+fn open_to_the_box(tree: &GradedTree, dir: &Path) -> Result<(), String> {
+    if !tree.isolation.runs_as_nobody() {
+        return Ok(());
+    }
+    let nobody = Some(super::isolation::NOBODY);
+    std::os::unix::fs::chown(dir, nobody, nobody)
+        .map_err(|e| format!("cannot hand the measurements directory to the sandbox: {e}"))
 }
 
 /// The measurement file, checked to be this exercise's and of a known format.

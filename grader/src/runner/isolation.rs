@@ -1,0 +1,306 @@
+//! The box every run of student code goes into: Debian's `bubblewrap`
+//! (`bwrap`) when the machine has it and can use it.
+//!
+//! A confined command sees a read-only view made of the system directories,
+//! the toolchain, the graded tree and its build directory, plus a private
+//! `/tmp`; nothing else of the machine exists for it. It has no network, its
+//! own PID namespace (the grader is not in it, and every process it starts,
+//! whatever session it moves to, dies with the run), its own IPC and UTS
+//! namespaces. The build directory is writable while cargo builds (cargo and
+//! rustc run the instructor's build scripts and macros only; student code
+//! does not run at build time) and read-only while tests and harnesses run,
+//! so student code cannot replace an executable or poison a later build.
+//! When the grader is root, student code runs as `nobody` with limits on
+//! processes, file size, CPU time and address space.
+//!
+//! Where bwrap is missing or cannot create namespaces, or off Linux, runs are
+//! not isolated: [`Isolation::unavailable`] says why, and grading that needs
+//! the box (`--strict`) is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The unprivileged user student code runs as when the grader is root
+/// (`nobody` and `nogroup` on Debian).
+pub const NOBODY: u32 = 65534;
+/// Limits on one run of student code (`prlimit` options).
+const RUN_LIMITS: &[&str] = &[
+    // Files it writes (in its scratch /tmp or the measurements file).
+    "--fsize=268435456",
+    // CPU seconds per process, above any timeout's worth of one core.
+    "--cpu=1200",
+    // Address space per process: a memory bomb fails, threads and arenas fit.
+    "--as=8589934592",
+];
+/// Processes of the `nobody` user at once (only when running as `nobody`:
+/// the limit counts every process of the user).
+const NOBODY_PROCESSES: &str = "--nproc=512";
+/// The private scratch directory's size limit, in bytes.
+const SCRATCH_BYTES: &str = "268435456";
+
+/// What the machine offers for confining student code.
+#[derive(Debug, Clone)]
+pub struct Isolation {
+    jail: Result<Jail, String>,
+}
+
+/// How to call bwrap on this machine.
+#[derive(Debug, Clone)]
+struct Jail {
+    bwrap: PathBuf,
+    /// The grader is root: student code runs as [`NOBODY`].
+    as_nobody: bool,
+    /// Toolchain and crate cache directories, bound read-only.
+    toolchain: Vec<PathBuf>,
+}
+
+/// What a confined command may see.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Directories bound read-only at their own path (the graded tree).
+    pub readable: Vec<PathBuf>,
+    /// The build directory: writable while building, read-only when running.
+    pub target_dir: PathBuf,
+}
+
+/// Which kind of run is being confined.
+#[derive(Debug, Clone, Copy)]
+pub enum Phase<'a> {
+    /// cargo over the graded tree: the build directory is writable.
+    Build,
+    /// Student code: only these directories (and a private /tmp) are writable.
+    Run { writable: &'a [PathBuf] },
+}
+
+impl Isolation {
+    /// What this machine offers: bwrap if it is installed and a probe run in
+    /// the namespaces the box uses succeeds.
+    pub fn detect() -> Isolation {
+        Isolation {
+            jail: detect_jail(),
+        }
+    }
+
+    /// No isolation, for the given reason (tests, or a refused mechanism).
+    pub fn unavailable(reason: &str) -> Isolation {
+        Isolation {
+            jail: Err(reason.to_owned()),
+        }
+    }
+
+    pub fn is_isolated(&self) -> bool {
+        self.jail.is_ok()
+    }
+
+    /// Whether student code runs as [`NOBODY`] (the grader is root).
+    pub fn runs_as_nobody(&self) -> bool {
+        self.jail.as_ref().is_ok_and(|j| j.as_nobody)
+    }
+
+    /// One line for the report's header.
+    pub fn description(&self) -> String {
+        match &self.jail {
+            Ok(jail) if jail.as_nobody => {
+                "isolated (bubblewrap: own PID, network and mount namespaces; student code runs as nobody with resource limits)".to_owned()
+            }
+            Ok(_) => {
+                "isolated (bubblewrap: own user, PID, network and mount namespaces; resource limits)".to_owned()
+            }
+            Err(reason) => format!("not isolated: {reason}"),
+        }
+    }
+
+    /// `command` wrapped so that it runs inside the box (unchanged when the
+    /// machine cannot isolate). Its program, arguments, environment changes
+    /// and working directory are kept.
+    pub fn confine(&self, command: &Command, view: &View, phase: Phase) -> Command {
+        match &self.jail {
+            Ok(jail) => jail.wrap(command, view, phase),
+            Err(_) => copy(command),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn detect_jail() -> Result<Jail, String> {
+    let Some(bwrap) = find_program("bwrap") else {
+        return Err(
+            "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap"
+                .to_owned(),
+        );
+    };
+    let jail = Jail {
+        bwrap,
+        as_nobody: nix::unistd::geteuid().is_root(),
+        toolchain: toolchain_dirs(),
+    };
+    let view = View {
+        readable: Vec::new(),
+        target_dir: std::env::temp_dir(),
+    };
+    let mut probe = jail.wrap(&Command::new("true"), &view, Phase::Run { writable: &[] });
+    match super::sandbox::run(&mut probe, std::time::Duration::from_secs(30), 4096) {
+        Ok(output) if output.success() => Ok(jail),
+        Ok(output) => Err(format!(
+            "bubblewrap cannot create its namespaces here ({}: {})",
+            output.describe_end(std::time::Duration::from_secs(30)),
+            output.stderr.tail_text(300).trim()
+        )),
+        Err(error) => Err(format!("bubblewrap cannot start: {error}")),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn detect_jail() -> Result<Jail, String> {
+    Err("the sandbox needs Linux namespaces; this system has none".to_owned())
+}
+
+/// `program` on PATH.
+fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Where cargo, rustc and the crate cache live: `CARGO_HOME` and
+/// `RUSTUP_HOME` (or their defaults under `HOME`) and the toolchain of the
+/// cargo the grader runs.
+fn toolchain_dirs() -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let from_env = |name: &str, default: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(default)))
+    };
+    let mut dirs: Vec<PathBuf> = [
+        from_env("CARGO_HOME", ".cargo"),
+        from_env("RUSTUP_HOME", ".rustup"),
+        // `$CARGO` is .../toolchains/<name>/bin/cargo: keep the toolchain.
+        std::env::var_os("CARGO")
+            .map(PathBuf::from)
+            .and_then(|cargo| cargo.parent()?.parent().map(Path::to_path_buf)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|dir| dir.canonicalize().ok())
+    .filter(|dir| !dir.starts_with("/usr") && dir.is_dir())
+    .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+impl Jail {
+    fn wrap(&self, command: &Command, view: &View, phase: Phase) -> Command {
+        let mut jail = Command::new(&self.bwrap);
+        self.system_view(&mut jail);
+        match phase {
+            Phase::Build => {
+                for dir in &self.toolchain {
+                    jail.arg("--ro-bind").arg(dir).arg(dir);
+                }
+                for dir in &view.readable {
+                    jail.arg("--ro-bind").arg(dir).arg(dir);
+                }
+                jail.arg("--bind")
+                    .arg(&view.target_dir)
+                    .arg(&view.target_dir);
+                // The crate cache is read-only and there is no network: every
+                // dependency was fetched before the build.
+                jail.env("CARGO_NET_OFFLINE", "true");
+            }
+            Phase::Run { writable } => {
+                for dir in &view.readable {
+                    jail.arg("--ro-bind").arg(dir).arg(dir);
+                }
+                jail.arg("--ro-bind")
+                    .arg(&view.target_dir)
+                    .arg(&view.target_dir);
+                for dir in writable {
+                    jail.arg("--bind").arg(dir).arg(dir);
+                }
+            }
+        }
+        if let Some(dir) = command.get_current_dir() {
+            jail.arg("--chdir").arg(dir);
+        }
+        for (name, value) in command.get_envs() {
+            match value {
+                Some(value) => jail.env(name, value),
+                None => jail.env_remove(name),
+            };
+        }
+        jail.arg("--");
+        if let Phase::Run { .. } = phase {
+            jail.arg("prlimit").args(RUN_LIMITS);
+            if self.as_nobody {
+                jail.arg(NOBODY_PROCESSES);
+            }
+            jail.arg("--");
+            if self.as_nobody {
+                let nobody = NOBODY.to_string();
+                jail.arg("setpriv")
+                    .arg(format!("--reuid={nobody}"))
+                    .arg(format!("--regid={nobody}"))
+                    .args(["--clear-groups", "--"]);
+            }
+        }
+        jail.arg(command.get_program()).args(command.get_args());
+        jail
+    }
+
+    /// The namespaces and the system part of the view: /usr, /etc, the
+    /// top-level links or directories into them, /proc, /dev, a private /tmp.
+    fn system_view(&self, jail: &mut Command) {
+        jail.args([
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+        ])
+        .args(["--unshare-cgroup-try", "--die-with-parent", "--new-session"]);
+        if !self.as_nobody {
+            // An unprivileged user creates the other namespaces inside a
+            // user namespace of its own.
+            jail.arg("--unshare-user");
+        }
+        jail.args(["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]);
+        for top in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
+            let top = Path::new(top);
+            match std::fs::read_link(top) {
+                Ok(target) => {
+                    jail.arg("--symlink").arg(target).arg(top);
+                }
+                Err(_) if top.is_dir() => {
+                    jail.arg("--ro-bind").arg(top).arg(top);
+                }
+                Err(_) => {}
+            }
+        }
+        jail.args(["--proc", "/proc", "--dev", "/dev"]).args([
+            "--perms",
+            "1777",
+            "--size",
+            SCRATCH_BYTES,
+            "--tmpfs",
+            "/tmp",
+        ]);
+    }
+}
+
+/// A copy of `command`: program, arguments, environment changes, directory.
+fn copy(command: &Command) -> Command {
+    let mut copy = Command::new(command.get_program());
+    copy.args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        copy.current_dir(dir);
+    }
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => copy.env(name, value),
+            None => copy.env_remove(name),
+        };
+    }
+    copy
+}
