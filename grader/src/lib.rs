@@ -17,6 +17,7 @@ pub mod grade;
 pub mod model;
 pub mod report;
 pub mod runner;
+pub mod scan;
 pub mod student;
 pub mod verdict;
 pub mod workspace;
