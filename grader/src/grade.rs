@@ -6,10 +6,11 @@
 
 use crate::course::{Course, Exercise};
 use crate::model::{
-    ExerciseReport, GradeReport, Machine, ObservationResult, TestStatus, TestsReport, Timings,
-    Verdict,
+    ExerciseReport, FlaggedExercise, GradeReport, Integrity, Machine, ObservationResult,
+    TestStatus, TestsReport, Timings, Verdict,
 };
 use crate::runner::{self, HarnessEnv, Limits};
+use crate::scan;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
@@ -24,6 +25,8 @@ const OUTPUT_CAP_BYTES: usize = 64 * 1024;
 const NO_TEST_PASSES: &str =
     "no test passes yet; observations are measured once the tests start passing";
 const DOES_NOT_BUILD: &str = "the exercise does not build (see its tests)";
+const POINTS_WITHHELD: &str =
+    "not measured: --strict grading withholds the points of an exercise whose sources are flagged";
 /// How many more times an observation that fails or is inconclusive is
 /// measured before its verdict stands.
 pub const EXTRA_MEASUREMENTS: usize = 2;
@@ -38,6 +41,8 @@ pub struct Options {
     pub repeats: Option<usize>,
     /// False with `--no-observations`.
     pub observations: bool,
+    /// `--strict`: needs the sandbox; a flagged exercise earns no points.
+    pub strict: bool,
 }
 
 /// Grade `course` (loaded from `course_file`) as `options` say.
@@ -57,21 +62,39 @@ pub fn grade(
         options.repeats,
         progress,
     )?;
+    if options.strict && !grader.tree.isolation.is_isolated() {
+        bail!(
+            "--strict grading needs the sandbox, and this machine has none ({}); use --no-strict to grade without it",
+            grader.tree.isolation.description()
+        );
+    }
+    let mut flagged = Vec::new();
     let mut timings = Timings::default();
     let mut reports = Vec::new();
     for ex in exercises {
-        let tests = grader.tests(ex, &mut timings);
-        let observations = if options.observations {
-            grader.observe_again_if_needed(ex, &tests, &mut timings)
-        } else {
+        let found = grader.scan(ex, options.strict);
+        let withheld = found.as_ref().is_some_and(|f| f.points_withheld);
+        let mut tests = grader.tests(ex, &mut timings);
+        let observations = if !options.observations {
             Vec::new()
+        } else if withheld {
+            grader.not_measured(ex, POINTS_WITHHELD)
+        } else {
+            grader.observe_again_if_needed(ex, &tests, &mut timings)
         };
+        if withheld {
+            tests.points = 0.0;
+        }
+        flagged.extend(found);
         reports.push(exercise_report(ex, tests, observations));
     }
     progress.done();
     timings.total_seconds = started.elapsed().as_secs_f64();
     let timings = timings.with_overhead();
-    Ok(grader.report(reports, options.observations, timings))
+    let mut report = grader.report(reports, options.observations, timings);
+    report.integrity.strict = options.strict;
+    report.integrity.flagged = flagged;
+    Ok(report)
 }
 
 /// The tree being graded and everything needed to run it.
@@ -159,17 +182,11 @@ impl<'a> Grader<'a> {
         if ex.observations.is_empty() {
             return Vec::new();
         }
-        let not_measured = |why: &str| {
-            ex.observations
-                .iter()
-                .map(|o| verdict::not_measured(o, self.cores, why))
-                .collect()
-        };
         if tests.build_error.is_some() {
-            return not_measured(DOES_NOT_BUILD);
+            return self.not_measured(ex, DOES_NOT_BUILD);
         }
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
-            return not_measured(NO_TEST_PASSES);
+            return self.not_measured(ex, NO_TEST_PASSES);
         }
         self.progress
             .step(&format!("{}: building the harness and measuring", ex.id));
@@ -184,12 +201,41 @@ impl<'a> Grader<'a> {
                 .iter()
                 .map(|o| verdict::judge(o, m, self.course.defaults.max_spread, self.cores))
                 .collect(),
-            Err(why) => not_measured(why),
+            Err(why) => self.not_measured(ex, why),
         };
         // Cargo's up-to-date check of the harness counts as overhead: warm,
         // it is part of every measuring run.
         timings.measure_seconds += wall.max(outcome.run_seconds);
         judged
+    }
+
+    /// Every observation of `ex`, not measured for the reason `why`.
+    fn not_measured(&self, ex: &Exercise, why: &str) -> Vec<ObservationResult> {
+        ex.observations
+            .iter()
+            .map(|o| verdict::not_measured(o, self.cores, why))
+            .collect()
+    }
+
+    /// What the source scan finds in the student's code of `ex` (the
+    /// reference solutions are not scanned); under `strict`, flags withhold
+    /// the exercise's points.
+    pub fn scan(&self, ex: &Exercise, strict: bool) -> Option<FlaggedExercise> {
+        let src = self.tree.student_src(&ex.dir)?;
+        let given: Vec<PathBuf> = ex
+            .given_files()
+            .iter()
+            .map(|f| self.tree.root().join(f))
+            .collect();
+        let rules = scan::Rules {
+            starts_processes: ex.starts_processes,
+        };
+        let flags = scan::scan_src(self.tree.root(), &src, &given, rules);
+        (!flags.is_empty()).then(|| FlaggedExercise {
+            exercise: ex.id.clone(),
+            flags,
+            points_withheld: strict,
+        })
     }
 
     /// [`observe`](Self::observe), then measure again, up to
@@ -241,6 +287,10 @@ impl<'a> Grader<'a> {
             exercises,
             observations_measured,
             timings,
+            integrity: Integrity {
+                isolation: self.tree.isolation.description(),
+                ..Integrity::default()
+            },
         }
     }
 }

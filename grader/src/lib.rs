@@ -81,6 +81,8 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
         source,
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
+        // A submission is someone else's code; your own exercises are not.
+        strict: args.strict || (args.submission.is_some() && !args.no_strict),
     };
     let progress = grade::Progress::stderr();
     let report = grade::grade(&course, &path, &options, &progress)?;

@@ -36,8 +36,16 @@ impl Reporter for Github {
         for ex in &report.exercises {
             let n = ex.tests.tests.len().max(1) as f64;
             for test in &ex.tests.tests {
-                let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
+                let withheld = super::points_withheld(report, &ex.id);
+                let passed = test.status == TestStatus::Passed
+                    && ex.tests.build_error.is_none()
+                    && !withheld;
                 let message = match (&ex.tests.build_error, test.status) {
+                    (None, TestStatus::Passed) if withheld => format!(
+                        "{}: {}",
+                        super::POINTS_WITHHELD,
+                        super::flag_lines(report, &ex.id).join("; ")
+                    ),
                     (Some(error), _) => format!(
                         "does not build: {}",
                         error.lines().next().unwrap_or_default()

@@ -34,8 +34,18 @@ impl Reporter for Gradescope {
             let n = ex.tests.tests.len().max(1) as f64;
             let share = ex.tests.max_points / n;
             for test in &ex.tests.tests {
-                let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
+                let withheld = super::points_withheld(report, &ex.id);
+                let passed = test.status == TestStatus::Passed
+                    && ex.tests.build_error.is_none()
+                    && !withheld;
                 let output = match (&ex.tests.build_error, test.status) {
+                    (None, TestStatus::Passed) if withheld => {
+                        format!(
+                            "{}:\n{}",
+                            super::POINTS_WITHHELD,
+                            super::flag_lines(report, &ex.id).join("\n")
+                        )
+                    }
                     (Some(error), _) => format!("The exercise does not build:\n{error}"),
                     (None, TestStatus::Passed) => String::new(),
                     (None, TestStatus::TimedOut) => format!("Timed out.\n{}", test.output),
@@ -86,11 +96,25 @@ impl Reporter for Gradescope {
                 points(report.max_score),
                 report.machine.cores,
                 points(report.machine.time_unit_ms)
-            ),
+            ) + &integrity_text(report),
             tests,
         };
         Ok(serde_json::to_string_pretty(&results)? + "\n")
     }
+}
+
+/// The sandbox and every source flag, for the results' top-level output.
+fn integrity_text(report: &GradeReport) -> String {
+    if report.integrity.is_unknown() {
+        return String::new();
+    }
+    let mut text = format!("\nSandbox: {}.", report.integrity.isolation);
+    for ex in &report.exercises {
+        for line in super::flag_lines(report, &ex.id) {
+            text.push_str(&format!("\nSource flag: {line}"));
+        }
+    }
+    text
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

@@ -17,6 +17,9 @@ impl Reporter for Junit {
         ));
         for ex in &report.exercises {
             let mut suite = TestSuite::new(format!("{} {}", ex.id, ex.title));
+            if !report.integrity.is_unknown() {
+                suite.add_property(("sandbox", report.integrity.isolation.as_str()));
+            }
             for test in &ex.tests.tests {
                 let status = match test.status {
                     TestStatus::Passed => TestCaseStatus::success(),
@@ -77,6 +80,19 @@ impl Reporter for Junit {
                 );
                 case.set_classname(format!("{}.observations", ex.id));
                 case.set_system_out(format!("{}\n{}\n", o.claim, o.reason));
+                suite.add_test_case(case);
+            }
+            let flags = super::flag_lines(report, &ex.id);
+            if !flags.is_empty() {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(if super::points_withheld(report, &ex.id) {
+                    super::POINTS_WITHHELD
+                } else {
+                    "sources flagged (reported only, not --strict)"
+                });
+                status.set_description(flags.join("\n"));
+                let mut case = TestCase::new("source scan", status);
+                case.set_classname(format!("{}.integrity", ex.id));
                 suite.add_test_case(case);
             }
             junit.add_test_suite(suite);
