@@ -35,6 +35,13 @@ const RUN_LIMITS: &[&str] = &[
 /// Processes of the `nobody` user at once (only when running as `nobody`:
 /// the limit counts every process of the user).
 const NOBODY_PROCESSES: &str = "--nproc=512";
+/// The whole environment of student code, besides what the run sets.
+const RUN_ENVIRONMENT: &[(&str, &str)] = &[
+    ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+    ("HOME", "/tmp"),
+    ("TMPDIR", "/tmp"),
+    ("LANG", "C.UTF-8"),
+];
 /// The private scratch directory's size limit, in bytes.
 const SCRATCH_BYTES: &str = "268435456";
 
@@ -225,11 +232,26 @@ impl Jail {
         if let Some(dir) = command.get_current_dir() {
             jail.arg("--chdir").arg(dir);
         }
-        for (name, value) in command.get_envs() {
-            match value {
-                Some(value) => jail.env(name, value),
-                None => jail.env_remove(name),
-            };
+        if let Phase::Run { .. } = phase {
+            // Student code gets no variable of the grader's environment (a
+            // token, a path) but those the run sets.
+            jail.arg("--clearenv").args(
+                RUN_ENVIRONMENT
+                    .iter()
+                    .flat_map(|(name, value)| ["--setenv", name, value]),
+            );
+            for (name, value) in command.get_envs() {
+                if let Some(value) = value {
+                    jail.arg("--setenv").arg(name).arg(value);
+                }
+            }
+        } else {
+            for (name, value) in command.get_envs() {
+                match value {
+                    Some(value) => jail.env(name, value),
+                    None => jail.env_remove(name),
+                };
+            }
         }
         jail.arg("--");
         if let Phase::Run { .. } = phase {
