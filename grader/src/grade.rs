@@ -94,6 +94,10 @@ pub fn grade(
     let mut report = grader.report(reports, options.observations, timings);
     report.integrity.strict = options.strict;
     report.integrity.flagged = flagged;
+    report.integrity.restored = grader
+        .tree
+        .restore_course()
+        .context("cannot restore the instructor's course")?;
     Ok(report)
 }
 

@@ -34,6 +34,9 @@ pub struct Integrity {
     pub strict: bool,
     /// The exercises whose sources were flagged.
     pub flagged: Vec<FlaggedExercise>,
+    /// Instructor files found changed after grading and put back (course-relative).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<String>,
 }
 
 impl Integrity {

@@ -39,6 +39,9 @@ pub struct GradedTree {
     pub view: View,
     /// Keeps a submission's temporary copy alive as long as the tree.
     _temp: Option<tempfile::TempDir>,
+    /// The instructor's files a submission's copy was made from, as they
+    /// were before grading (none for the trusted trees).
+    seal: Option<CourseSeal>,
 }
 
 impl GradedTree {
@@ -53,10 +56,92 @@ impl GradedTree {
         (self.label != SOLUTIONS_LABEL).then(|| self.root().join(exercise_dir).join("src"))
     }
 
+    /// Check the instructor's files against their checksums from before
+    /// grading and put back every one that changed or went missing (none
+    /// can from inside the box; this guards the next submission whatever
+    /// happened). The course-relative paths restored.
+    pub fn restore_course(&self) -> anyhow::Result<Vec<String>> {
+        match &self.seal {
+            Some(seal) => seal.restore_changes(),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// `command` (cargo or student code over this tree) inside the box.
     pub fn confine(&self, command: &Command, phase: Phase) -> Command {
         self.isolation.confine(command, &self.view, phase)
     }
+}
+
+/// The instructor's files a submission's tree is made from, with their
+/// contents and SHA-256, taken before any student code runs.
+#[derive(Debug)]
+struct CourseSeal {
+    root: PathBuf,
+    files: Vec<(PathBuf, [u8; 32], Vec<u8>)>,
+}
+
+impl CourseSeal {
+    /// Every file [`copy_course`] reads, and the solutions.
+    fn take(course_root: &Path, exercise_dirs: &[PathBuf]) -> anyhow::Result<CourseSeal> {
+        let mut dirs = vec![PathBuf::from("exercises"), PathBuf::from("solutions")];
+        dirs.extend(exercise_dirs.iter().cloned());
+        let mut paths = vec![
+            PathBuf::from("Cargo.toml"),
+            PathBuf::from("Cargo.lock"),
+            PathBuf::from("course.yaml"),
+        ];
+        for dir in &dirs {
+            check_relative(dir)?;
+            let walk = WalkDir::new(course_root.join(dir))
+                .into_iter()
+                .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"));
+            for entry in walk.flatten().filter(|e| e.file_type().is_file()) {
+                let relative = entry
+                    .path()
+                    .strip_prefix(course_root)
+                    .expect("walked under the root");
+                paths.push(relative.to_path_buf());
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        let mut files = Vec::new();
+        for path in paths {
+            let Ok(bytes) = fs::read(course_root.join(&path)) else {
+                continue;
+            };
+            files.push((path, sha256(&bytes), bytes));
+        }
+        Ok(CourseSeal {
+            root: course_root.to_path_buf(),
+            files,
+        })
+    }
+
+    fn restore_changes(&self) -> anyhow::Result<Vec<String>> {
+        let mut restored = Vec::new();
+        for (path, sum, bytes) in &self.files {
+            let full = self.root.join(path);
+            let now = fs::read(&full).ok();
+            if now.as_deref().map(sha256) == Some(*sum) {
+                continue;
+            }
+            if let Some(parent) = full.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot restore {}", full.display()))?;
+            }
+            fs::write(&full, bytes)
+                .with_context(|| format!("cannot restore {}", full.display()))?;
+            restored.push(path.display().to_string());
+        }
+        Ok(restored)
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// The label of the reference solutions' tree.
@@ -86,6 +171,7 @@ pub fn prepare(
             view: trusted_view(course_root),
             isolation,
             _temp: None,
+            seal: None,
         },
         Source::Solutions => GradedTree {
             label: SOLUTIONS_LABEL.to_owned(),
@@ -94,8 +180,10 @@ pub fn prepare(
             view: trusted_view(course_root),
             isolation,
             _temp: None,
+            seal: None,
         },
         Source::Submission(dir) => {
+            let seal = CourseSeal::take(course_root, exercise_dirs)?;
             let temp = tempfile::Builder::new()
                 .prefix("grader-submission-")
                 .tempdir()
@@ -116,6 +204,7 @@ pub fn prepare(
                 },
                 isolation,
                 _temp: Some(temp),
+                seal: Some(seal),
             }
         }
     };
@@ -504,6 +593,30 @@ mod tests {
         let read = |p: &str| fs::read_to_string(tree.root().join(p)).unwrap();
         assert_eq!(read("exercises/ex01-a/src/driver.rs"), "// given\n");
         assert_eq!(read("exercises/ex01-a/src/lib.rs"), "// student\n");
+    }
+
+    #[test]
+    fn changed_instructor_files_are_restored_after_grading() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sub.path().join("exercises")).unwrap();
+        let tree = submit(&root, sub.path()).unwrap();
+        assert_eq!(tree.restore_course().unwrap(), Vec::<String>::new());
+        let r = root.path();
+        fs::write(r.join("course.yaml"), "title: changed\n").unwrap();
+        fs::remove_file(r.join("exercises/ex01-a/tests/ex01.rs")).unwrap();
+        assert_eq!(
+            tree.restore_course().unwrap(),
+            ["course.yaml", "exercises/ex01-a/tests/ex01.rs"]
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("course.yaml")).unwrap(),
+            "title: t\n"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("exercises/ex01-a/tests/ex01.rs")).unwrap(),
+            "// instructor test\n"
+        );
     }
 
     #[test]

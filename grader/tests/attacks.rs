@@ -248,6 +248,10 @@ fn grade_attack_into(
         fingerprint(instructor_course()) == before,
         "the attack changed the instructor's course"
     );
+    if let Some(report) = &graded.report {
+        // The grader puts back what changed: nothing should have to be.
+        assert_eq!(report.integrity.restored, Vec::<String>::new());
+    }
     if let Some(marker) = marker {
         assert_eq!(
             survivors(marker),

@@ -49,7 +49,15 @@ fn integrity(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         return Ok(());
     }
     let strict = if integrity.strict { " · strict" } else { "" };
-    writeln!(out, "sandbox: {}{strict}", integrity.isolation)
+    writeln!(out, "sandbox: {}{strict}", integrity.isolation)?;
+    if !integrity.restored.is_empty() {
+        writeln!(
+            out,
+            "the instructor's course changed during grading and was restored: {}",
+            integrity.restored.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 /// What the source scan flagged in the exercise, and what it cost.
