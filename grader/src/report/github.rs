@@ -34,36 +34,27 @@ impl Reporter for Github {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
         let mut tests = Vec::new();
         for ex in &report.exercises {
-            let n = ex.tests.tests.len().max(1) as f64;
             for test in &ex.tests.tests {
-                let withheld = super::points_withheld(report, &ex.id);
-                let passed = test.status == TestStatus::Passed
-                    && ex.tests.build_error.is_none()
-                    && !withheld;
+                let passed = super::earned(report, ex, test);
                 let message = match (&ex.tests.build_error, test.status) {
-                    (None, TestStatus::Passed) if withheld => format!(
-                        "{}: {}",
-                        super::POINTS_WITHHELD,
-                        super::flag_lines(report, &ex.id).join("; ")
-                    ),
                     (Some(error), _) => format!(
                         "does not build: {}",
                         error.lines().next().unwrap_or_default()
                     ),
-                    (None, TestStatus::Passed) => String::new(),
+                    (None, TestStatus::Passed) => super::withheld_note(report, &ex.id),
                     (None, TestStatus::TimedOut) => "timed out".to_owned(),
                     (None, TestStatus::NotRun) => "never reported".to_owned(),
                     (None, TestStatus::Failed) => {
-                        super::failure_message(&test.output).unwrap_or_else(|| "failed".to_owned())
+                        test.failure.clone().unwrap_or_else(|| "failed".to_owned())
                     }
                 };
                 tests.push(Test {
                     name: test.name.clone(),
                     status: if passed { "pass" } else { "fail" },
-                    score: if passed { ex.tests.max_points / n } else { 0.0 },
+                    score: test.points,
                     message,
                     test_code: format!("cargo test -p {} --test {}", ex.id, ex.id),
-                    filename: format!("{}/tests/{}.rs", ex.dir, ex.id),
+                    filename: ex.test_file.clone(),
                     line_no: 0,
                     execution_time: format!("{:.2}s", test.seconds),
                 });
@@ -86,7 +77,7 @@ impl Reporter for Github {
                     score: o.points,
                     message,
                     test_code: format!("cargo run --release -- --exercise {}", ex.id),
-                    filename: format!("{}/benches/observe.rs", ex.dir),
+                    filename: ex.harness_file.clone(),
                     line_no: 0,
                     execution_time: String::new(),
                 });

@@ -31,23 +31,11 @@ impl Reporter for Gradescope {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
         let mut tests = Vec::new();
         for ex in &report.exercises {
-            let n = ex.tests.tests.len().max(1) as f64;
-            let share = ex.tests.max_points / n;
             for test in &ex.tests.tests {
-                let withheld = super::points_withheld(report, &ex.id);
-                let passed = test.status == TestStatus::Passed
-                    && ex.tests.build_error.is_none()
-                    && !withheld;
+                let passed = super::earned(report, ex, test);
                 let output = match (&ex.tests.build_error, test.status) {
-                    (None, TestStatus::Passed) if withheld => {
-                        format!(
-                            "{}:\n{}",
-                            super::POINTS_WITHHELD,
-                            super::flag_lines(report, &ex.id).join("\n")
-                        )
-                    }
                     (Some(error), _) => format!("The exercise does not build:\n{error}"),
-                    (None, TestStatus::Passed) => String::new(),
+                    (None, TestStatus::Passed) => super::withheld_note(report, &ex.id),
                     (None, TestStatus::TimedOut) => format!("Timed out.\n{}", test.output),
                     (None, TestStatus::NotRun) => {
                         "Never reported: the test process exited early.".to_owned()
@@ -57,8 +45,8 @@ impl Reporter for Gradescope {
                 tests.push(Test {
                     name: format!("{} test {}", ex.id, test.name),
                     name_format: "text",
-                    score: if passed { share } else { 0.0 },
-                    max_score: share,
+                    score: test.points,
+                    max_score: test.max_points,
                     status: if passed { "passed" } else { "failed" },
                     output,
                     tags: vec![ex.id.clone(), "test".to_owned()],
@@ -66,7 +54,7 @@ impl Reporter for Gradescope {
                 });
             }
             for o in &ex.observations {
-                let mut output = format!("{}\n{}: {}", o.claim, verdict_word(o.verdict), o.reason);
+                let mut output = format!("{}\n{}: {}", o.claim, o.verdict.as_str(), o.reason);
                 if let Some(hint) = &o.hint {
                     output.push_str(&format!("\nHint: {hint}"));
                 }
@@ -115,13 +103,4 @@ fn integrity_text(report: &GradeReport) -> String {
         }
     }
     text
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Skipped => "skipped",
-        Verdict::Inconclusive => "inconclusive",
-    }
 }

@@ -3,7 +3,9 @@
 //! (skipped, inconclusive) is a skipped test case with the reason.
 
 use super::{points, Reporter};
-use crate::model::{GradeReport, TestStatus, Verdict};
+use crate::model::{
+    ExerciseReport, GradeReport, ObservationResult, TestResult, TestStatus, Verdict,
+};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -21,66 +23,10 @@ impl Reporter for Junit {
                 suite.add_property(("sandbox", report.integrity.isolation.as_str()));
             }
             for test in &ex.tests.tests {
-                let status = match test.status {
-                    TestStatus::Passed => TestCaseStatus::success(),
-                    failed => {
-                        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        let message = match failed {
-                            TestStatus::TimedOut => "timed out".to_owned(),
-                            TestStatus::NotRun => match &ex.tests.build_error {
-                                Some(_) => "the exercise does not build".to_owned(),
-                                None => "never reported".to_owned(),
-                            },
-                            _ => super::failure_message(&test.output)
-                                .and_then(|m| m.lines().next().map(str::to_owned))
-                                .unwrap_or_else(|| "failed".to_owned()),
-                        };
-                        status.set_message(message);
-                        let description = ex
-                            .tests
-                            .build_error
-                            .clone()
-                            .unwrap_or_else(|| test.output.clone());
-                        if !description.is_empty() {
-                            status.set_description(description);
-                        }
-                        status
-                    }
-                };
-                let mut case = TestCase::new(test.name.clone(), status);
-                case.set_classname(format!("{}.tests", ex.id));
-                case.set_time(Duration::from_secs_f64(test.seconds.max(0.0)));
-                suite.add_test_case(case);
+                suite.add_test_case(test_case(ex, test));
             }
             for o in &ex.observations {
-                let status = match o.verdict {
-                    Verdict::Pass => TestCaseStatus::success(),
-                    Verdict::Fail => {
-                        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        status.set_message(o.reason.clone());
-                        if let Some(hint) = &o.hint {
-                            status.set_description(format!("hint: {hint}"));
-                        }
-                        status
-                    }
-                    Verdict::Skipped | Verdict::Inconclusive => {
-                        let mut status = TestCaseStatus::skipped();
-                        status.set_message(o.reason.clone());
-                        status
-                    }
-                };
-                let unit = if o.max_points == 1.0 {
-                    "point"
-                } else {
-                    "points"
-                };
-                let mut case = TestCase::new(
-                    format!("observation {} ({} {unit})", o.id, points(o.max_points)),
-                    status,
-                );
-                case.set_classname(format!("{}.observations", ex.id));
-                case.set_system_out(format!("{}\n{}\n", o.claim, o.reason));
-                suite.add_test_case(case);
+                suite.add_test_case(observation_case(ex, o));
             }
             let flags = super::flag_lines(report, &ex.id);
             if !flags.is_empty() {
@@ -99,4 +45,70 @@ impl Reporter for Junit {
         }
         Ok(junit.to_string()?)
     }
+}
+
+fn test_case(ex: &ExerciseReport, test: &TestResult) -> TestCase {
+    let status = match test.status {
+        TestStatus::Passed => TestCaseStatus::success(),
+        failed => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let message = match failed {
+                TestStatus::TimedOut => "timed out".to_owned(),
+                TestStatus::NotRun => match &ex.tests.build_error {
+                    Some(_) => "the exercise does not build".to_owned(),
+                    None => "never reported".to_owned(),
+                },
+                _ => test
+                    .failure
+                    .as_deref()
+                    .and_then(|m| m.lines().next().map(str::to_owned))
+                    .unwrap_or_else(|| "failed".to_owned()),
+            };
+            status.set_message(message);
+            let description = ex
+                .tests
+                .build_error
+                .clone()
+                .unwrap_or_else(|| test.output.clone());
+            if !description.is_empty() {
+                status.set_description(description);
+            }
+            status
+        }
+    };
+    let mut case = TestCase::new(test.name.clone(), status);
+    case.set_classname(format!("{}.tests", ex.id));
+    case.set_time(Duration::from_secs_f64(test.seconds.max(0.0)));
+    case
+}
+
+fn observation_case(ex: &ExerciseReport, o: &ObservationResult) -> TestCase {
+    let status = match o.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(o.reason.clone());
+            if let Some(hint) = &o.hint {
+                status.set_description(format!("hint: {hint}"));
+            }
+            status
+        }
+        Verdict::Skipped | Verdict::Inconclusive => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(o.reason.clone());
+            status
+        }
+    };
+    let unit = if o.max_points == 1.0 {
+        "point"
+    } else {
+        "points"
+    };
+    let mut case = TestCase::new(
+        format!("observation {} ({} {unit})", o.id, points(o.max_points)),
+        status,
+    );
+    case.set_classname(format!("{}.observations", ex.id));
+    case.set_system_out(format!("{}\n{}\n", o.claim, o.reason));
+    case
 }

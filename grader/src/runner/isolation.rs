@@ -202,74 +202,65 @@ impl Jail {
     fn wrap(&self, command: &Command, view: &View, phase: Phase) -> Command {
         let mut jail = Command::new(&self.bwrap);
         self.system_view(&mut jail);
-        match phase {
-            Phase::Build => {
-                for dir in &self.toolchain {
-                    jail.arg("--ro-bind").arg(dir).arg(dir);
-                }
-                for dir in &view.readable {
-                    jail.arg("--ro-bind").arg(dir).arg(dir);
-                }
-                jail.arg("--bind")
-                    .arg(&view.target_dir)
-                    .arg(&view.target_dir);
-                // The crate cache is read-only and there is no network: every
-                // dependency was fetched before the build.
-                jail.env("CARGO_NET_OFFLINE", "true");
-            }
-            Phase::Run { writable } => {
-                for dir in &view.readable {
-                    jail.arg("--ro-bind").arg(dir).arg(dir);
-                }
-                jail.arg("--ro-bind")
-                    .arg(&view.target_dir)
-                    .arg(&view.target_dir);
-                for dir in writable {
-                    jail.arg("--bind").arg(dir).arg(dir);
-                }
-            }
-        }
         if let Some(dir) = command.get_current_dir() {
             jail.arg("--chdir").arg(dir);
         }
-        if let Phase::Run { .. } = phase {
-            // Student code gets no variable of the grader's environment (a
-            // token, a path) but those the run sets.
-            jail.arg("--clearenv").args(
-                RUN_ENVIRONMENT
-                    .iter()
-                    .flat_map(|(name, value)| ["--setenv", name, value]),
-            );
-            for (name, value) in command.get_envs() {
-                if let Some(value) = value {
-                    jail.arg("--setenv").arg(name).arg(value);
-                }
-            }
-        } else {
-            for (name, value) in command.get_envs() {
-                match value {
-                    Some(value) => jail.env(name, value),
-                    None => jail.env_remove(name),
-                };
-            }
-        }
-        jail.arg("--");
-        if let Phase::Run { .. } = phase {
-            jail.arg("prlimit").args(RUN_LIMITS);
-            if self.as_nobody {
-                jail.arg(NOBODY_PROCESSES);
-            }
-            jail.arg("--");
-            if self.as_nobody {
-                let nobody = NOBODY.to_string();
-                jail.arg("setpriv")
-                    .arg(format!("--reuid={nobody}"))
-                    .arg(format!("--regid={nobody}"))
-                    .args(["--clear-groups", "--"]);
-            }
+        match phase {
+            Phase::Build => self.build(&mut jail, command, view),
+            Phase::Run { writable } => self.run(&mut jail, command, view, writable),
         }
         jail.arg(command.get_program()).args(command.get_args());
         jail
+    }
+
+    /// cargo: the toolchain, the tree, the build directory writable, offline.
+    fn build(&self, jail: &mut Command, command: &Command, view: &View) {
+        for dir in self.toolchain.iter().chain(&view.readable) {
+            jail.arg("--ro-bind").arg(dir).arg(dir);
+        }
+        jail.arg("--bind")
+            .arg(&view.target_dir)
+            .arg(&view.target_dir);
+        for (name, value) in command.get_envs() {
+            match value {
+                Some(value) => jail.env(name, value),
+                None => jail.env_remove(name),
+            };
+        }
+        // The crate cache is read-only and there is no network: every
+        // dependency was fetched before the build.
+        jail.env("CARGO_NET_OFFLINE", "true").arg("--");
+    }
+
+    /// Student code: the tree and the build directory read-only, only
+    /// `writable` and /tmp writable, a cleared environment, limits, and
+    /// `nobody` when the grader is root.
+    fn run(&self, jail: &mut Command, command: &Command, view: &View, writable: &[PathBuf]) {
+        for dir in view.readable.iter().chain([&view.target_dir]) {
+            jail.arg("--ro-bind").arg(dir).arg(dir);
+        }
+        for dir in writable {
+            jail.arg("--bind").arg(dir).arg(dir);
+        }
+        // No variable of the grader's environment (a token, a path) but
+        // those the run sets.
+        jail.arg("--clearenv");
+        for (name, value) in RUN_ENVIRONMENT {
+            jail.args(["--setenv", name, value]);
+        }
+        for (name, value) in command.get_envs() {
+            if let Some(value) = value {
+                jail.arg("--setenv").arg(name).arg(value);
+            }
+        }
+        jail.args(["--", "prlimit"]).args(RUN_LIMITS);
+        if self.as_nobody {
+            jail.args([NOBODY_PROCESSES, "--", "setpriv"])
+                .arg(format!("--reuid={NOBODY}"))
+                .arg(format!("--regid={NOBODY}"))
+                .args(["--clear-groups"]);
+        }
+        jail.arg("--");
     }
 
     /// The namespaces and the system part of the view: /usr, /etc, the
