@@ -317,3 +317,140 @@ fn copy(command: &Command) -> Command {
     }
     copy
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::runner::sandbox;
+    use std::time::Duration;
+
+    /// The box on this machine; these tests need it (`.ci/run` installs bwrap).
+    fn isolation() -> Isolation {
+        let isolation = Isolation::detect();
+        assert!(
+            isolation.is_isolated(),
+            "these tests need the sandbox: {}",
+            isolation.description()
+        );
+        isolation
+    }
+
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
+        command
+    }
+
+    /// Run `script` confined, with `view` and `phase`; its stdout.
+    fn run(script: &str, view: &View, phase: Phase) -> String {
+        let mut command = isolation().confine(&sh(script), view, phase);
+        let output = sandbox::run(&mut command, Duration::from_secs(60), 64 * 1024).unwrap();
+        assert!(output.success(), "{output:?}");
+        output.stdout.text()
+    }
+
+    fn view(target_dir: &Path) -> View {
+        View {
+            readable: Vec::new(),
+            target_dir: target_dir.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn the_build_directory_is_writable_only_while_building() {
+        let target = tempfile::tempdir().unwrap();
+        let view = view(target.path());
+        let write = format!(
+            "echo x > {}/f && echo wrote || echo refused",
+            target.path().display()
+        );
+        assert_eq!(run(&write, &view, Phase::Build), "wrote\n");
+        assert_eq!(
+            run(&write, &view, Phase::Run { writable: &[] }),
+            "refused\n"
+        );
+        let scratch = tempfile::tempdir().unwrap();
+        if isolation().runs_as_nobody() {
+            let nobody = Some(NOBODY);
+            std::os::unix::fs::chown(scratch.path(), nobody, nobody).unwrap();
+        }
+        let writable = [scratch.path().to_path_buf()];
+        let write = format!("echo x > {}/f && echo wrote", scratch.path().display());
+        let phase = Phase::Run {
+            writable: &writable,
+        };
+        assert_eq!(run(&write, &view, phase), "wrote\n");
+        assert_eq!(run("echo x > /tmp/f && cat /tmp/f", &view, phase), "x\n");
+    }
+
+    #[test]
+    fn only_the_view_exists() {
+        let target = tempfile::tempdir().unwrap();
+        let hidden = tempfile::tempdir().unwrap();
+        std::fs::write(hidden.path().join("secret"), "s").unwrap();
+        let script = format!(
+            "cat {}/secret 2>/dev/null || echo hidden; ls /root/.ssh 2>/dev/null || echo no-home",
+            hidden.path().display()
+        );
+        let phase = Phase::Run { writable: &[] };
+        assert_eq!(
+            run(&script, &view(target.path()), phase),
+            "hidden\nno-home\n"
+        );
+    }
+
+    #[test]
+    fn student_code_gets_no_network_no_grader_and_no_environment() {
+        let target = tempfile::tempdir().unwrap();
+        let mut command = sh("echo $(tail -n +3 /proc/net/dev | cut -d: -f1); echo pids $(ls /proc | grep -c '^[0-9]'); echo \"[$GRADER_SECRET][$RUN_SET]\"; id -u");
+        command.env("RUN_SET", "given");
+        std::env::set_var("GRADER_SECRET", "token");
+        let isolation = isolation();
+        let mut command =
+            isolation.confine(&command, &view(target.path()), Phase::Run { writable: &[] });
+        let output = sandbox::run(&mut command, Duration::from_secs(60), 4096).unwrap();
+        let text = output.stdout.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "lo", "{text}");
+        // sh, ls, grep and bwrap's init: nothing of the machine's.
+        let pids: usize = lines[1].trim_start_matches("pids ").parse().unwrap();
+        assert!(pids <= 6, "{text}");
+        assert_eq!(lines[2], "[][given]");
+        let uid = if isolation.runs_as_nobody() {
+            NOBODY
+        } else {
+            nix::unistd::getuid().as_raw()
+        };
+        assert_eq!(lines[3], uid.to_string());
+    }
+
+    #[test]
+    fn a_process_in_a_new_session_dies_with_the_run() {
+        let target = tempfile::tempdir().unwrap();
+        let marker = format!("{}", 770_000 + std::process::id() % 10_000);
+        let script = format!("setsid -f sleep {marker}; (sleep {marker} &) ; echo started");
+        let phase = Phase::Run { writable: &[] };
+        assert_eq!(run(&script, &view(target.path()), phase), "started\n");
+        std::thread::sleep(Duration::from_millis(200));
+        let left = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(&marker))
+            .count();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn without_the_box_commands_run_as_they_are() {
+        let isolation = Isolation::unavailable("no bwrap here");
+        assert!(!isolation.is_isolated());
+        assert_eq!(isolation.description(), "not isolated: no bwrap here");
+        let mut command = sh("echo plain");
+        command.current_dir("/").env("A", "1");
+        let confined = isolation.confine(&command, &view(Path::new("/t")), Phase::Build);
+        assert_eq!(confined.get_program(), "sh");
+        assert_eq!(confined.get_current_dir(), Some(Path::new("/")));
+        assert_eq!(confined.get_envs().count(), 1);
+    }
+}
