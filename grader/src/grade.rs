@@ -179,6 +179,7 @@ impl<'a> Grader<'a> {
             .collect();
         let rules = scan::Rules {
             starts_processes: ex.starts_processes,
+            ..scan::Rules::default()
         };
         let flags = scan::scan_src(self.tree.root(), &src, &given, rules);
         (!flags.is_empty()).then(|| FlaggedExercise {

@@ -27,6 +27,9 @@ pub struct SourceFlag {
 pub struct Rules {
     /// The lesson starts processes (`std::process::Command` is expected).
     pub starts_processes: bool,
+    /// The file is a program of its own (`src/main.rs`, `src/bin/**`), such
+    /// as ex03's worker: its stdout is its answer, not the test's.
+    pub program: bool,
 }
 
 const EXIT: &str = "process exit or abort";
@@ -36,6 +39,7 @@ const ARGS: &str = "std::env::args (the command line is the grader's)";
 const PROC_PATH: &str = "a /proc, /dev/fd or /dev/std* path";
 const OUTSIDE_SRC: &str = "include!/include_str!/include_bytes!/#[path] reaching outside src/";
 const COMPUTED_INCLUDE: &str = "include!/include_str!/include_bytes! of a computed path";
+const LIBTEST_WORDS_FOUND: &str = "libtest's own report lines in a string";
 const EXTERN: &str = "an extern block or function";
 const LINKER: &str = "#[link_section], #[no_mangle] or #[export_name]";
 const COMMAND: &str = "std::process::Command in an exercise whose lesson starts no processes";
@@ -68,6 +72,8 @@ pub fn scan_src(root: &Path, src_dir: &Path, given: &[PathBuf], rules: Rules) ->
             continue;
         };
         let dir = path.parent().unwrap_or(src_dir);
+        let program = path == src_dir.join("main.rs") || path.starts_with(src_dir.join("bin"));
+        let rules = Rules { program, ..rules };
         for (line, what) in scan_source(&text, dir, src_dir, rules) {
             flags.push(SourceFlag {
                 file: file.clone(),
@@ -165,7 +171,7 @@ fn flag_ident(
         // `.stdout(...)` configures a child process; `io::stdout()` is the
         // process's own stream.
         "stdout" | "stderr" | "Stdout" | "Stderr" | "StdoutLock" | "StderrLock"
-            if !punct_at(tokens, before(1), '.') =>
+            if !punct_at(tokens, before(1), '.') && !rules.program =>
         {
             Some(RAW_OUTPUT)
         }
@@ -198,10 +204,14 @@ fn flag_ident(
 
 fn flag_literal(literal: &str) -> Option<&'static str> {
     const PATHS: &[&str] = &["/proc", "/dev/fd", "/dev/std", "/dev/tty", "/dev/pts"];
-    PATHS
-        .iter()
-        .any(|p| literal.contains(p))
-        .then_some(PROC_PATH)
+    const LIBTEST_WORDS: &[&str] = &["test result", "... ok", "running 1 test"];
+    if PATHS.iter().any(|p| literal.contains(p)) {
+        Some(PROC_PATH)
+    } else if LIBTEST_WORDS.iter().any(|w| literal.contains(w)) {
+        Some(LIBTEST_WORDS_FOUND)
+    } else {
+        None
+    }
 }
 
 /// Whether the string literal (as written, quotes included) names a file
@@ -277,7 +287,7 @@ mod tests {
         let src = Path::new("/c/src");
         assert_eq!(
             scan_source(source, src, src, Rules::default()),
-            vec![(2, RAW_OUTPUT), (3, EXIT)]
+            vec![(2, RAW_OUTPUT), (2, LIBTEST_WORDS_FOUND), (3, EXIT)]
         );
         assert_eq!(plain("use std::io::{stderr as e};"), [RAW_OUTPUT]);
         assert_eq!(plain("fn f() { std::process::abort() }"), [EXIT]);
@@ -309,6 +319,10 @@ mod tests {
             [EXIT]
         );
         assert_eq!(plain("fn f() { vec![std::io::stdout()]; }"), [RAW_OUTPUT]);
+        assert_eq!(
+            plain(r#"fn f() { println!("test result: ok. 1 passed"); }"#),
+            [LIBTEST_WORDS_FOUND]
+        );
     }
 
     #[test]
@@ -329,6 +343,48 @@ mod tests {
         assert_eq!(plain("include!(\"sub/../part.rs\");"), Vec::<&str>::new());
     }
 
+    /// The course's stubs and reference solutions, scanned as a student's
+    /// submission would be: honest code earns no flag.
+    #[test]
+    fn the_stubs_and_the_solutions_are_not_flagged() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let course = crate::course::Course::load(&root.join("course.yaml")).unwrap();
+        for ex in &course.exercises {
+            let rules = Rules {
+                starts_processes: ex.starts_processes,
+                program: false,
+            };
+            let given: Vec<PathBuf> = ex.given_files().iter().map(|f| root.join(f)).collect();
+            let stubs = scan_src(&root, &root.join(&ex.dir).join("src"), &given, rules);
+            assert_eq!(stubs, [], "{}", ex.id);
+            let dir = ex.dir.file_name().unwrap();
+            let solution = root.join("solutions").join(dir).join("src");
+            // The solutions reach the given files by #[path]; a student's
+            // copy has them beside its own.
+            let given: Vec<PathBuf> = ex
+                .given
+                .iter()
+                .map(|f| root.join("solutions").join(dir).join(f))
+                .collect();
+            let flags: Vec<SourceFlag> = scan_src(&root, &solution, &given, rules)
+                .into_iter()
+                .filter(|f| f.what != OUTSIDE_SRC)
+                .collect();
+            assert_eq!(flags, [], "{}", ex.id);
+        }
+    }
+
+    #[test]
+    fn a_program_of_its_own_may_write_to_its_stdout() {
+        let source = "fn main() { let out = std::io::stdout().lock(); }";
+        let program = Rules {
+            program: true,
+            ..Rules::default()
+        };
+        assert_eq!(flags(source, program), Vec::<&str>::new());
+        assert_eq!(plain(source), [RAW_OUTPUT]);
+    }
+
     #[test]
     fn child_processes_are_allowed_where_the_lesson_starts_them() {
         let source = "fn f() { let c = std::process::Command::new(\"w\").stdout(std::process::Stdio::piped()).spawn(); let o = c.unwrap().stdout.take(); }";
@@ -337,6 +393,7 @@ mod tests {
             source,
             Rules {
                 starts_processes: true,
+                program: false,
             },
         );
         assert_eq!(allowed, Vec::<&str>::new());
