@@ -202,6 +202,12 @@ impl Jail {
     fn wrap(&self, command: &Command, view: &View, phase: Phase) -> Command {
         let mut jail = Command::new(&self.bwrap);
         self.system_view(&mut jail);
+        let writable = match phase {
+            Phase::Build => &[][..],
+            Phase::Run { writable } => writable,
+        };
+        let bound = self.toolchain.iter().chain(&view.readable);
+        open_ancestors(&mut jail, bound.chain([&view.target_dir]).chain(writable));
         if let Some(dir) = command.get_current_dir() {
             jail.arg("--chdir").arg(dir);
         }
@@ -302,6 +308,25 @@ impl Jail {
     }
 }
 
+/// The directories bwrap creates to hold the bound ones (`/work` for
+/// `/work/course`) would be root's and closed (0700): student code running as
+/// `nobody` could not reach what is bound below them. Create them open.
+fn open_ancestors<'a>(jail: &mut Command, bound: impl Iterator<Item = &'a PathBuf>) {
+    const SYSTEM: &[&str] = &["/tmp", "/usr", "/etc", "/proc", "/dev"];
+    let mut ancestors: Vec<&Path> = bound
+        .flat_map(|dir| dir.ancestors().skip(1))
+        .filter(|a| a.parent().is_some() && !SYSTEM.iter().any(|s| a.starts_with(s)))
+        .collect();
+    ancestors.sort_by_key(|a| a.components().count());
+    ancestors.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    for dir in ancestors {
+        if seen.insert(dir) {
+            jail.args(["--perms", "0755", "--dir"]).arg(dir);
+        }
+    }
+}
+
 /// A copy of `command`: program, arguments, environment changes, directory.
 fn copy(command: &Command) -> Command {
     let mut copy = Command::new(command.get_program());
@@ -381,6 +406,23 @@ mod tests {
         };
         assert_eq!(run(&write, &view, phase), "wrote\n");
         assert_eq!(run("echo x > /tmp/f && cat /tmp/f", &view, phase), "x\n");
+    }
+
+    #[test]
+    fn student_code_can_start_programs_from_the_build_directory() {
+        // Outside /tmp, below directories bwrap must create (as ex03's
+        // worker program in a course under /work or /home).
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+        std::fs::create_dir_all(&target).unwrap();
+        let target = tempfile::tempdir_in(target).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let worker = target.path().join("worker");
+        std::fs::write(&worker, "#!/bin/sh\necho worked\n").unwrap();
+        std::fs::set_permissions(&worker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = format!("sh -c {}", worker.display());
+        let phase = Phase::Run { writable: &[] };
+        assert_eq!(run(&script, &view(target.path()), phase), "worked\n");
     }
 
     #[test]
