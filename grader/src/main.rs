@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => grader::check::run(args),
         Some(Command::List(args)) => grader::student::list(args),
         Some(Command::Hint(args)) => grader::student::hint(args),
+        Some(Command::Doctor(args)) => grader::doctor::run(args),
+        Some(Command::Watch(args)) => grader::watch::run(args),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),

@@ -31,7 +31,32 @@
 //! by [`env_settings`] alone), the defaults, the file format and the
 //! minimum of a metric ([`Metric::min`]). The grader and the harnesses both
 //! use these names; neither spells them again.
+//!
+//! What else the machine was doing is recorded beside the numbers (see
+//! [`crate::machine`]): `machine` holds the CPU facts of the run (online CPUs,
+//! affinity, quota), `during_run` the contention over the whole run, and every
+//! timing's `contention` one entry per measured repeat, in the order of its
+//! `values` (a timing the harness worked out itself may have none). A figure
+//! that could not be read is `null`, never 0:
+//! ```json
+//! { "...": "...",
+//!   "machine": { "available_parallelism": 2, "online_cpus": 2, "affinity": "0-1",
+//!                "affinity_cpus": 2, "quota": { "cores": null, "source": "cgroup v1 cpu.cfs_quota_us" } },
+//!   "during_run": { "seconds": 4.2, "others_cpu_seconds": 0.05, "cpu_pressure_seconds": 0.01,
+//!                   "throttled_seconds": 0.0 },
+//!   "metrics": [
+//!     { "name": "serial_seconds", "unit": "seconds", "values": [0.626],
+//!       "contention": [ { "seconds": 0.626, "others_cpu_seconds": 0.01,
+//!                         "cpu_pressure_seconds": 0.0, "throttled_seconds": 0.0 } ] } ] }
+//! ```
+//!
+//! A harness may add `traces` (the schedule behind an observation:
+//! [`Observations::record_trace`]) and `sweeps` (times per worker count:
+//! [`Observations::record_sweep`]), which the reports draw; older files
+//! without them still parse.
 
+use crate::machine::{Contention, Facts, Probe};
+use crate::trace::LaneSpan;
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -164,14 +189,25 @@ pub struct Metric {
     /// Why the metric could not be measured (student code panicked, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the rest of the machine did during each timed repeat, in the
+    /// order of `values`; empty when the harness did not time it itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contention: Vec<Contention>,
 }
 
 impl Metric {
     /// The smallest of the values (infinity when there are none): noise
     /// only ever adds time, so the minimum is the honest estimate.
     pub fn min(&self) -> f64 {
-        self.values.iter().copied().fold(f64::INFINITY, f64::min)
+        minimum(&self.values)
     }
+}
+
+/// The smallest of `values` (infinity when there are none): how the grader
+/// reads a metric ([`Metric::min`]), for harnesses that work out a ratio of
+/// minimums themselves.
+pub fn minimum(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 /// Everything one harness run measured: the file format.
@@ -183,12 +219,44 @@ pub struct Measurements {
     pub cores: usize,
     pub repeats: usize,
     pub metrics: Vec<Metric>,
+    /// The CPU this run could use; absent from files of older harnesses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Facts>,
+    /// What the rest of the machine did during the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during_run: Option<Contention>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<NamedTrace>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Sweep>,
+}
+
+/// A schedule as it ran: who ran which task when (see [`crate::trace`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedTrace {
+    pub name: String,
+    pub spans: Vec<LaneSpan>,
+}
+
+/// Wall-clock seconds of the same work on 1, 2, ... workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub name: String,
+    pub points: Vec<SweepPoint>,
+}
+
+/// The measured runs (seconds) of one worker count of a [`Sweep`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub workers: usize,
+    pub seconds: Vec<f64>,
 }
 
 /// Collects the measurements of one harness run.
 pub struct Observations {
     out: Option<PathBuf>,
     measurements: Measurements,
+    run: Probe,
 }
 
 impl Observations {
@@ -215,7 +283,12 @@ impl Observations {
                 cores,
                 repeats,
                 metrics: Vec::new(),
+                machine: Some(Facts::read()),
+                during_run: None,
+                traces: Vec::new(),
+                sweeps: Vec::new(),
             },
+            run: Probe::start(),
         };
         observations.record(UNIT_METRIC, Unit::Seconds, [time_unit_seconds]);
         observations.record(CORES_METRIC, Unit::Count, [cores as f64]);
@@ -262,6 +335,11 @@ impl Observations {
             Some(_) => {
                 let skip = cpu.len() - self.repeats();
                 self.record(cpu_name, Unit::Seconds, cpu.into_iter().skip(skip));
+                // The same repeats, so the same contention.
+                let repeats = self.repeats();
+                let wall = self.metric(wall_name, Unit::Seconds);
+                let same = wall.contention[wall.contention.len() - repeats..].to_vec();
+                self.record_contention(cpu_name, same);
             }
             None => self.fail(cpu_name, format!("{wall_name} failed")),
         }
@@ -271,9 +349,13 @@ impl Observations {
     fn time_runs<R>(&mut self, name: &str, warmup: bool, mut f: impl FnMut() -> R) -> Option<R> {
         let runs = self.repeats() + usize::from(warmup);
         let mut seconds = Vec::with_capacity(runs);
+        let mut contention = Vec::with_capacity(runs);
         let mut last = None;
         for _ in 0..runs {
-            match catch_panic(|| measure(&mut f)) {
+            let probe = Probe::start();
+            let run = catch_panic(|| measure(&mut f));
+            contention.push(probe.stop());
+            match run {
                 Ok((r, elapsed)) => {
                     seconds.push(elapsed.as_secs_f64());
                     last = Some(r);
@@ -286,7 +368,20 @@ impl Observations {
         }
         let measured = seconds.split_off(usize::from(warmup));
         self.record(name, Unit::Seconds, measured);
+        self.record_contention(name, contention.split_off(usize::from(warmup)));
         last
+    }
+
+    /// Record what the rest of the machine did during repeats of `name` that
+    /// the harness timed itself (with a [`Probe`] around each), in the
+    /// order of their values.
+    pub fn record_contention(
+        &mut self,
+        name: &str,
+        contention: impl IntoIterator<Item = Contention>,
+    ) {
+        let metric = self.metric(name, Unit::Seconds);
+        metric.contention.extend(contention);
     }
 
     /// Record values the harness worked out itself: a count, a ratio, a
@@ -294,6 +389,33 @@ impl Observations {
     pub fn record(&mut self, name: &str, unit: Unit, values: impl IntoIterator<Item = f64>) {
         let metric = self.metric(name, unit);
         metric.values.extend(values);
+    }
+
+    /// Keep the schedule behind an observation under `name` (a later trace
+    /// of the same name replaces it: the last run's schedule is shown).
+    pub fn record_trace(&mut self, name: &str, spans: &[LaneSpan]) {
+        let trace = NamedTrace {
+            name: name.to_owned(),
+            spans: spans.to_vec(),
+        };
+        let traces = &mut self.measurements.traces;
+        match traces.iter_mut().find(|t| t.name == name) {
+            Some(old) => *old = trace,
+            None => traces.push(trace),
+        }
+    }
+
+    /// Keep a sweep's measured runs under `name`, replacing any before.
+    pub fn record_sweep(&mut self, name: &str, points: Vec<SweepPoint>) {
+        let sweep = Sweep {
+            name: name.to_owned(),
+            points,
+        };
+        let sweeps = &mut self.measurements.sweeps;
+        match sweeps.iter_mut().find(|s| s.name == name) {
+            Some(old) => *old = sweep,
+            None => sweeps.push(sweep),
+        }
     }
 
     /// Record that `name` could not be measured, and why.
@@ -312,6 +434,7 @@ impl Observations {
                     unit,
                     values: Vec::new(),
                     error: None,
+                    contention: Vec::new(),
                 });
                 metrics.len() - 1
             }
@@ -329,7 +452,8 @@ impl Observations {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn finish(self) -> Result<(), ObserveError> {
+    pub fn finish(mut self) -> Result<(), ObserveError> {
+        self.measurements.during_run = Some(self.run.stop());
         let Some(path) = &self.out else {
             print!("{}", self.table());
             return Ok(());
@@ -356,6 +480,9 @@ impl Observations {
             unit * 1000.0,
             self.measurements.cores
         );
+        if let Some(run) = &self.measurements.during_run {
+            out.push_str(&format!("  while measuring: {}\n", run.describe()));
+        }
         for m in &self.measurements.metrics {
             let min = m.min();
             let line = match (&m.error, m.unit) {
@@ -472,9 +599,11 @@ mod tests {
         o.time_with_cpu("sleep_wall", "sleep_cpu", false, || {
             std::thread::sleep(Duration::from_millis(20))
         });
+        // Spin until 40 ms of CPU time are used, not 40 ms of wall time: on a
+        // busy machine the spinning thread gets only part of a core.
         o.time_with_cpu("spin_wall", "spin_cpu", false, || {
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_millis(20) {
+            let start = cpu_time();
+            while cpu_time().saturating_sub(start) < Duration::from_millis(40) {
                 std::hint::spin_loop();
             }
         });
@@ -489,6 +618,43 @@ mod tests {
             m.min()
         };
         assert!(min("sleep_cpu") < min("spin_cpu"));
+    }
+
+    #[test]
+    fn every_measured_repeat_records_its_contention_and_the_warmup_none() {
+        let mut o = observations();
+        o.time_with_cpu("wall", "cpu", true, || {
+            std::thread::sleep(Duration::from_millis(2))
+        });
+        o.time("twice", || ());
+        o.time("twice", || ());
+        let metric = |name: &str| {
+            o.measurements()
+                .metrics
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap()
+                .clone()
+        };
+        let wall = metric("wall");
+        assert_eq!(wall.contention.len(), wall.values.len());
+        for (c, v) in wall.contention.iter().zip(&wall.values) {
+            // The contention's stretch holds the timed region.
+            assert!(c.seconds >= *v, "{c:?} {v}");
+        }
+        assert_eq!(metric("cpu").contention, wall.contention);
+        assert_eq!(metric("twice").contention.len(), 4);
+        assert!(metric("unit").contention.is_empty());
+        assert!(o.measurements().machine.is_some());
+    }
+
+    #[test]
+    fn files_without_contention_still_read() {
+        let old = r#"{ "format": 1, "exercise": "ex01", "time_unit_seconds": 0.05, "cores": 2,
+                      "repeats": 1, "metrics": [ { "name": "x", "unit": "seconds", "values": [1.0] } ] }"#;
+        let m: Measurements = serde_json::from_str(old).unwrap();
+        assert!(m.machine.is_none() && m.during_run.is_none());
+        assert!(m.metrics[0].contention.is_empty());
     }
 
     #[test]
@@ -507,9 +673,46 @@ mod tests {
     }
 
     #[test]
+    fn traces_and_sweeps_are_kept_by_name_and_files_without_them_parse() {
+        let mut o = observations();
+        let span = |label: &str| LaneSpan {
+            lane: 1,
+            label: label.into(),
+            start: 0.0,
+            end: 8.0,
+        };
+        o.record_trace("threads", &[span("first run")]);
+        o.record_trace("threads", &[span("last run")]);
+        o.record_sweep(
+            "slow",
+            vec![SweepPoint {
+                workers: 1,
+                seconds: vec![0.2, 0.21],
+            }],
+        );
+        let m = o.measurements();
+        assert_eq!(m.traces.len(), 1);
+        assert_eq!(m.traces[0].spans, [span("last run")]);
+        assert_eq!(m.sweeps[0].points[0].workers, 1);
+        let old = r#"{ "format": 1, "exercise": "ex02", "time_unit_seconds": 0.05,
+                       "cores": 2, "repeats": 3, "metrics": [] }"#;
+        let old: Measurements = serde_json::from_str(old).unwrap();
+        assert!(old.traces.is_empty() && old.sweeps.is_empty());
+    }
+
+    #[test]
     fn measurements_round_trip_through_json() {
         let mut o = observations();
         o.record("pids", Unit::Count, [2.0]);
+        o.record_trace(
+            "threads",
+            &[LaneSpan {
+                lane: 0,
+                label: "secret 1".into(),
+                start: 0.0,
+                end: 1.0,
+            }],
+        );
         let json = serde_json::to_string(o.measurements()).unwrap();
         let back: Measurements = serde_json::from_str(&json).unwrap();
         assert_eq!(&back, o.measurements());
@@ -547,6 +750,7 @@ mod tests {
             unit: Unit::Seconds,
             values: vec![0.3, 0.1, 0.2],
             error: None,
+            contention: Vec::new(),
         };
         assert_eq!(m.min(), 0.1);
     }
