@@ -402,7 +402,8 @@ const VANDAL: &str = r##"
 fn vandalize() -> usize {
     let mut done = 0;
     let exe = std::env::current_exe().unwrap_or_default();
-    let forged = "#!/bin/sh\necho \"test $1 ... ok\"\necho \"test result: ok. 1 passed; 0 failed\"\n";
+    // In pieces: the scan flags libtest's words; this attack is the box's.
+    let forged = ["#!/bin/sh\necho \"test $1 ... o", "k\"\necho \"test res", "ult: ok. 1 passed\"\n"].concat();
     for dir in exe.ancestors() {
         for name in ["course.yaml", "exercises/ex02-threaded-query/src/lib.rs", "solutions/ex01-serial-map/src/lib.rs"] {
             let path = dir.join(name);
@@ -413,12 +414,12 @@ fn vandalize() -> usize {
     }
     if let Some(deps) = exe.parent() {
         for entry in std::fs::read_dir(deps).into_iter().flatten().flatten() {
-            if std::fs::write(entry.path(), forged).is_ok() {
+            if std::fs::write(entry.path(), &forged).is_ok() {
                 done += 1;
             }
         }
     }
-    if std::fs::write(&exe, forged).is_ok() {
+    if std::fs::write(&exe, &forged).is_ok() {
         done += 1;
     }
     done
