@@ -25,7 +25,8 @@
 mod workers;
 
 use common::machine::{Contention, Probe};
-use common::observe::{catch_panic, cores, minimum, Observations, ObserveError, Unit};
+use common::observe::{catch_panic, cores, minimum, Observations, ObserveError, SweepPoint, Unit};
+use common::trace;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -82,10 +83,16 @@ fn observe_thread_sweep(o: &mut Observations, x: u64) {
     let tasks = vec![x; most];
     let runs = 1 + o.repeats();
     let mut times = vec![Vec::with_capacity(runs); most + 1];
+    // Every run is traced alike; the last 2-worker schedule is kept.
+    let mut schedule_at_2 = None;
     let measured = catch_panic(|| {
         for _ in 0..runs {
             for (n, time) in times.iter_mut().enumerate().skip(1) {
-                time.push(seconds(|| workers::run_threads(n, &tasks)));
+                let (took, trace) = trace::capture(|| seconds(|| workers::run_threads(n, &tasks)));
+                time.push(took);
+                if n == 2 {
+                    schedule_at_2 = Some(trace);
+                }
             }
         }
     });
@@ -109,6 +116,16 @@ fn observe_thread_sweep(o: &mut Observations, x: u64) {
         .map(|t| one / minimum(t))
         .fold(0.0, f64::max);
     o.record("best_speedup", Unit::Ratio, [best]);
+    // For the reports to draw: the schedule behind near-ideal-at-two and
+    // the whole sweep behind no-faster-than-cores.
+    if let Some(trace) = schedule_at_2 {
+        o.record_trace("slow_2_seconds", &trace.lane_spans());
+    }
+    let points = (1..=most).map(|workers| SweepPoint {
+        workers,
+        seconds: times[workers].clone(),
+    });
+    o.record_sweep("best_speedup", points.collect());
 }
 
 /// T(1)/T(2) for tiny tasks on worker processes, started anew for each run.

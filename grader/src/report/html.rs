@@ -102,16 +102,9 @@ fn exercise(
         )?;
         for o in &ex.observations {
             observation(out, o)?;
+            recorded(out, o, unit_ms)?;
         }
         writeln!(out, "</table>")?;
-        for o in &ex.observations {
-            for trace in &o.recorded.traces {
-                schedule(out, o, trace, unit_ms)?;
-            }
-            for sweep in &o.recorded.sweeps {
-                sweep_chart(out, o, sweep)?;
-            }
-        }
     }
     writeln!(out, "</section>")
 }
@@ -206,6 +199,22 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
     )
 }
 
+/// What the harness recorded behind `o`, drawn in a row under it.
+fn recorded(out: &mut String, o: &ObservationResult, unit_ms: f64) -> std::fmt::Result {
+    let r = &o.recorded;
+    if r.traces.is_empty() && r.sweeps.is_empty() {
+        return Ok(());
+    }
+    write!(out, r#"<tr class="recorded"><td></td><td colspan="3">"#)?;
+    for trace in &r.traces {
+        schedule(out, o, trace, unit_ms)?;
+    }
+    for sweep in &r.sweeps {
+        sweep_chart(out, o, sweep)?;
+    }
+    writeln!(out, "</td></tr>")
+}
+
 fn schedule(
     out: &mut String,
     o: &ObservationResult,
@@ -213,6 +222,13 @@ fn schedule(
     unit_ms: f64,
 ) -> std::fmt::Result {
     let title = format!("{}: the schedule of {}", o.id, trace.name);
+    if trace.spans.is_empty() {
+        return writeln!(
+            out,
+            r#"<p class="claim">{}: no tasks recorded.</p>"#,
+            escape(&title)
+        );
+    }
     writeln!(
         out,
         r#"<figure class="schedule" id="{}-{}">{}<figcaption>{}: who ran which task when (a lane per thread or worker; hover a bar for its times).</figcaption></figure>"#,
@@ -274,5 +290,19 @@ mod tests {
         assert!(page.contains("error[E0308]: mismatched types"));
         assert!(page.contains("left: [2, 1]"), "a failing test's message");
         assert!(page.contains("hint: The hint of long-last-is-slower."));
+    }
+
+    #[test]
+    fn an_empty_schedule_says_so_instead_of_drawing_nothing() {
+        let mut report = fixtures::mixed();
+        let o = &mut report.exercises[0].observations[0];
+        o.recorded.traces[0].spans.clear();
+        let page = Html.render(&report).unwrap();
+        assert!(page.contains("the schedule of threads_seconds: no tasks recorded."));
+        assert_eq!(
+            page.matches(r#"<svg class="gantt""#).count(),
+            1,
+            "the other one"
+        );
     }
 }
