@@ -74,6 +74,12 @@ pub struct GradeArgs {
     /// Run the tests only: no timing observations (and no observation points).
     #[arg(long)]
     pub no_observations: bool,
+    /// Trust nothing: refuse to grade without the sandbox, and give an exercise whose sources are flagged no points [default: on with --submission]
+    #[arg(long, overrides_with = "no_strict")]
+    pub strict: bool,
+    /// Grade without --strict: flags are reported but cost nothing, and a machine without the sandbox still grades.
+    #[arg(long, overrides_with = "strict")]
+    pub no_strict: bool,
     /// Exit with code 1 when the score is below N points.
     #[arg(long, value_name = "N")]
     pub min_score: Option<f64>,

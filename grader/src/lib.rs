@@ -24,6 +24,7 @@ pub mod model;
 pub mod progress;
 pub mod report;
 pub mod runner;
+pub mod scan;
 pub mod student;
 pub mod value_enums;
 pub mod verdict;
@@ -88,6 +89,8 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
         source,
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
+        // A submission is someone else's code; your own exercises are not.
+        strict: args.strict || (args.submission.is_some() && !args.no_strict),
     };
     let progress = progress::Progress::stderr();
     let report = grade::grade(&course, &options, &progress)?;
