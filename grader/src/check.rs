@@ -221,3 +221,40 @@ fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
         problems,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn the_solution_may_skip_for_cores_but_nothing_else() {
+        let ex02 = &fixtures::mixed().exercises[0];
+        let problems = solution_problems(ex02);
+        let about = |needle: &str| problems.iter().filter(|p| p.contains(needle)).count();
+        assert_eq!(about("test ex02::pool_map_keeps_input_order Failed"), 1);
+        assert_eq!(about("test ex02::pool_map_uses_every_thread TimedOut"), 1);
+        assert_eq!(about("observation long-last-is-slower fails"), 1);
+        assert_eq!(about("observation secret-speedup is inconclusive"), 1);
+        // Passing and skipped (too few cores) observations are no problem.
+        assert_eq!(about("threads-overlap"), 0);
+        assert_eq!(about("threads-crunch-in-parallel"), 0);
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        let failing = &problems[0];
+        assert!(
+            failing.ends_with("assertion `left == right` failed"),
+            "{failing}"
+        );
+    }
+
+    #[test]
+    fn a_solution_that_does_not_build_says_the_first_error_line() {
+        let ex03 = &fixtures::mixed().exercises[1];
+        let problems = solution_problems(ex03);
+        assert!(
+            problems[0].starts_with("ex03: the solution does not build: error[E0308]"),
+            "{problems:#?}"
+        );
+        assert!(solution_problems(&fixtures::perfect().exercises[0]).is_empty());
+    }
+}

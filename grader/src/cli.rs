@@ -33,6 +33,9 @@ pub enum Command {
     /// Is this machine quiet enough to measure now? Cores, affinity, CPU
     /// quota, what other programs use, the time unit.
     Doctor(CourseArgs),
+    /// Work through the exercises: the current one's tests run again on every
+    /// save. Keys: h hint, l list, r run again, o measure the observations, q quit.
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -59,6 +62,10 @@ pub struct GradeArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Draw the schedule behind every observation in the human report, not
+    /// only behind those that failed.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     #[command(flatten)]
     pub course: CourseArgs,
     /// Measured runs per timing, after a warm-up run [default: COURSE_REPEATS, else course.yaml's defaults.repeats]
@@ -67,6 +74,12 @@ pub struct GradeArgs {
     /// Run the tests only: no timing observations (and no observation points).
     #[arg(long)]
     pub no_observations: bool,
+    /// Trust nothing: refuse to grade without the sandbox, and give an exercise whose sources are flagged no points [default: on with --submission]
+    #[arg(long, overrides_with = "no_strict")]
+    pub strict: bool,
+    /// Grade without --strict: flags are reported but cost nothing, and a machine without the sandbox still grades.
+    #[arg(long, overrides_with = "strict")]
+    pub no_strict: bool,
     /// Exit with code 1 when the score is below N points.
     #[arg(long, value_name = "N")]
     pub min_score: Option<f64>,
@@ -87,6 +100,16 @@ pub struct HintArgs {
     pub id: String,
     #[command(flatten)]
     pub course: CourseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// Run the tests on `r` only, not on every save (for machines where file
+    /// events do not arrive).
+    #[arg(long)]
+    pub manual_run: bool,
 }
 
 #[cfg(test)]

@@ -4,22 +4,24 @@
 //! Exercises are graded one at a time: two harnesses timed at once would
 //! spoil each other's observations.
 
-use crate::course::{Course, Exercise};
+use crate::course::{Course, Exercise, Observation};
 use crate::load;
 use crate::margin;
 use crate::model::{
-    CheckResult, ExerciseReport, GradeReport, InconclusiveCause, Machine, NotMeasuredCause,
-    ObservationResult, ObservationState, TestResult, TestStatus, TestsReport, Timings, Verdict,
+    CheckResult, ExerciseReport, FlaggedExercise, GradeReport, InconclusiveCause, Integrity,
+    Machine, NotMeasuredCause, ObservationResult, ObservationState, Recorded, TestResult,
+    TestStatus, TestsReport, Timings, Verdict,
 };
-use crate::progress::Progress;
+use crate::progress::{Phase, Place, Progress};
 use crate::runner::{self, HarnessEnv, Limits};
+use crate::scan;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
 use common::machine::{Contention, Facts};
 use common::observe::Measurements;
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Output kept per stream of one run of student code.
@@ -38,6 +40,8 @@ pub struct Options {
     pub repeats: Option<usize>,
     /// False with `--no-observations`.
     pub observations: bool,
+    /// `--strict`: needs the sandbox; a flagged exercise earns no points.
+    pub strict: bool,
 }
 
 /// Grade `course` as `options` say: the whole run's report.
@@ -54,11 +58,17 @@ pub fn grade(
         &options.source,
         options.repeats,
         progress,
-    )?;
+    )?
+    .strict(options.strict)?;
     let mut run = grader.grade_all(&exercises, options.observations);
     progress.done();
     run.timings.total_seconds = started.elapsed().as_secs_f64();
-    Ok(grader.report(run, options.observations))
+    let mut report = grader.report(run, options.observations);
+    report.integrity.restored = grader
+        .tree
+        .restore_course()
+        .context("cannot restore the instructor's course")?;
+    Ok(report)
 }
 
 /// What grading some exercises found, before it becomes a [`GradeReport`].
@@ -66,6 +76,8 @@ pub fn grade(
 pub struct Run {
     pub exercises: Vec<ExerciseReport>,
     pub timings: Timings,
+    /// What the source scan found, per exercise with flags.
+    pub flagged: Vec<FlaggedExercise>,
 }
 
 /// The tree being graded and everything needed to run it.
@@ -81,8 +93,10 @@ pub struct Grader<'a> {
     rules: verdict::Rules,
     facts: Facts,
     /// What other programs did during each harness run.
-    while_measuring: RefCell<Vec<Contention>>,
+    while_measuring: Mutex<Vec<Contention>>,
     progress: &'a Progress,
+    /// `--strict`: flagged exercises earn nothing.
+    strict: bool,
 }
 
 impl<'a> Grader<'a> {
@@ -123,9 +137,23 @@ impl<'a> Grader<'a> {
                 busy: load::Limits::from_defaults(d),
             },
             facts,
-            while_measuring: RefCell::new(Vec::new()),
+            while_measuring: Mutex::new(Vec::new()),
             progress,
+            strict: false,
         })
+    }
+
+    /// Grade strictly (`--strict`): only inside the sandbox, and a flagged
+    /// exercise earns no points.
+    pub fn strict(mut self, strict: bool) -> anyhow::Result<Self> {
+        if strict && !self.tree.isolation.is_isolated() {
+            bail!(
+                "--strict grading needs the sandbox, and this machine has none ({}); use --no-strict to grade without it",
+                self.tree.isolation.description()
+            );
+        }
+        self.strict = strict;
+        Ok(self)
     }
 
     /// The one grading loop (`grade`, `check` and `list` share it): each
@@ -133,28 +161,74 @@ impl<'a> Grader<'a> {
     /// exercise at a time.
     pub fn grade_all(&self, exercises: &[&Exercise], observations: bool) -> Run {
         let mut timings = Timings::default();
+        let mut flagged = Vec::new();
+        let total = exercises.len();
         let exercises = exercises
             .iter()
-            .map(|ex| {
-                let tests = self.tests(ex, &mut timings);
-                let observed = if observations {
-                    self.observe_again_if_needed(ex, &tests, &mut timings)
-                } else {
-                    Vec::new()
+            .enumerate()
+            .map(|(index, ex)| {
+                let place = Place {
+                    index,
+                    total,
+                    id: &ex.id,
                 };
+                let found = self.scan(ex);
+                let withheld = found.as_ref().is_some_and(|f| f.points_withheld);
+                flagged.extend(found);
+                let mut tests = self.tests(ex, place, &mut timings);
+                let observed = if !observations {
+                    Vec::new()
+                } else if withheld {
+                    self.not_measured(ex, NotMeasuredCause::PointsWithheld)
+                } else {
+                    self.observe_again_if_needed(ex, &tests, place, &mut timings)
+                };
+                if withheld {
+                    withhold(&mut tests);
+                }
                 exercise_report(ex, tests, observed)
             })
             .collect();
         Run {
             exercises,
             timings: timings.with_overhead(),
+            flagged,
         }
     }
 
+    /// What the source scan finds in the student's code of `ex` (the
+    /// reference solutions are not scanned); under `--strict`, flags
+    /// withhold the exercise's points.
+    fn scan(&self, ex: &Exercise) -> Option<FlaggedExercise> {
+        let src = self.tree.student_src(&ex.dir)?;
+        let given: Vec<PathBuf> = ex
+            .given_files()
+            .iter()
+            .map(|f| self.tree.root().join(f))
+            .collect();
+        let rules = scan::Rules {
+            starts_processes: ex.starts_processes,
+            ..scan::Rules::default()
+        };
+        let flags = scan::scan_src(self.tree.root(), &src, &given, rules);
+        (!flags.is_empty()).then(|| FlaggedExercise {
+            exercise: ex.id.clone(),
+            flags,
+            points_withheld: self.strict,
+        })
+    }
+
+    /// Every observation of `ex`, not measured for `cause`.
+    fn not_measured(&self, ex: &Exercise, cause: NotMeasuredCause) -> Vec<ObservationResult> {
+        ex.observations
+            .iter()
+            .map(|o| verdict::not_measured(o, self.rules.cores, cause.clone()))
+            .collect()
+    }
+
     /// Build and run the exercise's tests, with each test's share of points.
-    fn tests(&self, ex: &Exercise, timings: &mut Timings) -> TestsReport {
-        self.progress
-            .step(&format!("{}: building and running the tests", ex.id));
+    fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
+        self.progress.phase(place, Phase::Testing);
         let outcome = runner::run_tests(&self.tree, &ex.id, &self.limits);
         timings.build_seconds += outcome.build_seconds;
         timings.test_seconds += outcome.test_seconds;
@@ -162,12 +236,15 @@ impl<'a> Grader<'a> {
     }
 
     /// Build and run the harness and judge every observation, beside the
-    /// reference solution's measurements when there are some. Nothing is
-    /// measured while the exercise does not build or no test passes.
+    /// reference solution's measurements when there are some (this is
+    /// `measurement` number 1, 2, ...). Nothing is measured while the
+    /// exercise does not build or no test passes.
     fn observe(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
+        measurement: usize,
         timings: &mut Timings,
         reference: Option<&Measurements>,
     ) -> Vec<ObservationResult> {
@@ -187,13 +264,19 @@ impl<'a> Grader<'a> {
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
             return not_measured(NotMeasuredCause::NoTestPasses);
         }
-        self.progress
-            .step(&format!("{}: building the harness and measuring", ex.id));
+        let phase = Phase::Measuring {
+            observations: ex.observations.len(),
+            measurement,
+        };
+        self.progress.phase(place, phase);
         match self.measure(&self.tree, ex, timings) {
             Ok(m) => ex
                 .observations
                 .iter()
-                .map(|o| verdict::judge_beside_reference(o, &m, &self.rules, reference))
+                .map(|o| ObservationResult {
+                    recorded: recorded_behind(o, &m),
+                    ..verdict::judge_beside_reference(o, &m, &self.rules, reference)
+                })
                 .collect(),
             Err(why) => not_measured(NotMeasuredCause::Harness(why)),
         }
@@ -216,7 +299,10 @@ impl<'a> Grader<'a> {
         timings.measure_seconds += wall.max(outcome.run_seconds);
         let m = outcome.measurements.map_err(|why| why.to_string())?;
         if let Some(c) = m.during_run {
-            self.while_measuring.borrow_mut().push(c);
+            self.while_measuring
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(c);
         }
         Ok(m)
     }
@@ -231,10 +317,11 @@ impl<'a> Grader<'a> {
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
         timings: &mut Timings,
     ) -> Vec<ObservationResult> {
         let before = timings.harness_seconds;
-        let mut observations = self.observe(ex, tests, timings, None);
+        let mut observations = self.observe(ex, tests, place, 1, timings, None);
         let mut longest = timings.harness_seconds - before;
         let (mut runs, mut spent) = (1, 0.0);
         let budget = self.course.defaults.remeasure_budget_seconds;
@@ -248,7 +335,7 @@ impl<'a> Grader<'a> {
         ) {
             let before = timings.harness_seconds;
             let reference = self.measure_reference(ex, &observations, timings);
-            let again = self.observe(ex, tests, timings, reference.as_ref());
+            let again = self.observe(ex, tests, place, runs + 1, timings, reference.as_ref());
             merge_measured_again(&mut observations, again);
             let took = timings.harness_seconds - before;
             (runs, spent, longest) = (runs + 1, spent + took, longest.max(took));
@@ -298,14 +385,47 @@ impl<'a> Grader<'a> {
                 time_unit_ms: self.env.time_unit_ms,
                 repeats: self.env.repeats,
                 facts: Some(self.facts.clone()),
-                while_measuring: Contention::total(self.while_measuring.borrow().iter()),
+                while_measuring: Contention::total(
+                    self.while_measuring
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .iter(),
+                ),
             },
             score: exercises.iter().map(|e| e.score).sum(),
             max_score: exercises.iter().map(|e| e.max_score).sum(),
             exercises,
             observations_measured,
             timings: run.timings,
+            integrity: Integrity {
+                isolation: self.tree.isolation.description(),
+                strict: self.strict,
+                flagged: run.flagged,
+                restored: Vec::new(),
+            },
         }
+    }
+}
+
+/// No test earns its points (`--strict` and flagged sources); what libtest
+/// reported stays as it was.
+fn withhold(tests: &mut TestsReport) {
+    for test in &mut tests.tests {
+        test.points = 0.0;
+    }
+    tests.points = 0.0;
+}
+
+/// The traces and sweeps named after a metric `o`'s checks read.
+fn recorded_behind(o: &Observation, m: &Measurements) -> Recorded {
+    let read = |name: &str| {
+        o.checks
+            .iter()
+            .any(|c| c.metric == name || c.per.as_deref() == Some(name))
+    };
+    Recorded {
+        traces: m.traces.iter().filter(|t| read(&t.name)).cloned().collect(),
+        sweeps: m.sweeps.iter().filter(|s| read(&s.name)).cloned().collect(),
     }
 }
 
@@ -490,6 +610,7 @@ mod tests {
             checks: Vec::new(),
             hint: None,
             measurements: 1,
+            recorded: Recorded::default(),
         }
     }
 
@@ -653,5 +774,35 @@ mod tests {
 
         let broken = tests_report(20.0, Some("error".into()), vec![test(TestStatus::Passed)]);
         assert_eq!((broken.points, broken.tests[0].max_points), (0.0, 20.0));
+    }
+
+    #[test]
+    fn an_observation_carries_the_traces_and_sweeps_named_after_its_metrics() {
+        let m: Measurements = serde_json::from_str(
+            r#"{ "format": 1, "exercise": "ex02", "time_unit_seconds": 0.05, "cores": 2,
+                 "repeats": 3, "metrics": [],
+                 "traces": [ { "name": "threads_seconds", "spans": [] },
+                             { "name": "rayon_seconds", "spans": [] } ],
+                 "sweeps": [ { "name": "slow_2_seconds", "points": [] } ] }"#,
+        )
+        .unwrap();
+        let observation = Observation {
+            id: "obs".into(),
+            claim: "A claim.".into(),
+            points: 1.0,
+            min_cores: 1,
+            checks: vec![crate::course::Check {
+                metric: "threads_seconds".into(),
+                per: Some("slow_2_seconds".into()),
+                at_least: Some(1.0),
+                at_most: None,
+            }],
+            hint: "A hint.".into(),
+            max_spread: None,
+        };
+        let recorded = recorded_behind(&observation, &m);
+        let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["threads_seconds"]);
+        assert_eq!(recorded.sweeps.len(), 1);
     }
 }

@@ -10,6 +10,7 @@
 //! - [`report`]: the model rendered as human text, JSON, JUnit, Gradescope or
 //!   GitHub Classroom results;
 //! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`;
+//!   [`watch`]: `grader watch`;
 //! - [`doctor`]: is this machine quiet enough to measure? ([`load`] holds the rule).
 
 pub mod check;
@@ -23,9 +24,11 @@ pub mod model;
 pub mod progress;
 pub mod report;
 pub mod runner;
+pub mod scan;
 pub mod student;
 pub mod value_enums;
 pub mod verdict;
+pub mod watch;
 pub mod workspace;
 
 use anyhow::Context;
@@ -86,11 +89,16 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
         source,
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
+        // A submission is someone else's code; your own exercises are not.
+        strict: args.strict || (args.submission.is_some() && !args.no_strict),
     };
     let progress = progress::Progress::stderr();
     let report = grade::grade(&course, &options, &progress)?;
     drop(progress);
-    report::write(&report, args.format.into(), args.out.as_deref())?;
+    let detail = report::Detail {
+        verbose: args.verbose,
+    };
+    report::write(&report, args.format.into(), detail, args.out.as_deref())?;
     match args.min_score {
         Some(min) if report.score < min => {
             eprintln!(

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Some(Command::List(args)) => grader::student::list(args),
         Some(Command::Hint(args)) => grader::student::hint(args),
         Some(Command::Doctor(args)) => grader::doctor::run(args),
+        Some(Command::Watch(args)) => grader::watch::run(args),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),

@@ -4,14 +4,14 @@
 //! every reporter (human, json, junit, gradescope, github) reads only this.
 
 use common::machine::{Contention, Facts};
-use common::observe::Unit;
+use common::observe::{NamedTrace, Sweep, Unit};
 use serde::{Deserialize, Serialize};
 
 /// One grading run over some exercises of one tree (exercises, solutions or a submission).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GradeReport {
     pub course: String,
-    /// What was graded: "exercises", "solutions" or "submission <dir>".
+    /// What was graded: "exercises", "solutions" or `submission <dir>`.
     pub target: String,
     pub machine: Machine,
     pub exercises: Vec<ExerciseReport>,
@@ -21,6 +21,45 @@ pub struct GradeReport {
     pub score: f64,
     pub max_score: f64,
     pub timings: Timings,
+    /// The sandbox and the source scan (absent from reports made before them).
+    #[serde(default, skip_serializing_if = "Integrity::is_unknown")]
+    pub integrity: Integrity,
+}
+
+/// How far the run can be trusted: whether student code was isolated, and
+/// what the scan of the student's sources found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Integrity {
+    /// "isolated (...)" or "not isolated: <why>".
+    pub isolation: String,
+    /// `--strict`: a flagged exercise earns no points.
+    pub strict: bool,
+    /// The exercises whose sources were flagged.
+    pub flagged: Vec<FlaggedExercise>,
+    /// Instructor files found changed after grading and put back (course-relative).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<String>,
+}
+
+impl Integrity {
+    /// Nothing known (a report from before the sandbox, or a test fixture).
+    pub fn is_unknown(&self) -> bool {
+        self.isolation.is_empty() && self.flagged.is_empty()
+    }
+
+    /// The flags of one exercise.
+    pub fn flags_of(&self, exercise: &str) -> Option<&FlaggedExercise> {
+        self.flagged.iter().find(|f| f.exercise == exercise)
+    }
+}
+
+/// What the scan found in one exercise's sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlaggedExercise {
+    pub exercise: String,
+    pub flags: Vec<crate::scan::SourceFlag>,
+    /// The exercise earned no points for it (`--strict`).
+    pub points_withheld: bool,
 }
 
 /// The machine the observations were measured on.
@@ -110,7 +149,7 @@ pub struct TestResult {
     #[serde(default)]
     pub points: f64,
     /// This test's share of the exercise's `test_points` (see
-    /// [`crate::grade::points`]): the shares add up to exactly
+    /// [`crate::grade::test_shares`]): the shares add up to exactly
     /// `test_points`.
     #[serde(default)]
     pub max_points: f64,
@@ -152,6 +191,22 @@ pub struct ObservationResult {
     /// measurement did not pass and it was measured again.
     #[serde(default = "one")]
     pub measurements: u32,
+    /// The schedules and sweeps the harness recorded behind it.
+    #[serde(flatten, default)]
+    pub recorded: Recorded,
+}
+
+/// What the harness recorded behind an observation, for the reports to
+/// draw: its traces and sweeps named after a metric the observation's checks
+/// read. Facts, not judged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Who ran which task when (lanes, labels, times in units).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<NamedTrace>,
+    /// Times of the same work on 1, 2, ... workers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Sweep>,
 }
 
 fn one() -> u32 {
@@ -214,12 +269,17 @@ pub enum NotMeasuredCause {
     /// A metric a check needs is missing, failed (the student's code
     /// panicked) or has no usable value: the check's error.
     Metric(String),
+    /// `--strict` grading, and the exercise's sources are flagged.
+    PointsWithheld,
 }
 
 impl NotMeasuredCause {
     /// Measuring again cannot change these.
     pub fn waits_for_tests(&self) -> bool {
-        matches!(self, Self::DoesNotBuild | Self::NoTestPasses)
+        matches!(
+            self,
+            Self::DoesNotBuild | Self::NoTestPasses | Self::PointsWithheld
+        )
     }
 }
 

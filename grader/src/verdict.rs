@@ -23,7 +23,8 @@ use crate::course::{Check, Observation};
 use crate::load::{self, Limits, Load};
 use crate::margin::{self, Position, Reference, Standing};
 use crate::model::{
-    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState, Verdict,
+    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState,
+    Recorded, Verdict,
 };
 use common::machine::Contention;
 use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
@@ -35,6 +36,9 @@ const BUSY_ADVICE: &str =
 const REFERENCE_MISSES_ADVICE: &str =
     "this machine cannot show it now: grade again when it is quieter (see `grader doctor`)";
 
+/// Why a flagged exercise's observations are not measured under `--strict`.
+const POINTS_WITHHELD: &str =
+    "--strict grading withholds the points of an exercise whose sources are flagged";
 /// Why an exercise's observations wait until a test passes.
 const NO_TEST_PASSES: &str =
     "no test passes yet; observations are measured once the tests start passing";
@@ -366,6 +370,7 @@ pub fn not_measured(obs: &Observation, cores: usize, cause: NotMeasuredCause) ->
     let why = match &cause {
         NotMeasuredCause::DoesNotBuild => DOES_NOT_BUILD,
         NotMeasuredCause::NoTestPasses => NO_TEST_PASSES,
+        NotMeasuredCause::PointsWithheld => POINTS_WITHHELD,
         NotMeasuredCause::Harness(why) | NotMeasuredCause::Metric(why) => why.as_str(),
     };
     let checks = obs
@@ -417,6 +422,7 @@ fn result(
         checks,
         hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive).then(|| obs.hint.clone()),
         measurements: 1,
+        recorded: Recorded::default(),
     }
 }
 

@@ -32,10 +32,10 @@ impl Reporter for Gradescope {
         let mut tests = Vec::new();
         for ex in &report.exercises {
             for test in &ex.tests.tests {
-                let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
+                let passed = super::earned(report, ex, test);
                 let output = match (&ex.tests.build_error, test.status) {
                     (Some(error), _) => format!("The exercise does not build:\n{error}"),
-                    (None, TestStatus::Passed) => String::new(),
+                    (None, TestStatus::Passed) => super::withheld_note(report, &ex.id),
                     (None, TestStatus::TimedOut) => format!("Timed out.\n{}", test.output),
                     (None, TestStatus::NotRun) => {
                         "Never reported: the test process exited early.".to_owned()
@@ -84,9 +84,23 @@ impl Reporter for Gradescope {
                 points(report.max_score),
                 report.machine.cores,
                 points(report.machine.time_unit_ms)
-            ),
+            ) + &integrity_text(report),
             tests,
         };
         Ok(serde_json::to_string_pretty(&results)? + "\n")
     }
+}
+
+/// The sandbox and every source flag, for the results' top-level output.
+fn integrity_text(report: &GradeReport) -> String {
+    if report.integrity.is_unknown() {
+        return String::new();
+    }
+    let mut text = format!("\nSandbox: {}.", report.integrity.isolation);
+    for ex in &report.exercises {
+        for line in super::flag_lines(report, &ex.id) {
+            text.push_str(&format!("\nSource flag: {line}"));
+        }
+    }
+    text
 }

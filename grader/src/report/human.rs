@@ -7,6 +7,7 @@ use crate::model::{
     ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
     TestResult, TestStatus, TestsReport, Verdict,
 };
+use common::trace::timeline;
 use owo_colors::OwoColorize;
 use std::fmt::Write;
 
@@ -14,7 +15,10 @@ use std::fmt::Write;
 const WIDTH: usize = 78;
 const VERDICT_WIDTH: usize = 13;
 
-pub struct Human;
+pub struct Human {
+    /// Draw every recorded schedule, not only those of failed observations.
+    pub verbose: bool,
+}
 
 impl Reporter for Human {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
@@ -34,14 +38,52 @@ impl Reporter for Human {
         if let Some(line) = machine_line(m) {
             writeln!(out, "{line}")?;
         }
+        integrity(&mut out, report)?;
         for ex in &report.exercises {
             out.push('\n');
-            exercise(&mut out, ex, report.observations_measured)?;
+            exercise(&mut out, ex, report.observations_measured, self.verbose)?;
+            flags(&mut out, report, &ex.id)?;
         }
         out.push('\n');
         summary(&mut out, report)?;
         Ok(out)
     }
+}
+
+/// The sandbox line of the header (absent from reports made before it).
+fn integrity(out: &mut String, report: &GradeReport) -> std::fmt::Result {
+    let integrity = &report.integrity;
+    if integrity.is_unknown() {
+        return Ok(());
+    }
+    let strict = if integrity.strict { " · strict" } else { "" };
+    writeln!(out, "sandbox: {}{strict}", integrity.isolation)?;
+    if !integrity.restored.is_empty() {
+        writeln!(
+            out,
+            "the instructor's course changed during grading and was restored: {}",
+            integrity.restored.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// What the source scan flagged in the exercise, and what it cost.
+fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
+    let lines = super::flag_lines(report, id);
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let cost = if super::points_withheld(report, id) {
+        super::POINTS_WITHHELD
+    } else {
+        "reported only (not --strict)"
+    };
+    writeln!(out, "  {} {cost}", "source flags:".yellow())?;
+    for line in lines {
+        writeln!(out, "    {line}")?;
+    }
+    Ok(())
 }
 
 /// `grader doctor`'s facts in one line: the CPU the grader could use and
@@ -64,6 +106,7 @@ fn exercise(
     out: &mut String,
     ex: &ExerciseReport,
     observations_measured: bool,
+    verbose: bool,
 ) -> std::fmt::Result {
     let title = format!("{}  {}", ex.id, ex.title);
     let score = format!("{} / {}", points(ex.score), points(ex.max_score));
@@ -86,6 +129,9 @@ fn exercise(
     writeln!(out, "  observations")?;
     for o in &ex.observations {
         observation(out, o)?;
+        if verbose || (o.verdict == Verdict::Fail && o.state == ObservationState::Measured) {
+            schedules(out, o)?;
+        }
     }
     let passed = passed(&ex.tests);
     let some_tests_failed = passed < ex.tests.tests.len() || ex.tests.build_error.is_some();
@@ -232,6 +278,25 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
             for line in lines {
                 writeln!(out, "{indent}{line}")?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The schedules recorded behind `o`, as text timelines: what the student's
+/// code did, to read beside what the observation expected.
+fn schedules(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
+    let indent = " ".repeat(6);
+    // The lane names and the two bars take 6 columns.
+    let width = WIDTH - indent.len() - 6;
+    for trace in &o.recorded.traces {
+        writeln!(
+            out,
+            "{indent}{}",
+            format!("schedule of {}:", trace.name).dimmed()
+        )?;
+        for line in timeline(&trace.spans, width).lines() {
+            writeln!(out, "{indent}{line}")?;
         }
     }
     Ok(())
