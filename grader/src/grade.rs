@@ -241,6 +241,7 @@ impl<'a> Grader<'a> {
             exercises,
             observations_measured,
             timings,
+            instructor_files: None,
         }
     }
 }

@@ -10,13 +10,19 @@
 //!   GitHub Classroom results;
 //! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`.
 
+pub mod autograder;
+pub mod batch;
 pub mod check;
 pub mod cli;
 pub mod course;
 pub mod grade;
+pub mod instructor;
+pub mod manifest;
 pub mod model;
+pub mod release;
 pub mod report;
 pub mod runner;
+pub mod slurm;
 pub mod student;
 pub mod verdict;
 pub mod workspace;
@@ -82,8 +88,9 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
         observations: !args.no_observations,
     };
     let progress = grade::Progress::stderr();
-    let report = grade::grade(&course, &path, &options, &progress)?;
+    let mut report = grade::grade(&course, &path, &options, &progress)?;
     drop(progress);
+    report.instructor_files = instructor::instructor_files(&path, &course, &options.source)?;
     report::write(&report, args.format, args.out.as_deref())?;
     match args.min_score {
         Some(min) if report.score < min => {

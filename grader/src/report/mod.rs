@@ -248,6 +248,7 @@ pub(crate) mod fixtures {
                 overhead_percent: 5.0,
                 total_seconds: 36.0,
             },
+            instructor_files: None,
         }
     }
 
