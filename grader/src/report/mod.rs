@@ -54,6 +54,28 @@ pub fn write(report: &GradeReport, format: Format, out: Option<&Path>) -> anyhow
     }
 }
 
+/// One line on the instructor's files against the release manifest.
+pub fn instructor_files_line(files: &crate::manifest::InstructorFiles) -> String {
+    if files.intact() {
+        return format!(
+            "Instructor files: all {} match the release manifest.",
+            files.checked
+        );
+    }
+    let mut line = format!(
+        "Instructor files: {} of {} differ from the release",
+        files.changed.len() + files.missing.len(),
+        files.checked
+    );
+    if !files.changed.is_empty() {
+        line.push_str(&format!("; changed: {}", files.changed.join(", ")));
+    }
+    if !files.missing.is_empty() {
+        line.push_str(&format!("; missing: {}", files.missing.join(", ")));
+    }
+    line + "."
+}
+
 /// Points without noise: `10`, `6.67`.
 pub fn points(x: f64) -> String {
     let rounded = (x * 100.0).round() / 100.0;
