@@ -69,8 +69,16 @@ pub fn exercise_ids(graded: &[Graded]) -> Vec<String> {
     ids
 }
 
-/// The gradebook as CSV text.
-pub fn render(graded: &[Graded]) -> anyhow::Result<String> {
+/// A submission that could not be graded, and why.
+#[derive(Debug, Clone)]
+pub struct NotGraded {
+    pub id: String,
+    pub error: String,
+}
+
+/// The gradebook as CSV text: a row per graded submission, then one per
+/// submission that could not be graded (no scores, flagged `not-graded`).
+pub fn render(graded: &[Graded], not_graded: &[NotGraded]) -> anyhow::Result<String> {
     let ids = exercise_ids(graded);
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["id".to_owned()];
@@ -88,13 +96,19 @@ pub fn render(graded: &[Graded]) -> anyhow::Result<String> {
         row.push(flags(&g.report).join(" "));
         writer.write_record(&row)?;
     }
+    for n in not_graded {
+        let mut row = vec![n.id.clone()];
+        row.extend(std::iter::repeat_n(String::new(), ids.len() + 2));
+        row.push("not-graded".to_owned());
+        writer.write_record(&row)?;
+    }
     let bytes = writer.into_inner().context("cannot write the gradebook")?;
     Ok(String::from_utf8(bytes)?)
 }
 
 /// Write `gradebook.csv` into `dir`.
-pub fn write(graded: &[Graded], dir: &Path) -> anyhow::Result<()> {
+pub fn write(graded: &[Graded], not_graded: &[NotGraded], dir: &Path) -> anyhow::Result<()> {
     let path = dir.join("gradebook.csv");
-    std::fs::write(&path, render(graded)?)
+    std::fs::write(&path, render(graded, not_graded)?)
         .with_context(|| format!("cannot write {}", path.display()))
 }

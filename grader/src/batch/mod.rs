@@ -22,7 +22,7 @@ use crate::model::GradeReport;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_OK};
 use anyhow::{bail, Context};
-use gradebook::Graded;
+use gradebook::{Graded, NotGraded};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashSet;
 use std::fs;
@@ -34,17 +34,21 @@ use walkdir::WalkDir;
 pub fn run(args: &BatchArgs) -> anyhow::Result<u8> {
     fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let graded = if args.merge {
-        merge(&args.inputs)?
+    let (graded, not_graded) = if args.merge {
+        (merge(&args.inputs)?, Vec::new())
     } else {
         grade_all(args)?
     };
     let reference = args.reference.as_deref().map(read_report).transpose()?;
-    gradebook::write(&graded, &args.out)?;
+    gradebook::write(&graded, &not_graded, &args.out)?;
     html::write(&graded, reference.as_ref(), &args.out)?;
     println!(
-        "{} submissions: {} and {}",
+        "{} submissions graded{}: {} and {}",
         graded.len(),
+        match not_graded.len() {
+            0 => String::new(),
+            n => format!(", {n} could not be"),
+        },
         args.out.join("gradebook.csv").display(),
         args.out.join("report.html").display()
     );
@@ -105,7 +109,7 @@ pub fn submission_ids(submissions: &[PathBuf]) -> Vec<String> {
 }
 
 /// Grade each submission in turn, reusing reports newer than their sources.
-fn grade_all(args: &BatchArgs) -> anyhow::Result<Vec<Graded>> {
+fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> {
     let (path, course) = load_course(args.course.course.as_deref())?;
     let ids = submission_ids(&args.inputs);
     let bar = ProgressBar::new(args.inputs.len() as u64);
@@ -116,6 +120,7 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<Vec<Graded>> {
         .expect("a valid template"),
     );
     let mut graded = Vec::new();
+    let mut not_graded = Vec::new();
     for (submission, id) in args.inputs.iter().zip(&ids) {
         bar.set_message(id.clone());
         let report_path = args.out.join(format!("{id}.json"));
@@ -141,12 +146,16 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<Vec<Graded>> {
             Err(e) => {
                 bar.println(format!("{id}: could not grade: {e:#}"));
                 write_whole(&error_path, &format!("{e:#}\n"))?;
+                not_graded.push(NotGraded {
+                    id: id.clone(),
+                    error: format!("{e:#}"),
+                });
             }
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(graded)
+    Ok((graded, not_graded))
 }
 
 fn grade_one(

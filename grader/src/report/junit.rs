@@ -1,8 +1,14 @@
 //! JUnit XML (GitLab, Jenkins): a test suite per exercise, a test case per
 //! test and per observation. An observation the machine could not judge
 //! (skipped, inconclusive) is a skipped test case with the reason.
+//!
+//! Reasons go in the elements' content too: GitLab shows the content of a
+//! failure or skip and ignores its `message`. Each suite counts its skipped
+//! cases in `skipped` (Jenkins' schema) and has a `time`; test names carry no
+//! points, so a test's history survives a change of points.
 
 use super::{points, Reporter};
+use quick_junit::XmlString;
 use crate::model::{GradeReport, TestStatus, Verdict};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
@@ -17,6 +23,7 @@ impl Reporter for Junit {
         ));
         for ex in &report.exercises {
             let mut suite = TestSuite::new(format!("{} {}", ex.id, ex.title));
+            let mut skipped = 0;
             for test in &ex.tests.tests {
                 let status = match test.status {
                     TestStatus::Passed => TestCaseStatus::success(),
@@ -55,14 +62,20 @@ impl Reporter for Junit {
                     Verdict::Fail => {
                         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                         status.set_message(o.reason.clone());
-                        if let Some(hint) = &o.hint {
-                            status.set_description(format!("hint: {hint}"));
-                        }
+                        status.set_description(match &o.hint {
+                            Some(hint) => format!("{}\nhint: {hint}", o.reason),
+                            None => o.reason.clone(),
+                        });
                         status
                     }
                     Verdict::Skipped | Verdict::Inconclusive => {
+                        skipped += 1;
                         let mut status = TestCaseStatus::skipped();
                         status.set_message(o.reason.clone());
+                        status.set_description(format!(
+                            "{}\nNot measurable on this machine: its limit, not the code's.",
+                            o.reason
+                        ));
                         status
                     }
                 };
@@ -71,14 +84,23 @@ impl Reporter for Junit {
                 } else {
                     "points"
                 };
-                let mut case = TestCase::new(
-                    format!("observation {} ({} {unit})", o.id, points(o.max_points)),
-                    status,
-                );
+                let mut case = TestCase::new(format!("observation {}", o.id), status);
                 case.set_classname(format!("{}.observations", ex.id));
-                case.set_system_out(format!("{}\n{}\n", o.claim, o.reason));
+                case.set_system_out(format!(
+                    "{}\n{}\n{} of {} {unit}\n",
+                    o.claim,
+                    o.reason,
+                    points(o.points),
+                    points(o.max_points)
+                ));
                 suite.add_test_case(case);
             }
+            suite.set_time(Duration::from_secs_f64(
+                ex.tests.tests.iter().map(|t| t.seconds.max(0.0)).sum(),
+            ));
+            suite
+                .extra
+                .insert(XmlString::new("skipped"), XmlString::new(skipped.to_string()));
             junit.add_test_suite(suite);
         }
         Ok(junit.to_string()?)
