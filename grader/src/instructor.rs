@@ -59,7 +59,7 @@ pub fn slurm(args: &SlurmArgs) -> anyhow::Result<u8> {
     let (path, _course) = load_course(args.course.course.as_deref())?;
     slurm::write(args, &path)?;
     println!(
-        "wrote {}: submit it with `sbatch {}`",
+        "wrote {}: run it with `bash {}` to submit the array and the merge",
         args.out.display(),
         args.out.display()
     );

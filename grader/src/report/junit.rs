@@ -8,8 +8,8 @@
 //! points, so a test's history survives a change of points.
 
 use super::{points, Reporter};
-use quick_junit::XmlString;
 use crate::model::{GradeReport, TestStatus, Verdict};
+use quick_junit::XmlString;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -98,9 +98,10 @@ impl Reporter for Junit {
             suite.set_time(Duration::from_secs_f64(
                 ex.tests.tests.iter().map(|t| t.seconds.max(0.0)).sum(),
             ));
-            suite
-                .extra
-                .insert(XmlString::new("skipped"), XmlString::new(skipped.to_string()));
+            suite.extra.insert(
+                XmlString::new("skipped"),
+                XmlString::new(skipped.to_string()),
+            );
             junit.add_test_suite(suite);
         }
         Ok(junit.to_string()?)
