@@ -14,14 +14,14 @@
 
 use crate::cli::CheckArgs;
 use crate::course::{Course, Exercise};
-use crate::grade::{exercise_report, Grader, Progress, EXTRA_MEASUREMENTS};
-use crate::model::{ExerciseReport, ObservationResult, TestStatus, Timings, Verdict};
+use crate::grade::{Grader, EXTRA_MEASUREMENTS};
+use crate::model::{ExerciseReport, ObservationResult, TestStatus, Verdict};
+use crate::progress::Progress;
 use crate::report::points;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_BELOW, EXIT_OK};
 use owo_colors::OwoColorize;
 use std::io::Write;
-use std::path::Path;
 
 /// One line of the self-check, with the problems it found.
 struct Finding {
@@ -30,25 +30,24 @@ struct Finding {
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
-    let (path, course) = load_course(args.course.course.as_deref())?;
+    let course = load_course(args.course.course.as_deref())?;
     let observations: usize = course.exercises.iter().map(|e| e.observations.len()).sum();
     let mut findings = vec![Finding {
         what: format!(
             "{}: {} exercises, {observations} observations; every metric named appears in its harness",
-            path.display(),
+            course.file().display(),
             course.exercises.len()
         ),
         problems: Vec::new(),
     }];
-    findings.push(lessons(&course, &path));
+    findings.push(lessons(&course));
     let progress = Progress::stderr();
     findings.push(solutions(
         &course,
-        &path,
         args.repeats.map(|r| r as usize),
         &progress,
     )?);
-    findings.push(stubs(&course, &path, &progress)?);
+    findings.push(stubs(&course, &progress)?);
     drop(progress);
 
     let mut out = anstream::stdout();
@@ -73,8 +72,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
 }
 
 /// Every exercise has a README and hints; every observation a hint.
-fn lessons(course: &Course, path: &Path) -> Finding {
-    let root = crate::grade::course_root(path);
+fn lessons(course: &Course) -> Finding {
+    let root = course.root();
     let mut problems = Vec::new();
     for ex in &course.exercises {
         let readme = root.join(&ex.dir).join("README.md");
@@ -99,27 +98,13 @@ fn lessons(course: &Course, path: &Path) -> Finding {
 /// The solutions earn every point but those the machine cannot show.
 fn solutions(
     course: &Course,
-    path: &Path,
     repeats: Option<usize>,
     progress: &Progress,
 ) -> anyhow::Result<Finding> {
     let exercises: Vec<&Exercise> = course.exercises.iter().collect();
-    let grader = Grader::new(
-        course,
-        path,
-        &exercises,
-        &Source::Solutions,
-        repeats,
-        progress,
-    )?;
-    let mut timings = Timings::default();
-    let mut reports = Vec::new();
-    for ex in &exercises {
-        let tests = grader.tests(ex, &mut timings);
-        let observations = grader.observe_again_if_needed(ex, &tests, &mut timings);
-        reports.push(exercise_report(ex, tests, observations));
-    }
-    let timings = timings.with_overhead();
+    let grader = Grader::new(course, &exercises, &Source::Solutions, repeats, progress)?;
+    let run = grader.grade_all(&exercises, true);
+    let (reports, timings) = (run.exercises, run.timings);
     let mut problems = Vec::new();
     for r in &reports {
         problems.extend(solution_problems(r));
@@ -175,7 +160,7 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
         .iter()
         .filter(|t| t.status != TestStatus::Passed)
     {
-        let why = crate::report::failure_message(&t.output).unwrap_or_default();
+        let why = t.failure.as_deref().unwrap_or_default();
         let why = why.lines().next().unwrap_or_default();
         problems.push(format!(
             "{}: test {} {:?} on the solution: {why}",
@@ -199,14 +184,14 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
 }
 
 /// The stubs compile, and every test fails on them.
-fn stubs(course: &Course, path: &Path, progress: &Progress) -> anyhow::Result<Finding> {
+fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
     let exercises: Vec<&Exercise> = course.exercises.iter().collect();
-    let grader = Grader::new(course, path, &exercises, &Source::Exercises, None, progress)?;
-    let mut timings = Timings::default();
+    let grader = Grader::new(course, &exercises, &Source::Exercises, None, progress)?;
+    let run = grader.grade_all(&exercises, false);
     let mut problems = Vec::new();
     let mut total = 0;
-    for ex in &exercises {
-        let tests = grader.tests(ex, &mut timings);
+    for (ex, report) in exercises.iter().zip(&run.exercises) {
+        let tests = &report.tests;
         total += tests.tests.len();
         if let Some(error) = &tests.build_error {
             problems.push(format!(

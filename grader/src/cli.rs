@@ -1,6 +1,7 @@
 //! The command line.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::value_enums::FormatOpt;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Grades the course: each exercise's tests, then its timing observations.
@@ -80,8 +81,8 @@ pub struct ReportArgs {
     #[arg(value_name = "REPORT.json")]
     pub report: PathBuf,
     /// How to report.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatOpt::Human)]
+    pub format: FormatOpt,
     /// Write to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -149,14 +150,14 @@ pub struct GradeArgs {
     #[arg(long, value_name = "DIR")]
     pub submission: Option<PathBuf>,
     /// How to report.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatOpt::Human)]
+    pub format: FormatOpt,
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub course: CourseArgs,
-    /// Measured runs per timing, after a warm-up run [default: course.yaml's defaults.repeats]
+    /// Measured runs per timing, after a warm-up run [default: COURSE_REPEATS, else course.yaml's defaults.repeats]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeats: Option<u32>,
     /// Run the tests only: no timing observations (and no observation points).
@@ -171,7 +172,7 @@ pub struct GradeArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub course: CourseArgs,
-    /// Measured runs per timing [default: course.yaml's defaults.repeats]
+    /// Measured runs per timing [default: COURSE_REPEATS, else course.yaml's defaults.repeats]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeats: Option<u32>,
 }
@@ -182,21 +183,6 @@ pub struct HintArgs {
     pub id: String,
     #[command(flatten)]
     pub course: CourseArgs,
-}
-
-/// Report formats; see REPORT-FORMATS.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table per exercise for people (colour on a terminal only).
-    Human,
-    /// Everything in the human report, machine-readable.
-    Json,
-    /// JUnit XML: one testcase per test and per observation.
-    Junit,
-    /// Gradescope's results.json.
-    Gradescope,
-    /// The result JSON GitHub Classroom's autograding reporter reads.
-    Github,
 }
 
 #[cfg(test)]

@@ -7,13 +7,9 @@
 
 use serde::Deserialize;
 use std::collections::HashSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The two metrics every harness records (see `common::observe`).
-pub const ALWAYS_RECORDED: [&str; 2] = ["unit", "cores"];
-/// Where an exercise's observation harness lives, inside its directory.
-pub const HARNESS_PATH: &str = "benches/observe.rs";
+use common::observe::{ALWAYS_RECORDED, HARNESS_PATH};
 
 /// The whole course.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -22,13 +18,21 @@ pub struct Course {
     pub title: String,
     pub defaults: Defaults,
     pub exercises: Vec<Exercise>,
+    /// The course file as it was named (for messages).
+    #[serde(skip)]
+    file: PathBuf,
+    /// The absolute directory course.yaml's paths are relative to.
+    #[serde(skip)]
+    root: PathBuf,
 }
 
 /// Settings every exercise shares unless the command line says otherwise.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
-    /// The time unit the harnesses run with, unless `COURSE_TIME_UNIT_MS` is set.
+    /// The time unit the harnesses run with, unless `COURSE_TIME_UNIT_MS` is
+    /// set; `common`'s default when course.yaml does not say.
+    #[serde(default = "default_time_unit_ms")]
     pub time_unit_ms: f64,
     /// Measured runs per timing, after a warm-up run.
     pub repeats: usize,
@@ -60,6 +64,17 @@ pub struct Exercise {
 }
 
 impl Exercise {
+    /// The instructor's integration test file, relative to the course root:
+    /// `tests/<id>.rs` in the exercise's directory.
+    pub fn test_file(&self) -> PathBuf {
+        self.dir.join("tests").join(format!("{}.rs", self.id))
+    }
+
+    /// The observation harness, relative to the course root.
+    pub fn harness_file(&self) -> PathBuf {
+        self.dir.join(HARNESS_PATH)
+    }
+
     /// The given files, relative to the course root.
     pub fn given_files(&self) -> Vec<PathBuf> {
         self.given.iter().map(|f| self.dir.join(f)).collect()
@@ -101,6 +116,13 @@ fn one() -> usize {
     1
 }
 
+/// Why `test_points` must be whole 1/64ths (see `grade::SHARE_GRAIN`).
+const TEST_POINTS_GRAIN: &str = "must be a whole number of 1/64 points (e.g. 10 or 2.5), so that its tests' shares add up exactly";
+
+fn default_time_unit_ms() -> f64 {
+    common::DEFAULT_TIME_UNIT_MS as f64
+}
+
 impl Course {
     /// Read, parse and validate `path`, including the exercise directories
     /// and harnesses it names.
@@ -110,10 +132,30 @@ impl Course {
             line: None,
             message: format!("cannot read the course file: {e}"),
         })?;
-        let root = path.parent().unwrap_or(Path::new("."));
-        let course = Course::parse(path, &source)?;
+        let root = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut course = Course::parse(path, &source)?;
         course.validate(path, &source, Some(root))?;
+        // Absolute, because cargo runs in other directories.
+        course.root = root.canonicalize().map_err(|e| CourseError {
+            file: path.to_owned(),
+            line: None,
+            message: format!("cannot find the course directory {}: {e}", root.display()),
+        })?;
+        course.file = path.to_owned();
         Ok(course)
+    }
+
+    /// The course file as it was named on the command line (or found).
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The absolute directory course.yaml's paths are relative to.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Parse `source` (read from `file`) without looking at the disk.
@@ -143,166 +185,33 @@ impl Course {
         source: &str,
         root: Option<&Path>,
     ) -> Result<(), CourseError> {
-        let err = |path: String, line: Option<(usize, usize)>, message: String| CourseError {
-            file: file.to_owned(),
-            line,
-            message: format!("{path}: {message}"),
-        };
-        let d = &self.defaults;
-        if d.repeats == 0 {
-            return Err(err(
-                "defaults.repeats".into(),
-                locate(source, &[], "repeats"),
-                "must be at least 1".into(),
-            ));
-        }
-        for (name, value) in [
-            ("time_unit_ms", d.time_unit_ms),
-            ("test_timeout_seconds", d.test_timeout_seconds),
-            ("observe_timeout_seconds", d.observe_timeout_seconds),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(err(
-                    format!("defaults.{name}"),
-                    locate(source, &[], name),
-                    format!("must be a positive number, found {value}"),
-                ));
-            }
-        }
-        if !(d.max_spread.is_finite() && d.max_spread >= 0.0) {
-            return Err(err(
-                "defaults.max_spread".into(),
-                locate(source, &[], "max_spread"),
-                "must be zero or more".into(),
-            ));
-        }
+        let v = Validator { file, source, root };
+        v.defaults(&self.defaults)?;
         if self.exercises.is_empty() {
-            return Err(err(
+            return Err(v.error(
                 "exercises".into(),
-                locate(source, &[], "exercises"),
+                &[],
+                "exercises",
                 "expected at least one exercise".into(),
             ));
         }
         let mut exercise_ids = HashSet::new();
         for (i, ex) in self.exercises.iter().enumerate() {
-            let at = |key: &str| locate(source, &[&ex.id], key);
             let path = format!("exercises[{i}]");
             if !exercise_ids.insert(ex.id.as_str()) {
-                return Err(err(
-                    format!("{path}.id"),
-                    at("id"),
-                    format!("duplicate exercise id `{}`", ex.id),
-                ));
+                let message = format!("duplicate exercise id `{}`", ex.id);
+                return Err(v.error(format!("{path}.id"), &[&ex.id], "id", message));
             }
-            if !(ex.test_points.is_finite() && ex.test_points >= 0.0) {
-                return Err(err(
-                    format!("{path}.test_points"),
-                    at("test_points"),
-                    "must be zero or more".into(),
-                ));
-            }
-            if let Some(root) = root {
-                check_exercise_dir(root, ex)
-                    .map_err(|m| err(format!("{path}.dir"), at("dir"), m))?;
-            }
-            let harness = root.map(|r| std::fs::read_to_string(r.join(&ex.dir).join(HARNESS_PATH)));
-            let mut observation_ids = HashSet::new();
-            for (j, obs) in ex.observations.iter().enumerate() {
-                let at = |key: &str| locate(source, &[&ex.id, &obs.id], key);
-                let path = format!("{path}.observations[{j}]");
-                if !observation_ids.insert(obs.id.as_str()) {
-                    return Err(err(
-                        format!("{path}.id"),
-                        at("id"),
-                        format!("duplicate observation id `{}` in {}", obs.id, ex.id),
-                    ));
-                }
-                if !(obs.points.is_finite() && obs.points >= 0.0) {
-                    return Err(err(
-                        format!("{path}.points"),
-                        at("points"),
-                        "must be zero or more".into(),
-                    ));
-                }
-                if obs.min_cores == 0 {
-                    return Err(err(
-                        format!("{path}.min_cores"),
-                        at("min_cores"),
-                        "must be at least 1".into(),
-                    ));
-                }
-                if obs.max_spread.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
-                    return Err(err(
-                        format!("{path}.max_spread"),
-                        at("max_spread"),
-                        "must be zero or more".into(),
-                    ));
-                }
-                if obs.checks.is_empty() {
-                    return Err(err(
-                        format!("{path}.checks"),
-                        at("checks"),
-                        "expected at least one check".into(),
-                    ));
-                }
-                for (k, check) in obs.checks.iter().enumerate() {
-                    let path = format!("{path}.checks[{k}]");
-                    let at = || {
-                        locate(
-                            source,
-                            &[&ex.id, &obs.id],
-                            &format!("metric: {}", check.metric),
-                        )
-                    };
-                    match (check.at_least, check.at_most) {
-                        (None, None) => {
-                            return Err(err(
-                                path,
-                                at(),
-                                "expected a bound: `at_least`, `at_most` or both".into(),
-                            ))
-                        }
-                        (Some(lo), Some(hi)) if lo > hi => {
-                            return Err(err(
-                                path,
-                                at(),
-                                format!("at_least ({lo}) is above at_most ({hi})"),
-                            ))
-                        }
-                        _ => {}
-                    }
-                    if let Some(Ok(harness)) = &harness {
-                        for name in std::iter::once(&check.metric).chain(check.per.as_ref()) {
-                            if !harness_mentions(harness, name) {
-                                return Err(err(
-                                    path.clone(),
-                                    at(),
-                                    format!(
-                                        "metric `{name}` is not recorded by {}: the harness never names it",
-                                        ex.dir.join(HARNESS_PATH).display()
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
+            v.exercise(&path, ex)?;
         }
         Ok(())
     }
 
     /// The exercises with these ids, in course order; all of them when `ids`
     /// is empty. An unknown id is an error that lists the known ones.
-    pub fn select(&self, ids: &[String]) -> anyhow::Result<Vec<&Exercise>> {
-        if let Some(unknown) = ids
-            .iter()
-            .find(|id| !self.exercises.iter().any(|e| &e.id == *id))
-        {
-            let known: Vec<_> = self.exercises.iter().map(|e| e.id.as_str()).collect();
-            anyhow::bail!(
-                "no exercise `{unknown}` in the course; known: {}",
-                known.join(", ")
-            );
+    pub fn select(&self, ids: &[String]) -> Result<Vec<&Exercise>, UnknownExercise> {
+        for id in ids {
+            self.exercise(id)?;
         }
         Ok(self
             .exercises
@@ -311,8 +220,16 @@ impl Course {
             .collect())
     }
 
-    pub fn exercise(&self, id: &str) -> Option<&Exercise> {
-        self.exercises.iter().find(|e| e.id == id)
+    /// The exercise with this id; an unknown id is an error that lists the
+    /// known ones.
+    pub fn exercise(&self, id: &str) -> Result<&Exercise, UnknownExercise> {
+        self.exercises
+            .iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| UnknownExercise {
+                id: id.to_owned(),
+                known: self.exercises.iter().map(|e| e.id.clone()).collect(),
+            })
     }
 }
 
@@ -321,6 +238,145 @@ impl Exercise {
     pub fn max_points(&self, with_observations: bool) -> f64 {
         let observations: f64 = self.observations.iter().map(|o| o.points).sum();
         self.test_points + if with_observations { observations } else { 0.0 }
+    }
+}
+
+/// Checks what serde cannot, locating each problem in the source.
+struct Validator<'a> {
+    file: &'a Path,
+    source: &'a str,
+    root: Option<&'a Path>,
+}
+
+impl Validator<'_> {
+    /// A problem at `path` (e.g. `exercises[0].test_points`), located at
+    /// `key` after the lines naming each of `anchors`.
+    fn error(&self, path: String, anchors: &[&str], key: &str, message: String) -> CourseError {
+        CourseError {
+            file: self.file.to_owned(),
+            line: locate(self.source, anchors, key),
+            message: format!("{path}: {message}"),
+        }
+    }
+
+    fn defaults(&self, d: &Defaults) -> Result<(), CourseError> {
+        if d.repeats == 0 {
+            let message = "must be at least 1".into();
+            return Err(self.error("defaults.repeats".into(), &[], "repeats", message));
+        }
+        for (name, value) in [
+            ("time_unit_ms", d.time_unit_ms),
+            ("test_timeout_seconds", d.test_timeout_seconds),
+            ("observe_timeout_seconds", d.observe_timeout_seconds),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                let message = format!("must be a positive number, found {value}");
+                return Err(self.error(format!("defaults.{name}"), &[], name, message));
+            }
+        }
+        if !(d.max_spread.is_finite() && d.max_spread >= 0.0) {
+            let message = "must be zero or more".into();
+            return Err(self.error("defaults.max_spread".into(), &[], "max_spread", message));
+        }
+        Ok(())
+    }
+
+    fn exercise(&self, path: &str, ex: &Exercise) -> Result<(), CourseError> {
+        let error = |key: &str, message: String| {
+            self.error(format!("{path}.{key}"), &[&ex.id], key, message)
+        };
+        if !(ex.test_points.is_finite() && ex.test_points >= 0.0) {
+            return Err(error("test_points", "must be zero or more".into()));
+        }
+        if (ex.test_points * 64.0).fract() != 0.0 {
+            return Err(error("test_points", TEST_POINTS_GRAIN.into()));
+        }
+        if let Some(root) = self.root {
+            check_exercise_dir(root, ex).map_err(|m| error("dir", m))?;
+        }
+        let harness = self
+            .root
+            .and_then(|r| std::fs::read_to_string(r.join(ex.harness_file())).ok());
+        let mut observation_ids = HashSet::new();
+        for (j, obs) in ex.observations.iter().enumerate() {
+            let path = format!("{path}.observations[{j}]");
+            if !observation_ids.insert(obs.id.as_str()) {
+                let message = format!("duplicate observation id `{}` in {}", obs.id, ex.id);
+                return Err(self.error(format!("{path}.id"), &[&ex.id, &obs.id], "id", message));
+            }
+            self.observation(&path, ex, obs)?;
+            for (k, check) in obs.checks.iter().enumerate() {
+                self.check(
+                    &format!("{path}.checks[{k}]"),
+                    ex,
+                    obs,
+                    check,
+                    harness.as_deref(),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn observation(&self, path: &str, ex: &Exercise, obs: &Observation) -> Result<(), CourseError> {
+        let error = |key: &str, message: &str| {
+            self.error(
+                format!("{path}.{key}"),
+                &[&ex.id, &obs.id],
+                key,
+                message.into(),
+            )
+        };
+        if !(obs.points.is_finite() && obs.points >= 0.0) {
+            return Err(error("points", "must be zero or more"));
+        }
+        if obs.min_cores == 0 {
+            return Err(error("min_cores", "must be at least 1"));
+        }
+        if obs.max_spread.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
+            return Err(error("max_spread", "must be zero or more"));
+        }
+        if obs.checks.is_empty() {
+            return Err(error("checks", "expected at least one check"));
+        }
+        Ok(())
+    }
+
+    /// One check: a bound, in order, and metrics the harness names.
+    fn check(
+        &self,
+        path: &str,
+        ex: &Exercise,
+        obs: &Observation,
+        check: &Check,
+        harness: Option<&str>,
+    ) -> Result<(), CourseError> {
+        let key = format!("metric: {}", check.metric);
+        let error =
+            |message: String| self.error(path.to_owned(), &[&ex.id, &obs.id], &key, message);
+        match (check.at_least, check.at_most) {
+            (None, None) => {
+                return Err(error(
+                    "expected a bound: `at_least`, `at_most` or both".into(),
+                ))
+            }
+            (Some(lo), Some(hi)) if lo > hi => {
+                return Err(error(format!("at_least ({lo}) is above at_most ({hi})")))
+            }
+            _ => {}
+        }
+        let Some(harness) = harness else {
+            return Ok(());
+        };
+        for name in std::iter::once(&check.metric).chain(check.per.as_ref()) {
+            if !harness_mentions(harness, name) {
+                return Err(error(format!(
+                    "metric `{name}` is not recorded by {}: the harness never names it",
+                    ex.harness_file().display()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -390,8 +446,17 @@ fn locate(source: &str, anchors: &[&str], key: &str) -> Option<(usize, usize)> {
     Some((found + 1, column))
 }
 
+/// An exercise id the course does not have.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("no exercise `{id}` in the course; known: {}", known.join(", "))]
+pub struct UnknownExercise {
+    pub id: String,
+    pub known: Vec<String>,
+}
+
 /// A problem with course.yaml: where, and what was expected.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{}: {message}", file.display(), location(*line))]
 pub struct CourseError {
     pub file: PathBuf,
     /// 1-based line and column.
@@ -428,17 +493,11 @@ impl CourseError {
     }
 }
 
-impl fmt::Display for CourseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some((line, column)) = self.line {
-            write!(f, ":{line}:{column}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
+/// `:line:column`, or nothing when the place is unknown.
+fn location(line: Option<(usize, usize)>) -> String {
+    line.map(|(line, column)| format!(":{line}:{column}"))
+        .unwrap_or_default()
 }
-
-impl std::error::Error for CourseError {}
 
 #[cfg(test)]
 mod tests {
@@ -537,6 +596,10 @@ exercises:
             e.contains("exercises[1].id: duplicate exercise id `ex01`"),
             "{e}"
         );
+        let e = parse(&MINIMAL.replace("test_points: 10", "test_points: 10.1"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("whole number of 1/64 points"), "{e}");
         let e = parse(&MINIMAL.replace("points: 2", "points: -1"))
             .unwrap_err()
             .to_string();

@@ -6,24 +6,19 @@
 
 use crate::course::{Course, Exercise};
 use crate::model::{
-    ExerciseReport, GradeReport, Machine, ObservationResult, TestStatus, TestsReport, Timings,
-    Verdict,
+    ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
+    TestResult, TestStatus, TestsReport, Timings, Verdict,
 };
+use crate::progress::Progress;
 use crate::runner::{self, HarnessEnv, Limits};
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Output kept per stream of one run of student code.
 const OUTPUT_CAP_BYTES: usize = 64 * 1024;
-/// Why an exercise's observations wait until a test passes.
-const NO_TEST_PASSES: &str =
-    "no test passes yet; observations are measured once the tests start passing";
-const DOES_NOT_BUILD: &str = "the exercise does not build (see its tests)";
 /// How many more times an observation that fails or is inconclusive is
 /// measured before its verdict stands.
 pub const EXTRA_MEASUREMENTS: usize = 2;
@@ -40,10 +35,9 @@ pub struct Options {
     pub observations: bool,
 }
 
-/// Grade `course` (loaded from `course_file`) as `options` say.
+/// Grade `course` as `options` say: the whole run's report.
 pub fn grade(
     course: &Course,
-    course_file: &Path,
     options: &Options,
     progress: &Progress,
 ) -> anyhow::Result<GradeReport> {
@@ -51,27 +45,22 @@ pub fn grade(
     let exercises = course.select(&options.exercises)?;
     let grader = Grader::new(
         course,
-        course_file,
         &exercises,
         &options.source,
         options.repeats,
         progress,
     )?;
-    let mut timings = Timings::default();
-    let mut reports = Vec::new();
-    for ex in exercises {
-        let tests = grader.tests(ex, &mut timings);
-        let observations = if options.observations {
-            grader.observe_again_if_needed(ex, &tests, &mut timings)
-        } else {
-            Vec::new()
-        };
-        reports.push(exercise_report(ex, tests, observations));
-    }
+    let mut run = grader.grade_all(&exercises, options.observations);
     progress.done();
-    timings.total_seconds = started.elapsed().as_secs_f64();
-    let timings = timings.with_overhead();
-    Ok(grader.report(reports, options.observations, timings))
+    run.timings.total_seconds = started.elapsed().as_secs_f64();
+    Ok(grader.report(run, options.observations))
+}
+
+/// What grading some exercises found, before it becomes a [`GradeReport`].
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub exercises: Vec<ExerciseReport>,
+    pub timings: Timings,
 }
 
 /// The tree being graded and everything needed to run it.
@@ -88,24 +77,19 @@ impl<'a> Grader<'a> {
     /// Check the environment and prepare the tree of `source` for `exercises`.
     pub fn new(
         course: &'a Course,
-        course_file: &Path,
         exercises: &[&Exercise],
         source: &Source,
         repeats: Option<usize>,
         progress: &'a Progress,
     ) -> anyhow::Result<Self> {
         check_cargo()?;
-        // Absolute, because cargo runs in other directories.
-        let root = course_root(course_file);
-        let root = root
-            .canonicalize()
-            .with_context(|| format!("cannot find the course directory {}", root.display()))?;
         let dirs: Vec<PathBuf> = exercises.iter().map(|e| e.dir.clone()).collect();
         let given: Vec<PathBuf> = exercises.iter().flat_map(|e| e.given_files()).collect();
         progress.step("preparing the tree to grade");
-        let tree = workspace::prepare(&root, &dirs, &given, source)
+        let tree = workspace::prepare(course.root(), &dirs, &given, source)
             .context("cannot prepare the tree to grade")?;
         let d = &course.defaults;
+        let env = common::observe::env_settings()?;
         Ok(Grader {
             course,
             tree,
@@ -115,42 +99,50 @@ impl<'a> Grader<'a> {
                 output_cap_bytes: OUTPUT_CAP_BYTES,
             },
             env: HarnessEnv {
-                repeats: repeats.unwrap_or(d.repeats),
-                time_unit_ms: time_unit_ms(d.time_unit_ms)?,
+                repeats: repeats.or(env.repeats).unwrap_or(d.repeats),
+                time_unit_ms: env.time_unit_ms.unwrap_or(d.time_unit_ms),
             },
             cores: common::observe::cores(),
             progress,
         })
     }
 
-    /// Build and run the exercise's tests; points are shared evenly by its
-    /// tests, so each passing test earns its share.
-    pub fn tests(&self, ex: &Exercise, timings: &mut Timings) -> TestsReport {
+    /// The one grading loop (`grade`, `check` and `list` share it): each
+    /// exercise's tests, then, when `observations`, its observations, one
+    /// exercise at a time.
+    pub fn grade_all(&self, exercises: &[&Exercise], observations: bool) -> Run {
+        let mut timings = Timings::default();
+        let exercises = exercises
+            .iter()
+            .map(|ex| {
+                let tests = self.tests(ex, &mut timings);
+                let observed = if observations {
+                    self.observe_again_if_needed(ex, &tests, &mut timings)
+                } else {
+                    Vec::new()
+                };
+                exercise_report(ex, tests, observed)
+            })
+            .collect();
+        Run {
+            exercises,
+            timings: timings.with_overhead(),
+        }
+    }
+
+    /// Build and run the exercise's tests, with each test's share of points.
+    fn tests(&self, ex: &Exercise, timings: &mut Timings) -> TestsReport {
         self.progress
             .step(&format!("{}: building and running the tests", ex.id));
         let outcome = runner::run_tests(&self.tree, &ex.id, &self.limits);
         timings.build_seconds += outcome.build_seconds;
         timings.test_seconds += outcome.test_seconds;
-        let passed = outcome
-            .tests
-            .iter()
-            .filter(|t| t.status == TestStatus::Passed)
-            .count();
-        let points = match (&outcome.build_error, outcome.tests.len()) {
-            (Some(_), _) | (None, 0) => 0.0,
-            (None, n) => ex.test_points * passed as f64 / n as f64,
-        };
-        TestsReport {
-            points,
-            max_points: ex.test_points,
-            build_error: outcome.build_error,
-            tests: outcome.tests,
-        }
+        tests_report(ex.test_points, outcome.build_error, outcome.tests)
     }
 
     /// Build and run the harness and judge every observation. Nothing is
     /// measured while the exercise does not build or no test passes.
-    pub fn observe(
+    fn observe(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
@@ -159,17 +151,17 @@ impl<'a> Grader<'a> {
         if ex.observations.is_empty() {
             return Vec::new();
         }
-        let not_measured = |why: &str| {
+        let not_measured = |cause: NotMeasuredCause| {
             ex.observations
                 .iter()
-                .map(|o| verdict::not_measured(o, self.cores, why))
+                .map(|o| verdict::not_measured(o, self.cores, cause.clone()))
                 .collect()
         };
         if tests.build_error.is_some() {
-            return not_measured(DOES_NOT_BUILD);
+            return not_measured(NotMeasuredCause::DoesNotBuild);
         }
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
-            return not_measured(NO_TEST_PASSES);
+            return not_measured(NotMeasuredCause::NoTestPasses);
         }
         self.progress
             .step(&format!("{}: building the harness and measuring", ex.id));
@@ -184,7 +176,7 @@ impl<'a> Grader<'a> {
                 .iter()
                 .map(|o| verdict::judge(o, m, self.course.defaults.max_spread, self.cores))
                 .collect(),
-            Err(why) => not_measured(why),
+            Err(why) => not_measured(NotMeasuredCause::Harness(why.to_string())),
         };
         // Cargo's up-to-date check of the harness counts as overhead: warm,
         // it is part of every measuring run.
@@ -194,10 +186,8 @@ impl<'a> Grader<'a> {
 
     /// [`observe`](Self::observe), then measure again, up to
     /// [`EXTRA_MEASUREMENTS`] times, while an observation that was measured
-    /// failed or was inconclusive; each keeps the first pass. Timing noise
-    /// only ever adds time, so a pass is the better evidence; and the same
-    /// tree graded twice gets the same score.
-    pub fn observe_again_if_needed(
+    /// failed or was inconclusive (see [`merge_measured_again`]).
+    fn observe_again_if_needed(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
@@ -209,25 +199,14 @@ impl<'a> Grader<'a> {
                 break;
             }
             let again = self.observe(ex, tests, timings);
-            for (old, new) in observations.iter_mut().zip(again) {
-                if worth_measuring_again(old) {
-                    *old = ObservationResult {
-                        measurements: old.measurements + 1,
-                        ..new
-                    };
-                }
-            }
+            merge_measured_again(&mut observations, again);
         }
         observations
     }
 
     /// The whole run's report.
-    pub fn report(
-        &self,
-        exercises: Vec<ExerciseReport>,
-        observations_measured: bool,
-        timings: Timings,
-    ) -> GradeReport {
+    pub fn report(&self, run: Run, observations_measured: bool) -> GradeReport {
+        let exercises = run.exercises;
         GradeReport {
             course: self.course.title.clone(),
             target: self.tree.label.clone(),
@@ -240,17 +219,80 @@ impl<'a> Grader<'a> {
             max_score: exercises.iter().map(|e| e.max_score).sum(),
             exercises,
             observations_measured,
-            timings,
+            timings: run.timings,
             instructor_files: None,
         }
+    }
+}
+
+/// Merge a new measurement into the observations: each one still worth
+/// measuring again takes the new result and counts one more measurement;
+/// the others (a pass, a skip, a cause measuring cannot change) stay. So
+/// each keeps its first pass: timing noise only ever adds time, so a pass is
+/// the better evidence, and the same tree graded twice gets the same score.
+pub fn merge_measured_again(observations: &mut [ObservationResult], again: Vec<ObservationResult>) {
+    for (old, new) in observations.iter_mut().zip(again) {
+        if worth_measuring_again(old) {
+            *old = ObservationResult {
+                measurements: old.measurements + 1,
+                ..new
+            };
+        }
+    }
+}
+
+/// Test points are shared in whole 1/64ths of a point: every share and
+/// every sum of shares is exact in binary floating point, so an exercise's
+/// test points add up to exactly its `test_points` in every format, in any
+/// reader's arithmetic (course.yaml's `test_points` are checked to be whole
+/// 1/64ths).
+pub const SHARE_GRAIN: f64 = 64.0;
+
+/// `test_points` shared by `tests` tests as evenly as whole grains allow:
+/// the first shares are one grain larger when the grains do not divide.
+pub fn test_shares(test_points: f64, tests: usize) -> Vec<f64> {
+    let Ok(n) = u64::try_from(tests) else {
+        return Vec::new();
+    };
+    if n == 0 {
+        return Vec::new();
+    }
+    let grains = (test_points * SHARE_GRAIN).round().max(0.0) as u64;
+    let (each, extra) = (grains / n, grains % n);
+    (0..n)
+        .map(|i| (each + u64::from(i < extra)) as f64 / SHARE_GRAIN)
+        .collect()
+}
+
+/// The tests of one exercise with their points: each test carries its
+/// share; a passing test earns it, unless the exercise does not build.
+pub fn tests_report(
+    test_points: f64,
+    build_error: Option<String>,
+    mut tests: Vec<TestResult>,
+) -> TestsReport {
+    let shares = test_shares(test_points, tests.len());
+    for (test, share) in tests.iter_mut().zip(shares) {
+        test.max_points = share;
+        let earned = build_error.is_none() && test.status == TestStatus::Passed;
+        test.points = if earned { share } else { 0.0 };
+    }
+    TestsReport {
+        points: tests.iter().map(|t| t.points).sum(),
+        max_points: test_points,
+        build_error,
+        tests,
     }
 }
 
 /// Failed or inconclusive on measurements (not for want of a build or a
 /// passing test, which measuring again cannot change).
 fn worth_measuring_again(o: &ObservationResult) -> bool {
-    matches!(o.verdict, Verdict::Fail | Verdict::Inconclusive)
-        && o.checks.iter().all(|c| c.error.is_none())
+    match &o.state {
+        ObservationState::Measured => o.verdict == Verdict::Fail,
+        ObservationState::Inconclusive { .. } => true,
+        ObservationState::NotMeasured { .. } | ObservationState::Skipped { .. } => false,
+    }
 }
 
 /// Put an exercise's tests and observations together.
@@ -265,34 +307,13 @@ pub fn exercise_report(
         id: ex.id.clone(),
         title: ex.title.clone(),
         dir: ex.dir.display().to_string(),
+        test_file: ex.test_file().display().to_string(),
+        harness_file: ex.harness_file().display().to_string(),
         tests,
         observations,
         hints: ex.hints.clone(),
         score,
         max_score,
-    }
-}
-
-/// The directory course.yaml's paths are relative to.
-pub fn course_root(course_file: &Path) -> PathBuf {
-    match course_file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// The time unit the harnesses run with: `COURSE_TIME_UNIT_MS` when set,
-/// else course.yaml's default.
-fn time_unit_ms(default: f64) -> anyhow::Result<f64> {
-    match std::env::var(common::TIME_UNIT_ENV) {
-        Ok(value) => match value.trim().parse::<f64>() {
-            Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(ms),
-            _ => bail!(
-                "{} must be a positive number of milliseconds, not `{value}`",
-                common::TIME_UNIT_ENV
-            ),
-        },
-        Err(_) => Ok(default),
     }
 }
 
@@ -312,60 +333,156 @@ fn check_cargo() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The progress line on stderr: a spinner on a terminal, plain step lines
-/// otherwise (CI logs), or nothing.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    plain: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::InconclusiveCause;
 
-impl Progress {
-    /// A spinner when stderr is a terminal, else one plain line per step.
-    pub fn stderr() -> Progress {
-        if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-                    .expect("a valid template"),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            Progress {
-                bar: Some(bar),
-                plain: false,
+    fn test(status: TestStatus) -> TestResult {
+        TestResult {
+            name: "ex::t".into(),
+            status,
+            seconds: 0.0,
+            points: 0.0,
+            max_points: 0.0,
+            output: String::new(),
+            failure: None,
+        }
+    }
+
+    fn observation(verdict: Verdict, state: ObservationState, reason: &str) -> ObservationResult {
+        ObservationResult {
+            id: "obs".into(),
+            claim: "A claim.".into(),
+            verdict,
+            state,
+            reason: reason.into(),
+            points: if verdict == Verdict::Pass { 2.0 } else { 0.0 },
+            max_points: 2.0,
+            checks: Vec::new(),
+            hint: None,
+            measurements: 1,
+        }
+    }
+
+    fn measured(verdict: Verdict, reason: &str) -> ObservationResult {
+        observation(verdict, ObservationState::Measured, reason)
+    }
+
+    fn inconclusive(reason: &str) -> ObservationResult {
+        let cause = InconclusiveCause::Spread {
+            spread: 0.5,
+            max_spread: 0.25,
+        };
+        observation(
+            Verdict::Inconclusive,
+            ObservationState::Inconclusive { cause },
+            reason,
+        )
+    }
+
+    #[test]
+    fn measuring_again_replaces_only_what_did_not_pass_and_counts_it() {
+        let mut observations = vec![
+            measured(Verdict::Pass, "first pass"),
+            measured(Verdict::Fail, "first fail"),
+            inconclusive("first noise"),
+        ];
+        let again = vec![
+            measured(Verdict::Fail, "second fail"),
+            measured(Verdict::Pass, "second pass"),
+            inconclusive("second noise"),
+        ];
+        merge_measured_again(&mut observations, again);
+        let seen: Vec<(&str, u32)> = observations
+            .iter()
+            .map(|o| (o.reason.as_str(), o.measurements))
+            .collect();
+        // The first pass stays: a later fail does not take its points.
+        assert_eq!(
+            seen,
+            [("first pass", 1), ("second pass", 2), ("second noise", 2)]
+        );
+        assert_eq!(observations[1].points, 2.0);
+
+        let third = vec![
+            measured(Verdict::Fail, "third fail"),
+            measured(Verdict::Fail, "third fail"),
+            measured(Verdict::Fail, "third fail"),
+        ];
+        merge_measured_again(&mut observations, third);
+        let counts: Vec<u32> = observations.iter().map(|o| o.measurements).collect();
+        assert_eq!(counts, [1, 2, 3]);
+        assert_eq!(observations[2].verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn what_measuring_cannot_change_is_not_measured_again() {
+        let waiting = ObservationState::NotMeasured {
+            cause: NotMeasuredCause::NoTestPasses,
+        };
+        let broken = ObservationState::NotMeasured {
+            cause: NotMeasuredCause::Harness("crashed".into()),
+        };
+        let skipped = ObservationState::Skipped {
+            cores_needed: 4,
+            cores_present: 2,
+        };
+        for state in [waiting, broken, skipped] {
+            let verdict = match state {
+                ObservationState::Skipped { .. } => Verdict::Skipped,
+                _ => Verdict::Fail,
+            };
+            assert!(!worth_measuring_again(&observation(verdict, state, "")));
+        }
+        assert!(worth_measuring_again(&measured(Verdict::Fail, "")));
+        assert!(worth_measuring_again(&inconclusive("")));
+        assert!(!worth_measuring_again(&measured(Verdict::Pass, "")));
+    }
+
+    #[test]
+    fn shares_add_up_exactly_in_any_order() {
+        for total in [1.0, 2.5, 10.0, 20.0, 70.0, 100.0, 137.0] {
+            for n in 1..=40 {
+                let shares = test_shares(total, n);
+                assert_eq!(shares.len(), n);
+                let forwards = shares.iter().fold(0.0, |sum, s| sum + s);
+                let backwards = shares.iter().rev().fold(0.0, |sum, s| sum + s);
+                assert_eq!((forwards, backwards), (total, total), "{total} / {n}");
+                let (lo, hi) = shares
+                    .iter()
+                    .fold((f64::MAX, 0.0_f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+                assert!(hi - lo <= 1.0 / SHARE_GRAIN, "{total} / {n}: {shares:?}");
             }
-        } else {
-            Progress {
-                bar: None,
-                plain: true,
-            }
         }
+        assert!(test_shares(10.0, 0).is_empty());
     }
 
-    /// No progress output at all.
-    pub fn quiet() -> Progress {
-        Progress {
-            bar: None,
-            plain: false,
-        }
+    #[test]
+    fn a_perfect_run_earns_exactly_the_test_points() {
+        // 70 / 3 was 69.99999999999993 when every share was 70.0 / 3.0.
+        let tests = vec![test(TestStatus::Passed); 3];
+        let report = tests_report(70.0, None, tests);
+        assert_eq!(report.points, 70.0);
+        let sum: f64 = report.tests.iter().map(|t| t.points).sum();
+        assert_eq!(sum, 70.0);
     }
 
-    pub fn step(&self, message: &str) {
-        match &self.bar {
-            Some(bar) => bar.set_message(message.to_owned()),
-            None if self.plain => eprintln!("grader: {message}"),
-            None => {}
-        }
-    }
+    #[test]
+    fn only_passing_tests_of_a_building_exercise_earn_their_share() {
+        let statuses = [
+            TestStatus::Passed,
+            TestStatus::Failed,
+            TestStatus::TimedOut,
+            TestStatus::NotRun,
+        ];
+        let report = tests_report(20.0, None, statuses.map(test).to_vec());
+        let earned: Vec<f64> = report.tests.iter().map(|t| t.points).collect();
+        assert_eq!(earned, [5.0, 0.0, 0.0, 0.0]);
+        assert_eq!(report.points, 5.0);
+        assert!(report.tests.iter().all(|t| t.max_points == 5.0));
 
-    pub fn done(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.done();
+        let broken = tests_report(20.0, Some("error".into()), vec![test(TestStatus::Passed)]);
+        assert_eq!((broken.points, broken.tests[0].max_points), (0.0, 20.0));
     }
 }

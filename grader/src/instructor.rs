@@ -4,7 +4,6 @@
 
 use crate::cli::{GradescopeArgs, ReleaseArgs, ReportArgs, SlurmArgs};
 use crate::course::Course;
-use crate::grade::course_root;
 use crate::manifest::{InstructorFiles, Manifest, MANIFEST_FILE};
 use crate::model::GradeReport;
 use crate::workspace::Source;
@@ -15,7 +14,7 @@ use std::path::Path;
 /// `grader report REPORT.json --format F`: render a saved report.
 pub fn render_saved(args: &ReportArgs) -> anyhow::Result<u8> {
     let report = read_report(&args.report)?;
-    report::write(&report, args.format, args.out.as_deref())?;
+    report::write(&report, args.format.into(), args.out.as_deref())?;
     Ok(EXIT_OK)
 }
 
@@ -33,8 +32,8 @@ pub fn read_report(path: &Path) -> anyhow::Result<GradeReport> {
 
 /// `grader release --out DIR`.
 pub fn release(args: &ReleaseArgs) -> anyhow::Result<u8> {
-    let (path, course) = load_course(args.course.course.as_deref())?;
-    let written = release::write(&course_root(&path), &course, &args.out)?;
+    let course = load_course(args.course.course.as_deref())?;
+    let written = release::write(course.root(), &course, &args.out)?;
     println!(
         "wrote the student repository to {} ({written} files, instructor files listed in {MANIFEST_FILE})",
         args.out.display()
@@ -44,8 +43,8 @@ pub fn release(args: &ReleaseArgs) -> anyhow::Result<u8> {
 
 /// `grader gradescope --out autograder.zip`.
 pub fn gradescope(args: &GradescopeArgs) -> anyhow::Result<u8> {
-    let (path, course) = load_course(args.course.course.as_deref())?;
-    let bytes = autograder::write_zip(&course_root(&path), &course, &args.out)?;
+    let course = load_course(args.course.course.as_deref())?;
+    let bytes = autograder::write_zip(course.root(), &course, &args.out)?;
     println!(
         "wrote {} ({:.1} MB): upload it as the assignment's autograder",
         args.out.display(),
@@ -56,8 +55,8 @@ pub fn gradescope(args: &GradescopeArgs) -> anyhow::Result<u8> {
 
 /// `grader slurm SUBMISSION... --reports DIR --out grade-class.sbatch`.
 pub fn slurm(args: &SlurmArgs) -> anyhow::Result<u8> {
-    let (path, _course) = load_course(args.course.course.as_deref())?;
-    slurm::write(args, &path)?;
+    let course = load_course(args.course.course.as_deref())?;
+    slurm::write(args, course.file())?;
     println!(
         "wrote {}: run it with `bash {}` to submit the array and the merge",
         args.out.display(),
@@ -71,11 +70,10 @@ pub fn slurm(args: &SlurmArgs) -> anyhow::Result<u8> {
 /// submission against the instructor's release. None for the instructor's
 /// own trees.
 pub fn instructor_files(
-    course_file: &Path,
     course: &Course,
     source: &Source,
 ) -> anyhow::Result<Option<InstructorFiles>> {
-    let root = course_root(course_file);
+    let root = course.root().to_owned();
     match source {
         Source::Exercises => Ok(Manifest::read(&root)?.map(|m| m.verify(&root))),
         Source::Solutions => Ok(None),

@@ -5,7 +5,8 @@
 //! - [`workspace`] and [`runner`]: the tree to grade, and cargo runs of its
 //!   tests and harnesses;
 //! - [`verdict`]: observations judged on measurements;
-//! - [`grade`]: one grading run, gathered into the [`model`];
+//! - [`grade`]: the grading loop, gathered into the [`model`]; [`progress`]:
+//!   the progress line;
 //! - [`report`]: the model rendered as human text, JSON, JUnit, Gradescope or
 //!   GitHub Classroom results;
 //! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`.
@@ -19,11 +20,13 @@ pub mod grade;
 pub mod instructor;
 pub mod manifest;
 pub mod model;
+pub mod progress;
 pub mod release;
 pub mod report;
 pub mod runner;
 pub mod slurm;
 pub mod student;
+pub mod value_enums;
 pub mod verdict;
 pub mod workspace;
 
@@ -60,15 +63,14 @@ pub fn find_course(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// Load the course named on the command line (or found).
-pub fn load_course(given: Option<&Path>) -> anyhow::Result<(PathBuf, course::Course)> {
+pub fn load_course(given: Option<&Path>) -> anyhow::Result<course::Course> {
     let path = find_course(given)?;
-    let course = course::Course::load(&path)?;
-    Ok((path, course))
+    Ok(course::Course::load(&path)?)
 }
 
 /// `grader grade`: grade, report, and say whether `--min-score` was reached.
 pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
-    let (path, course) = load_course(args.course.course.as_deref())?;
+    let course = load_course(args.course.course.as_deref())?;
     let source = match (&args.submission, args.solutions) {
         (Some(dir), _) => {
             anyhow::ensure!(
@@ -87,11 +89,11 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
     };
-    let progress = grade::Progress::stderr();
-    let mut report = grade::grade(&course, &path, &options, &progress)?;
+    let progress = progress::Progress::stderr();
+    let mut report = grade::grade(&course, &options, &progress)?;
     drop(progress);
-    report.instructor_files = instructor::instructor_files(&path, &course, &options.source)?;
-    report::write(&report, args.format, args.out.as_deref())?;
+    report.instructor_files = instructor::instructor_files(&course, &options.source)?;
+    report::write(&report, args.format.into(), args.out.as_deref())?;
     match args.min_score {
         Some(min) if report.score < min => {
             eprintln!(

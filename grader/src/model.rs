@@ -3,6 +3,7 @@
 //! The runner fills it, the verdict logic judges observations into it, and
 //! every reporter (human, json, junit, gradescope, github) reads only this.
 
+use common::observe::Unit;
 use serde::{Deserialize, Serialize};
 
 /// One grading run over some exercises of one tree (exercises, solutions or a submission).
@@ -70,6 +71,13 @@ pub struct ExerciseReport {
     pub title: String,
     /// The exercise's directory relative to course.yaml, e.g. `exercises/ex01-serial-map`.
     pub dir: String,
+    /// The instructor's test file, relative to course.yaml, e.g.
+    /// `exercises/ex02-threaded-query/tests/ex02.rs`.
+    #[serde(default)]
+    pub test_file: String,
+    /// The observation harness, relative to course.yaml.
+    #[serde(default)]
+    pub harness_file: String,
     pub tests: TestsReport,
     pub observations: Vec<ObservationResult>,
     /// The exercise's hints, shown when anything failed.
@@ -94,8 +102,21 @@ pub struct TestResult {
     pub name: String,
     pub status: TestStatus,
     pub seconds: f64,
+    /// Earned: [`max_points`](Self::max_points) when it passed, else 0.
+    /// Set by grading, never by a reporter.
+    #[serde(default)]
+    pub points: f64,
+    /// This test's share of the exercise's `test_points` (see
+    /// [`crate::grade::points`]): the shares add up to exactly
+    /// `test_points`.
+    #[serde(default)]
+    pub max_points: f64,
     /// What the test printed (capped), shown for failures.
     pub output: String,
+    /// Why it failed, in the few lines worth showing (what the panic said,
+    /// or why it never reported); `None` when it passed. Set by the runner.
+    #[serde(default)]
+    pub failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +135,9 @@ pub struct ObservationResult {
     pub id: String,
     pub claim: String,
     pub verdict: Verdict,
+    /// What happened to it: measured, not measured (and why), skipped (and
+    /// the cores), inconclusive (and why).
+    pub state: ObservationState,
     /// One sentence: why this verdict (what was measured against what).
     pub reason: String,
     pub points: f64,
@@ -142,6 +166,69 @@ pub enum Verdict {
     Inconclusive,
 }
 
+impl Verdict {
+    /// The verdict's name as every format spells it: `pass`, `fail`,
+    /// `skipped`, `inconclusive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Skipped => "skipped",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// What happened to an observation, as facts a reporter can show without
+/// reading the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ObservationState {
+    /// Every check was evaluated on measurements: the verdict is pass or fail.
+    Measured,
+    /// Nothing to judge: a fail, for this cause.
+    NotMeasured { cause: NotMeasuredCause },
+    /// The machine has fewer cores than the observation needs.
+    Skipped {
+        cores_needed: usize,
+        cores_present: usize,
+    },
+    /// Failed on measurements the machine could not make trustworthy.
+    Inconclusive { cause: InconclusiveCause },
+}
+
+/// Why an observation was not measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum NotMeasuredCause {
+    /// The exercise's tests do not build.
+    DoesNotBuild,
+    /// No test passes yet: observations wait for the first passing test.
+    NoTestPasses,
+    /// The harness did not build, did not finish, or wrote no usable
+    /// measurements file: the runner's sentence.
+    Harness(String),
+    /// A metric a check needs is missing, failed (the student's code
+    /// panicked) or has no usable value: the check's error.
+    Metric(String),
+}
+
+impl NotMeasuredCause {
+    /// Measuring again cannot change these.
+    pub fn waits_for_tests(&self) -> bool {
+        matches!(self, Self::DoesNotBuild | Self::NoTestPasses)
+    }
+}
+
+/// Why a failed observation was not trusted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InconclusiveCause {
+    /// The failing checks' repeats spread more than allowed:
+    /// `(median - min) / min` of `spread` against `max_spread`.
+    Spread { spread: f64, max_spread: f64 },
+}
+
 /// One comparison of an observation, with the numbers behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
@@ -154,7 +241,7 @@ pub struct CheckResult {
     /// Minimum of the metric's repeats and its unit ("seconds", "count", "ratio").
     pub metric_min: Option<f64>,
     pub per_min: Option<f64>,
-    pub unit: Option<String>,
+    pub unit: Option<Unit>,
     /// (median - min) / min of the metric's and per's repeats, the larger.
     pub spread: Option<f64>,
     pub passed: bool,

@@ -92,27 +92,8 @@ pub fn plan(course_root: &Path, course: &Course) -> anyhow::Result<Vec<ReleaseFi
         }
     }
     for dir in ROOT_DIRS {
-        let walk = WalkDir::new(course_root.join(dir))
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"));
-        for entry in walk {
-            let entry = entry.with_context(|| format!("cannot read {dir}/"))?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let relative = entry
-                .path()
-                .strip_prefix(course_root)
-                .expect("walked under the root");
-            let path = slashed(relative);
-            if LEFT_OUT
-                .iter()
-                .any(|out| path.starts_with(&format!("{out}/")))
-            {
-                continue;
-            }
-            add(path, Content::Copy(entry.path().to_owned()));
+        for (path, from) in files_under(course_root, dir)? {
+            add(path, Content::Copy(from));
         }
     }
     add(
@@ -124,6 +105,34 @@ pub fn plan(course_root: &Path, course: &Course) -> anyhow::Result<Vec<ReleaseFi
         Content::Text(CLASSROOM_WORKFLOW.to_owned()),
     );
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// The files under `course_root/dir` that a release copies: (relative path,
+/// source), without target dirs and what [`LEFT_OUT`] names.
+fn files_under(course_root: &Path, dir: &str) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    let walk = WalkDir::new(course_root.join(dir))
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"));
+    for entry in walk {
+        let entry = entry.with_context(|| format!("cannot read {dir}/"))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let relative = entry
+            .path()
+            .strip_prefix(course_root)
+            .expect("walked under the root");
+        let path = slashed(relative);
+        if !LEFT_OUT
+            .iter()
+            .any(|out| path.starts_with(&format!("{out}/")))
+        {
+            files.push((path, entry.path().to_owned()));
+        }
+    }
     Ok(files)
 }
 

@@ -1,8 +1,9 @@
 //! Commands for students: `list` (progress through the course) and `hint`.
 
 use crate::cli::{CourseArgs, HintArgs};
-use crate::grade::{Grader, Progress};
-use crate::model::{TestStatus, Timings};
+use crate::grade::Grader;
+use crate::model::TestStatus;
+use crate::progress::Progress;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_OK};
 use owo_colors::OwoColorize;
@@ -11,22 +12,15 @@ use std::io::Write;
 /// `grader list`: each exercise with how many of its tests pass; the first
 /// unfinished one is marked as the place to continue.
 pub fn list(args: &CourseArgs) -> anyhow::Result<u8> {
-    let (path, course) = load_course(args.course.as_deref())?;
+    let course = load_course(args.course.as_deref())?;
     let exercises: Vec<_> = course.exercises.iter().collect();
     let progress = Progress::stderr();
-    let grader = Grader::new(
-        &course,
-        &path,
-        &exercises,
-        &Source::Exercises,
-        None,
-        &progress,
-    )?;
-    let mut timings = Timings::default();
+    let grader = Grader::new(&course, &exercises, &Source::Exercises, None, &progress)?;
+    let run = grader.grade_all(&exercises, false);
     let mut lines = Vec::new();
     let mut next = None;
-    for ex in &exercises {
-        let tests = grader.tests(ex, &mut timings);
+    for (ex, report) in exercises.iter().zip(&run.exercises) {
+        let tests = &report.tests;
         let passed = tests
             .tests
             .iter()
@@ -76,15 +70,8 @@ pub fn list(args: &CourseArgs) -> anyhow::Result<u8> {
 
 /// `grader hint ID`: the exercise's hints and the hint of each observation.
 pub fn hint(args: &HintArgs) -> anyhow::Result<u8> {
-    let (_, course) = load_course(args.course.course.as_deref())?;
-    let Some(ex) = course.exercise(&args.id) else {
-        let known: Vec<_> = course.exercises.iter().map(|e| e.id.as_str()).collect();
-        anyhow::bail!(
-            "no exercise `{}` in the course; known: {}",
-            args.id,
-            known.join(", ")
-        );
-    };
+    let course = load_course(args.course.course.as_deref())?;
+    let ex = course.exercise(&args.id)?;
     let mut out = anstream::stdout();
     writeln!(out, "{}", format!("{}  {}", ex.id, ex.title).bold())?;
     writeln!(

@@ -13,13 +13,18 @@
 //! Only pass earns points.
 
 use crate::course::{Check, Observation};
-use crate::model::{CheckResult, ObservationResult, Verdict};
-use common::observe::{Measurements, Metric, Unit};
+use crate::model::{
+    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState, Verdict,
+};
+use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
 
-/// The harness's unit metric: `per: unit` reads "in time units".
-const UNIT_METRIC: &str = "unit";
 const NOISY_ADVICE: &str =
     "too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats";
+
+/// Why an exercise's observations wait until a test passes.
+const NO_TEST_PASSES: &str =
+    "no test passes yet; observations are measured once the tests start passing";
+const DOES_NOT_BUILD: &str = "the exercise does not build (see its tests)";
 
 /// Judge one observation on one harness run. `max_spread` is the course's
 /// default; the observation may override it. `cores` is how many cores the
@@ -35,44 +40,62 @@ pub fn judge(
     }
     let max_spread = obs.max_spread.unwrap_or(max_spread);
     let checks: Vec<CheckResult> = obs.checks.iter().map(|c| check(c, m)).collect();
-
-    let (verdict, reason) = if let Some(error) = checks.iter().find_map(|c| c.error.as_ref()) {
-        (Verdict::Fail, error.clone())
-    } else {
-        let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.passed).collect();
-        let summaries = checks
-            .iter()
-            .map(|c| c.summary.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        if failed.is_empty() {
-            (Verdict::Pass, summaries)
-        } else if failed
-            .iter()
-            .all(|c| c.spread.is_some_and(|s| s > max_spread))
-        {
-            let spread = failed.iter().filter_map(|c| c.spread).fold(0.0, f64::max);
-            (
-                Verdict::Inconclusive,
-                format!(
-                    "{summaries}; but the repeats spread {:.0}% above their minimum (more than {:.0}%): {NOISY_ADVICE}",
-                    spread * 100.0,
-                    max_spread * 100.0
-                ),
-            )
-        } else {
-            (Verdict::Fail, summaries)
-        }
+    if let Some(error) = checks.iter().find_map(|c| c.error.clone()) {
+        let state = ObservationState::NotMeasured {
+            cause: NotMeasuredCause::Metric(error.clone()),
+        };
+        return result(obs, Verdict::Fail, state, error, checks);
+    }
+    let summaries = checks
+        .iter()
+        .map(|c| c.summary.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.passed).collect();
+    if failed.is_empty() {
+        return result(
+            obs,
+            Verdict::Pass,
+            ObservationState::Measured,
+            summaries,
+            checks,
+        );
+    }
+    if !failed
+        .iter()
+        .all(|c| c.spread.is_some_and(|s| s > max_spread))
+    {
+        return result(
+            obs,
+            Verdict::Fail,
+            ObservationState::Measured,
+            summaries,
+            checks,
+        );
+    }
+    let spread = failed.iter().filter_map(|c| c.spread).fold(0.0, f64::max);
+    let reason = format!(
+        "{summaries}; but the repeats spread {:.0}% above their minimum (more than {:.0}%): {NOISY_ADVICE}",
+        spread * 100.0,
+        max_spread * 100.0
+    );
+    let state = ObservationState::Inconclusive {
+        cause: InconclusiveCause::Spread { spread, max_spread },
     };
-    result(obs, verdict, reason, checks)
+    result(obs, Verdict::Inconclusive, state, reason, checks)
 }
 
-/// The observation could not be measured at all (the harness did not build,
-/// crashed, or was not run): a fail, saying why.
-pub fn not_measured(obs: &Observation, cores: usize, why: &str) -> ObservationResult {
+/// The observation could not be measured at all (the exercise does not
+/// build, no test passes, the harness failed): a fail, saying why.
+pub fn not_measured(obs: &Observation, cores: usize, cause: NotMeasuredCause) -> ObservationResult {
     if cores < obs.min_cores {
         return skipped(obs, cores);
     }
+    let why = match &cause {
+        NotMeasuredCause::DoesNotBuild => DOES_NOT_BUILD,
+        NotMeasuredCause::NoTestPasses => NO_TEST_PASSES,
+        NotMeasuredCause::Harness(why) | NotMeasuredCause::Metric(why) => why.as_str(),
+    };
     let checks = obs
         .checks
         .iter()
@@ -81,7 +104,9 @@ pub fn not_measured(obs: &Observation, cores: usize, why: &str) -> ObservationRe
             ..empty_check(c)
         })
         .collect();
-    result(obs, Verdict::Fail, format!("not measured: {why}"), checks)
+    let reason = format!("not measured: {why}");
+    let state = ObservationState::NotMeasured { cause };
+    result(obs, Verdict::Fail, state, reason, checks)
 }
 
 fn skipped(obs: &Observation, cores: usize) -> ObservationResult {
@@ -90,17 +115,18 @@ fn skipped(obs: &Observation, cores: usize) -> ObservationResult {
         plural(cores, "core", "cores"),
         obs.min_cores
     );
-    result(
-        obs,
-        Verdict::Skipped,
-        reason,
-        obs.checks.iter().map(empty_check).collect(),
-    )
+    let state = ObservationState::Skipped {
+        cores_needed: obs.min_cores,
+        cores_present: cores,
+    };
+    let checks = obs.checks.iter().map(empty_check).collect();
+    result(obs, Verdict::Skipped, state, reason, checks)
 }
 
 fn result(
     obs: &Observation,
     verdict: Verdict,
+    state: ObservationState,
     reason: String,
     checks: Vec<CheckResult>,
 ) -> ObservationResult {
@@ -108,6 +134,7 @@ fn result(
         id: obs.id.clone(),
         claim: obs.claim.clone(),
         verdict,
+        state,
         reason,
         points: if verdict == Verdict::Pass {
             obs.points
@@ -155,8 +182,8 @@ fn check(c: &Check, m: &Measurements) -> CheckResult {
             return result;
         }
     };
-    let metric_min = minimum(&metric.values);
-    let per_min = per.map(|p| minimum(&p.values));
+    let metric_min = metric.min();
+    let per_min = per.map(Metric::min);
     let value = match per_min {
         Some(p) if p <= 0.0 => {
             result.error = Some(format!(
@@ -172,7 +199,7 @@ fn check(c: &Check, m: &Measurements) -> CheckResult {
     };
     result.metric_min = Some(metric_min);
     result.per_min = per_min;
-    result.unit = Some(unit_name(metric.unit).to_owned());
+    result.unit = Some(metric.unit);
     result.value = Some(value);
     result.spread = [Some(metric), per]
         .into_iter()
@@ -205,10 +232,6 @@ fn find<'a>(m: &'a Measurements, name: &str) -> Result<&'a Metric, String> {
     Ok(metric)
 }
 
-fn minimum(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::INFINITY, f64::min)
-}
-
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -226,16 +249,8 @@ fn spread(metric: &Metric) -> Option<f64> {
     if metric.unit == Unit::Count || metric.name == UNIT_METRIC {
         return None;
     }
-    let min = minimum(&metric.values);
+    let min = metric.min();
     (min > 0.0).then(|| (median(&metric.values) - min) / min)
-}
-
-fn unit_name(unit: Unit) -> &'static str {
-    match unit {
-        Unit::Seconds => "seconds",
-        Unit::Count => "count",
-        Unit::Ratio => "ratio",
-    }
 }
 
 /// One sentence with the measured numbers beside the expectation, e.g.
@@ -249,7 +264,7 @@ fn describe(
     unit_seconds: f64,
 ) -> String {
     let amount = |m: &Metric| {
-        let min = minimum(&m.values);
+        let min = m.min();
         match m.unit {
             Unit::Seconds if m.name != UNIT_METRIC => {
                 format!(
@@ -267,7 +282,7 @@ fn describe(
             "{}: {} units ({} ms), expected {}",
             c.metric,
             number(value),
-            milliseconds(minimum(&metric.values)),
+            milliseconds(metric.min()),
             bounds(c, " units")
         ),
         Some(p) => format!(
@@ -481,7 +496,7 @@ mod tests {
         assert_eq!((r.points, r.max_points), (0.0, 2.0));
         assert_eq!(judge(&obs, &recorded(), 0.25, 2).verdict, Verdict::Fail);
         assert_eq!(
-            not_measured(&obs, 1, "no harness").verdict,
+            not_measured(&obs, 1, NotMeasuredCause::NoTestPasses).verdict,
             Verdict::Skipped
         );
     }
@@ -563,7 +578,11 @@ mod tests {
     #[test]
     fn not_measured_fails_every_check() {
         let obs = observation(vec![bound("serial_seconds", None, None, Some(1.0))]);
-        let r = not_measured(&obs, 2, "the harness did not build");
+        let r = not_measured(
+            &obs,
+            2,
+            NotMeasuredCause::Harness("the harness did not build".into()),
+        );
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(r.reason, "not measured: the harness did not build");
         assert_eq!(

@@ -173,6 +173,26 @@ fn copy_submission(
     exercise_dirs: &[PathBuf],
     into: &Path,
 ) -> anyhow::Result<()> {
+    check_submission_root(submission)?;
+    let mut budget = CopyBudget::default();
+    for dir in exercise_dirs {
+        check_relative(dir)?;
+        let src = dir.join("src");
+        if !real_directory_path(submission, &src)? {
+            // Not attempted: the stubs stay and earn nothing.
+            continue;
+        }
+        let to = into.join(&src);
+        if to.exists() {
+            fs::remove_dir_all(&to).with_context(|| format!("cannot replace {}", to.display()))?;
+        }
+        copy_src_tree(&submission.join(&src), &to, &mut budget)?;
+    }
+    Ok(())
+}
+
+/// The submission is a directory with an `exercises/` directory.
+fn check_submission_root(submission: &Path) -> anyhow::Result<()> {
     let metadata = fs::metadata(submission)
         .with_context(|| format!("cannot read the submission {}", submission.display()))?;
     if !metadata.is_dir() {
@@ -184,73 +204,79 @@ fn copy_submission(
             submission.display()
         );
     }
-    let mut files = 0;
-    let mut bytes = 0;
-    for dir in exercise_dirs {
-        check_relative(dir)?;
-        let src = dir.join("src");
-        // Every step from the submission's root to src must be a real directory.
-        let mut path = submission.to_path_buf();
-        let mut present = true;
-        for component in src.components() {
-            path.push(component);
-            match fs::symlink_metadata(&path) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    bail!(
-                        "the submission contains a symbolic link: {}",
-                        path.display()
-                    )
-                }
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => bail!("the submission's {} is not a directory", path.display()),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    present = false;
-                    break;
-                }
-                Err(error) => {
-                    return Err(error).with_context(|| format!("cannot read {}", path.display()))
-                }
-            }
-        }
-        if !present {
-            // Not attempted: the stubs stay and earn nothing.
-            continue;
-        }
-        let from = submission.join(&src);
-        let to = into.join(&src);
-        if to.exists() {
-            fs::remove_dir_all(&to).with_context(|| format!("cannot replace {}", to.display()))?;
-        }
-        for entry in WalkDir::new(&from) {
-            let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
-            let relative = entry.path().strip_prefix(&from).expect("walked under src");
-            let target = to.join(relative);
-            let kind = entry.file_type();
-            if kind.is_symlink() {
+    Ok(())
+}
+
+/// Whether `relative` exists under `submission` with every step from the
+/// submission's root a real directory (false when a step is missing; an
+/// error for a symbolic link or a file on the way).
+fn real_directory_path(submission: &Path, relative: &Path) -> anyhow::Result<bool> {
+    let mut path = submission.to_path_buf();
+    for component in relative.components() {
+        path.push(component);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
                 bail!(
                     "the submission contains a symbolic link: {}",
-                    entry.path().display()
-                );
-            } else if kind.is_dir() {
-                fs::create_dir_all(&target)
-                    .with_context(|| format!("cannot create {}", target.display()))?;
-            } else if kind.is_file() {
-                files += 1;
-                bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
-                if files > SUBMISSION_MAX_FILES || bytes > SUBMISSION_MAX_BYTES {
-                    bail!(
-                        "the submission's src directories hold more than {SUBMISSION_MAX_FILES} files or {} MiB",
-                        SUBMISSION_MAX_BYTES / (1024 * 1024)
-                    );
-                }
-                fs::copy(entry.path(), &target)
-                    .with_context(|| format!("cannot read {}", entry.path().display()))?;
-            } else {
-                bail!(
-                    "the submission contains a special file: {}",
-                    entry.path().display()
-                );
+                    path.display()
+                )
             }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => bail!("the submission's {} is not a directory", path.display()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot read {}", path.display()))
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// How much of the submission has been copied so far, against the limits.
+#[derive(Default)]
+struct CopyBudget {
+    files: usize,
+    bytes: u64,
+}
+
+impl CopyBudget {
+    fn spend(&mut self, bytes: u64) -> anyhow::Result<()> {
+        self.files += 1;
+        self.bytes += bytes;
+        if self.files > SUBMISSION_MAX_FILES || self.bytes > SUBMISSION_MAX_BYTES {
+            bail!(
+                "the submission's src directories hold more than {SUBMISSION_MAX_FILES} files or {} MiB",
+                SUBMISSION_MAX_BYTES / (1024 * 1024)
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Copy one `src` tree: directories and regular files only.
+fn copy_src_tree(from: &Path, to: &Path, budget: &mut CopyBudget) -> anyhow::Result<()> {
+    for entry in WalkDir::new(from) {
+        let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
+        let relative = entry.path().strip_prefix(from).expect("walked under src");
+        let target = to.join(relative);
+        let kind = entry.file_type();
+        if kind.is_symlink() {
+            bail!(
+                "the submission contains a symbolic link: {}",
+                entry.path().display()
+            );
+        } else if kind.is_dir() {
+            fs::create_dir_all(&target)
+                .with_context(|| format!("cannot create {}", target.display()))?;
+        } else if kind.is_file() {
+            budget.spend(entry.metadata().map(|m| m.len()).unwrap_or(0))?;
+            fs::copy(entry.path(), &target)
+                .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        } else {
+            bail!(
+                "the submission contains a special file: {}",
+                entry.path().display()
+            );
         }
     }
     Ok(())

@@ -69,43 +69,51 @@ fn modified(path: &Path) -> std::time::SystemTime {
     fs::metadata(path).unwrap().modified().unwrap()
 }
 
-#[test]
-fn a_class_is_graded_resumed_and_merged() {
-    let dir = tempfile::tempdir().unwrap();
-    let class = dir.path().join("class");
-    let reference = submission(
-        &class,
-        "reference",
-        &root().join("solutions/ex01-serial-map/src"),
-    );
-    let stubs = submission(
-        &class,
-        "stubs",
-        &root().join("exercises/ex01-serial-map/src"),
-    );
-    let broken = submission(
-        &class,
-        "broken",
-        &root().join("solutions/ex01-serial-map/src"),
-    );
+/// The class: the reference, the stubs, one that does not compile, one missing.
+struct Class {
+    reference: PathBuf,
+    stubs: PathBuf,
+    broken: PathBuf,
+    missing: PathBuf,
+}
+
+fn class(dir: &Path) -> Class {
+    let class = dir.join("class");
+    let solution = root().join("solutions/ex01-serial-map/src");
+    let broken = submission(&class, "broken", &solution);
     let lib = broken.join("exercises/ex01-serial-map/src/lib.rs");
     fs::write(
         &lib,
         fs::read_to_string(&lib).unwrap() + "\npub fn broken( {\n",
     )
     .unwrap();
-    let missing = class.join("missing");
-    let out = dir.path().join("out");
-    let batch = |inputs: &[&Path]| {
-        grader("batch")
-            .args(inputs)
-            .args(["--exercise", "ex01", "--no-observations", "--out"])
-            .arg(&out)
-            .assert()
-            .success()
-    };
+    Class {
+        reference: submission(&class, "reference", &solution),
+        stubs: submission(
+            &class,
+            "stubs",
+            &root().join("exercises/ex01-serial-map/src"),
+        ),
+        broken,
+        missing: class.join("missing"),
+    }
+}
 
-    batch(&[&reference, &stubs, &broken, &missing]);
+fn batch(inputs: &[&Path], out: &Path) {
+    grader("batch")
+        .args(inputs)
+        .args(["--exercise", "ex01", "--no-observations", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_class_is_graded_resumed_and_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = class(dir.path());
+    let out = dir.path().join("out");
+    batch(&[&c.reference, &c.stubs, &c.broken, &c.missing], &out);
     let rows = gradebook(&out);
     assert_eq!(rows[0], ["id", "ex01", "total", "max", "flags"]);
     let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
@@ -122,11 +130,16 @@ fn a_class_is_graded_resumed_and_merged() {
         .unwrap()
         .contains("not a directory"));
 
-    // Each report is the one grading the submission alone gives.
+    each_report_matches_grading_alone(&c, &out);
+    resuming_grades_only_what_changed(&c, &out);
+    merging_gives_the_same_gradebook(dir.path(), &out);
+}
+
+fn each_report_matches_grading_alone(c: &Class, out: &Path) {
     for (id, dir) in [
-        ("reference", &reference),
-        ("stubs", &stubs),
-        ("broken", &broken),
+        ("reference", &c.reference),
+        ("stubs", &c.stubs),
+        ("broken", &c.broken),
     ] {
         let alone = grader("grade")
             .arg("--submission")
@@ -147,21 +160,23 @@ fn a_class_is_graded_resumed_and_merged() {
         assert_eq!(alone["score"], batched["score"], "{id}");
         assert_eq!(test_statuses(&alone), test_statuses(&batched), "{id}");
     }
+}
 
-    // Resuming: unchanged submissions keep their reports; an edited one is graded again.
+fn resuming_grades_only_what_changed(c: &Class, out: &Path) {
     let before = (
         modified(&out.join("reference.json")),
         modified(&out.join("stubs.json")),
     );
     std::thread::sleep(std::time::Duration::from_millis(50));
-    let stub_lib = stubs.join("exercises/ex01-serial-map/src/lib.rs");
+    let stub_lib = c.stubs.join("exercises/ex01-serial-map/src/lib.rs");
     fs::write(&stub_lib, fs::read_to_string(&stub_lib).unwrap() + "\n").unwrap();
-    batch(&[&reference, &stubs, &broken]);
+    batch(&[&c.reference, &c.stubs, &c.broken], out);
     assert_eq!(modified(&out.join("reference.json")), before.0);
     assert_ne!(modified(&out.join("stubs.json")), before.1);
+}
 
-    // Merging the reports gives the same gradebook.
-    let merged = dir.path().join("merged");
+fn merging_gives_the_same_gradebook(dir: &Path, out: &Path) {
+    let merged = dir.join("merged");
     grader("batch")
         .arg("--merge")
         .args(["reference", "stubs", "broken"].map(|id| out.join(format!("{id}.json"))))
@@ -169,7 +184,7 @@ fn a_class_is_graded_resumed_and_merged() {
         .arg(&merged)
         .assert()
         .success();
-    let graded_rows: Vec<_> = gradebook(&out)
+    let graded_rows: Vec<_> = gradebook(out)
         .into_iter()
         .filter(|r| r[0] != "missing")
         .collect();

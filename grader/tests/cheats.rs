@@ -441,7 +441,7 @@ fn units(measurements: &common::observe::Measurements, metric: &str) -> f64 {
             .iter()
             .find(|m| m.name == name)
             .unwrap_or_else(|| panic!("no metric {name} in {measurements:#?}"));
-        metric.values.iter().copied().fold(f64::INFINITY, f64::min)
+        metric.min()
     };
     min(metric) / min("unit")
 }

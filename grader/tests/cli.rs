@@ -22,6 +22,7 @@ fn grader() -> Command {
     let mut cmd = Command::cargo_bin("grader").unwrap();
     cmd.current_dir(root())
         .env_remove("COURSE_TIME_UNIT_MS")
+        .env_remove("COURSE_REPEATS")
         .env("NO_COLOR", "1");
     cmd
 }
@@ -133,6 +134,13 @@ fn environment_errors_exit_2_with_one_line() {
         .code(2)
         .stderr(predicate::str::contains(
             "COURSE_TIME_UNIT_MS must be a positive number",
+        ));
+    graded(&["--exercise", "ex01"])
+        .env("COURSE_REPEATS", "0")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: COURSE_REPEATS must be a whole number of runs, at least 1, not \"0\"",
         ));
 }
 

@@ -14,6 +14,7 @@ fn the_course_checks_out() {
         .unwrap()
         .current_dir(root)
         .env_remove("COURSE_TIME_UNIT_MS")
+        .env_remove("COURSE_REPEATS")
         .env("NO_COLOR", "1")
         .args(["check", "--course"])
         .arg(root.join("course.yaml"))

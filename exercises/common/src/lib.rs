@@ -16,8 +16,8 @@ pub mod trace;
 use std::sync::Mutex;
 
 pub use time::{
-    set_time_unit, sleep_units, time_unit, units, units_to_duration, ITERATIONS_PER_UNIT,
-    TIME_UNIT_ENV,
+    set_time_unit, sleep_units, time_unit, units, units_to_duration, DEFAULT_TIME_UNIT_MS,
+    ITERATIONS_PER_UNIT, TIME_UNIT_ENV,
 };
 
 /// A global lock that mimics CPython's global interpreter lock.

@@ -22,11 +22,18 @@
 //!     { "name": "threads_seconds", "unit": "seconds", "values": [],
 //!       "error": "panicked: not yet implemented: ..." } ] }
 //! ```
-//! Two metrics are always present: `unit` (one time unit, in seconds) and
-//! `cores` (the cores this process may use).
+//! Two metrics are always present: [`UNIT_METRIC`] (one time unit, in
+//! seconds) and [`CORES_METRIC`] (the cores this process may use).
+//!
+//! This module owns the grader–harness protocol: the harness's location
+//! ([`HARNESS_PATH`], bench target [`HARNESS_TARGET`]), the environment
+//! ([`MEASUREMENTS_ENV`], [`REPEATS_ENV`], [`crate::TIME_UNIT_ENV`], read
+//! by [`env_settings`] alone), the defaults, the file format and the
+//! minimum of a metric ([`Metric::min`]). The grader and the harnesses both
+//! use these names; neither spells them again.
 
 use serde::{Deserialize, Serialize};
-use std::fmt::Display;
+use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -39,7 +46,102 @@ pub const MEASUREMENTS_FROM_STDIN: &str = "-";
 pub const REPEATS_ENV: &str = "COURSE_REPEATS";
 /// The measurement file's format version.
 pub const FORMAT_VERSION: u32 = 1;
-const DEFAULT_REPEATS: usize = 3;
+/// Measured runs per timing when neither the grader nor [`REPEATS_ENV`]
+/// says otherwise.
+pub const DEFAULT_REPEATS: usize = 3;
+/// The metric every harness records: one time unit, in seconds. `per: unit`
+/// in course.yaml reads "in time units".
+pub const UNIT_METRIC: &str = "unit";
+/// The metric every harness records: the cores this process may use.
+pub const CORES_METRIC: &str = "cores";
+/// The metrics every harness records, whatever its source names.
+pub const ALWAYS_RECORDED: [&str; 2] = [UNIT_METRIC, CORES_METRIC];
+/// Where an exercise's harness lives, inside its directory; its manifest
+/// declares it as `[[bench]] name = "observe"` with `harness = false`.
+pub const HARNESS_PATH: &str = "benches/observe.rs";
+/// The harness's bench target name.
+pub const HARNESS_TARGET: &str = "observe";
+
+/// What went wrong on the harness's side of the protocol: one line each.
+#[derive(thiserror::Error)]
+pub enum ObserveError {
+    /// An environment variable of the protocol holds a value it cannot.
+    #[error("{name} must be {expected}, not {value:?}")]
+    BadEnv {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// `COURSE_MEASUREMENTS=-` but stdin named no file.
+    #[error("{MEASUREMENTS_ENV}=- but stdin did not name a file")]
+    NoFileOnStdin,
+    /// The measurements file could not be written.
+    #[error("cannot write the measurements to {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The message itself, so that a harness whose `main` returns this error
+/// prints one line (`Error: ...`).
+impl fmt::Debug for ObserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Display::fmt(self, f)
+    }
+}
+
+/// The protocol's settings as the environment gives them; `None` where a
+/// variable is not set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnvSettings {
+    /// [`REPEATS_ENV`]: measured runs per timing, at least 1.
+    pub repeats: Option<usize>,
+    /// [`crate::TIME_UNIT_ENV`]: the time unit, a positive number of
+    /// milliseconds.
+    pub time_unit_ms: Option<f64>,
+}
+
+/// Read [`REPEATS_ENV`] and [`crate::TIME_UNIT_ENV`]: the one place either
+/// is parsed. A value that is set but not valid is an error, never a silent
+/// fallback to the default.
+pub fn env_settings() -> Result<EnvSettings, ObserveError> {
+    let var = |name| std::env::var(name).ok();
+    settings_from(
+        var(REPEATS_ENV).as_deref(),
+        var(crate::TIME_UNIT_ENV).as_deref(),
+    )
+}
+
+fn settings_from(
+    repeats: Option<&str>,
+    time_unit_ms: Option<&str>,
+) -> Result<EnvSettings, ObserveError> {
+    let repeats = repeats
+        .map(|text| match text.trim().parse::<usize>() {
+            Ok(r) if r >= 1 => Ok(r),
+            _ => Err(ObserveError::BadEnv {
+                name: REPEATS_ENV,
+                value: text.to_owned(),
+                expected: "a whole number of runs, at least 1",
+            }),
+        })
+        .transpose()?;
+    let time_unit_ms = time_unit_ms
+        .map(|text| match text.trim().parse::<f64>() {
+            Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(ms),
+            _ => Err(ObserveError::BadEnv {
+                name: crate::TIME_UNIT_ENV,
+                value: text.to_owned(),
+                expected: "a positive number of milliseconds",
+            }),
+        })
+        .transpose()?;
+    Ok(EnvSettings {
+        repeats,
+        time_unit_ms,
+    })
+}
 
 /// What a metric's values count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +166,14 @@ pub struct Metric {
     pub error: Option<String>,
 }
 
+impl Metric {
+    /// The smallest of the values (infinity when there are none): noise
+    /// only ever adds time, so the minimum is the honest estimate.
+    pub fn min(&self) -> f64 {
+        self.values.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+}
+
 /// Everything one harness run measured: the file format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurements {
@@ -82,17 +192,18 @@ pub struct Observations {
 }
 
 impl Observations {
-    /// Start recording for `exercise`, reading `COURSE_MEASUREMENTS` and
-    /// `COURSE_REPEATS`.
-    pub fn new(exercise: &str) -> Self {
-        let out = measurements_file();
+    /// Start recording for `exercise` (the package name), reading
+    /// `COURSE_MEASUREMENTS`, `COURSE_REPEATS` and `COURSE_TIME_UNIT_MS`.
+    ///
+    /// # Errors
+    /// A bad `COURSE_REPEATS` or `COURSE_TIME_UNIT_MS`, or
+    /// `COURSE_MEASUREMENTS=-` with no file named on stdin.
+    pub fn new(exercise: &str) -> Result<Self, ObserveError> {
+        let settings = env_settings()?;
+        let out = measurements_file()?;
         // Student code runs in this process: do not hand it the file's name.
         std::env::remove_var(MEASUREMENTS_ENV);
-        let repeats = std::env::var(REPEATS_ENV)
-            .ok()
-            .and_then(|r| r.trim().parse().ok())
-            .filter(|&r: &usize| r >= 1)
-            .unwrap_or(DEFAULT_REPEATS);
+        let repeats = settings.repeats.unwrap_or(DEFAULT_REPEATS);
         let time_unit_seconds = crate::time_unit().as_secs_f64();
         let cores = cores();
         let mut observations = Observations {
@@ -106,9 +217,9 @@ impl Observations {
                 metrics: Vec::new(),
             },
         };
-        observations.record("unit", Unit::Seconds, [time_unit_seconds]);
-        observations.record("cores", Unit::Count, [cores as f64]);
-        observations
+        observations.record(UNIT_METRIC, Unit::Seconds, [time_unit_seconds]);
+        observations.record(CORES_METRIC, Unit::Count, [cores as f64]);
+        Ok(observations)
     }
 
     /// How many measured runs each timing gets.
@@ -215,22 +326,24 @@ impl Observations {
 
     /// Write the measurements to the grader's file, or print them as a table
     /// when the harness was run by hand.
-    pub fn finish(self) {
-        match &self.out {
-            Some(path) => {
-                let json = serde_json::to_string_pretty(&self.measurements)
-                    .expect("measurements are plain numbers and strings");
-                // Write beside, then rename: the grader never reads half a file.
-                let partial = path.with_extension("partial");
-                if let Err(e) =
-                    std::fs::write(&partial, json).and_then(|()| std::fs::rename(&partial, path))
-                {
-                    eprintln!("cannot write the measurements to {}: {e}", path.display());
-                    std::process::exit(3);
-                }
-            }
-            None => print!("{}", self.table()),
-        }
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn finish(self) -> Result<(), ObserveError> {
+        let Some(path) = &self.out else {
+            print!("{}", self.table());
+            return Ok(());
+        };
+        let json = serde_json::to_string_pretty(&self.measurements)
+            .expect("measurements are plain numbers and strings");
+        // Write beside, then rename: the grader never reads half a file.
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, json)
+            .and_then(|()| std::fs::rename(&partial, path))
+            .map_err(|source| ObserveError::Write {
+                path: path.clone(),
+                source,
+            })
     }
 
     /// The measurements as a text table, minimum first, in time units.
@@ -244,7 +357,7 @@ impl Observations {
             self.measurements.cores
         );
         for m in &self.measurements.metrics {
-            let min = m.values.iter().copied().fold(f64::INFINITY, f64::min);
+            let min = m.min();
             let line = match (&m.error, m.unit) {
                 (Some(e), _) => format!("not measured: {e}"),
                 (None, _) if m.values.is_empty() => "no values".to_owned(),
@@ -264,20 +377,19 @@ impl Observations {
 
 /// The file the measurements go to, if any: named by `COURSE_MEASUREMENTS`,
 /// or read from stdin's first line when that variable is `-`.
-fn measurements_file() -> Option<PathBuf> {
-    let named = std::env::var_os(MEASUREMENTS_ENV)?;
+fn measurements_file() -> Result<Option<PathBuf>, ObserveError> {
+    let Some(named) = std::env::var_os(MEASUREMENTS_ENV) else {
+        return Ok(None);
+    };
     if named != MEASUREMENTS_FROM_STDIN {
-        return Some(named.into());
+        return Ok(Some(named.into()));
     }
     let mut line = String::new();
     match std::io::stdin().read_line(&mut line) {
         Ok(_) if !line.trim_end_matches(['\r', '\n']).is_empty() => {
-            Some(line.trim_end_matches(['\r', '\n']).into())
+            Ok(Some(line.trim_end_matches(['\r', '\n']).into()))
         }
-        _ => {
-            eprintln!("{MEASUREMENTS_ENV}=- but stdin did not name a file");
-            std::process::exit(3);
-        }
+        _ => Err(ObserveError::NoFileOnStdin),
     }
 }
 
@@ -317,7 +429,7 @@ mod tests {
     use super::*;
 
     fn observations() -> Observations {
-        let mut o = Observations::new("exTest");
+        let mut o = Observations::new("exTest").unwrap();
         o.out = None;
         o.measurements.repeats = 2;
         o
@@ -332,7 +444,7 @@ mod tests {
             .iter()
             .map(|m| m.name.as_str())
             .collect();
-        assert_eq!(names, ["unit", "cores"]);
+        assert_eq!(names, ALWAYS_RECORDED);
         assert!(o.measurements().metrics[1].values[0] >= 1.0);
     }
 
@@ -374,7 +486,7 @@ mod tests {
                 .find(|m| m.name == name)
                 .unwrap();
             assert_eq!(m.values.len(), 2, "{name}");
-            m.values.iter().copied().fold(f64::INFINITY, f64::min)
+            m.min()
         };
         assert!(min("sleep_cpu") < min("spin_cpu"));
     }
@@ -401,5 +513,41 @@ mod tests {
         let json = serde_json::to_string(o.measurements()).unwrap();
         let back: Measurements = serde_json::from_str(&json).unwrap();
         assert_eq!(&back, o.measurements());
+    }
+
+    #[test]
+    fn the_environment_is_parsed_once_and_bad_values_are_errors() {
+        assert_eq!(
+            settings_from(None, None).unwrap(),
+            EnvSettings {
+                repeats: None,
+                time_unit_ms: None
+            }
+        );
+        let set = settings_from(Some(" 5 "), Some("2.5")).unwrap();
+        assert_eq!((set.repeats, set.time_unit_ms), (Some(5), Some(2.5)));
+        for bad in ["", "0", "-1", "three", "2.5"] {
+            let e = settings_from(Some(bad), None).unwrap_err().to_string();
+            assert!(e.starts_with("COURSE_REPEATS must be"), "{e}");
+        }
+        for bad in ["", "0", "-5", "NaN", "inf", "abc"] {
+            let e = settings_from(None, Some(bad)).unwrap_err().to_string();
+            assert!(e.starts_with("COURSE_TIME_UNIT_MS must be"), "{e}");
+            assert_eq!(
+                format!("{e}"),
+                format!("{:?}", settings_from(None, Some(bad)).unwrap_err())
+            );
+        }
+    }
+
+    #[test]
+    fn a_metrics_minimum_is_its_smallest_value() {
+        let m = Metric {
+            name: "m".into(),
+            unit: Unit::Seconds,
+            values: vec![0.3, 0.1, 0.2],
+            error: None,
+        };
+        assert_eq!(m.min(), 0.1);
     }
 }

@@ -14,7 +14,10 @@ pub const TIME_UNIT_ENV: &str = "COURSE_TIME_UNIT_MS";
 /// noticeable moment even in optimized Rust (about 10 ms on a laptop).
 pub const ITERATIONS_PER_UNIT: u64 = 20_000_000;
 
-const DEFAULT_UNIT: Duration = Duration::from_millis(50);
+/// One time unit unless `COURSE_TIME_UNIT_MS` or the grader says
+/// otherwise (course.yaml's `defaults.time_unit_ms` falls back to it too).
+pub const DEFAULT_TIME_UNIT_MS: u64 = 50;
+const DEFAULT_UNIT: Duration = Duration::from_millis(DEFAULT_TIME_UNIT_MS);
 
 /// The unit in nanoseconds; 0 means "not read from the environment yet".
 static UNIT_NANOS: AtomicU64 = AtomicU64::new(0);
@@ -27,8 +30,7 @@ static UNIT_NANOS: AtomicU64 = AtomicU64::new(0);
 pub fn time_unit() -> Duration {
     match UNIT_NANOS.load(Ordering::Relaxed) {
         0 => {
-            let unit = unit_from_env(std::env::var(TIME_UNIT_ENV).ok().as_deref())
-                .unwrap_or_else(|message| panic!("{message}"));
+            let unit = unit_from_env().unwrap_or_else(|error| panic!("{error}"));
             // Another thread may have called `set_time_unit` meanwhile: keep its value.
             let _ =
                 UNIT_NANOS.compare_exchange(0, nanos(unit), Ordering::Relaxed, Ordering::Relaxed);
@@ -68,43 +70,16 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
 }
 
-fn unit_from_env(value: Option<&str>) -> Result<Duration, String> {
-    let Some(text) = value else {
-        return Ok(DEFAULT_UNIT);
-    };
-    match text.trim().parse::<f64>() {
-        Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(Duration::from_secs_f64(ms / 1000.0)),
-        _ => Err(format!(
-            "{TIME_UNIT_ENV} must be a positive number of milliseconds, got {text:?}"
-        )),
-    }
+/// The unit `COURSE_TIME_UNIT_MS` sets (parsed by the protocol's one
+/// reader, [`crate::observe::env_settings`]), else the default.
+fn unit_from_env() -> Result<Duration, crate::observe::ObserveError> {
+    let ms = crate::observe::env_settings()?.time_unit_ms;
+    Ok(ms.map_or(DEFAULT_UNIT, |ms| Duration::from_secs_f64(ms / 1000.0)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_unit_is_fifty_milliseconds() {
-        assert_eq!(unit_from_env(None), Ok(Duration::from_millis(50)));
-    }
-
-    #[test]
-    fn env_value_is_milliseconds() {
-        assert_eq!(unit_from_env(Some("1000")), Ok(Duration::from_secs(1)));
-        assert_eq!(
-            unit_from_env(Some(" 2.5 ")),
-            Ok(Duration::from_micros(2500))
-        );
-    }
-
-    #[test]
-    fn bad_env_values_are_refused_with_the_variable_name() {
-        for bad in ["", "abc", "0", "-5", "NaN", "inf"] {
-            let message = unit_from_env(Some(bad)).unwrap_err();
-            assert!(message.contains(TIME_UNIT_ENV), "{message}");
-        }
-    }
 
     #[test]
     fn units_round_trip_and_clamp() {

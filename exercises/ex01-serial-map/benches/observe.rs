@@ -4,7 +4,7 @@
 //! grader runs it the same way and reads the measurements from the file it
 //! names in `COURSE_MEASUREMENTS`; `course.yaml` says what they must show.
 
-use common::observe::Observations;
+use common::observe::{Observations, ObserveError};
 use ex01::{do_science, map_lazy, science_loop, science_map};
 use std::hint::black_box;
 
@@ -14,8 +14,8 @@ const ITEMS: u64 = 2_000_000;
 /// Rounds of loop-then-map timings; each round records `COURSE_REPEATS` runs of each.
 const ROUNDS: usize = 8;
 
-fn main() {
-    let mut observations = Observations::new("ex01");
+fn main() -> Result<(), ObserveError> {
+    let mut observations = Observations::new("ex01")?;
     let inputs: Vec<u64> = (0..ITEMS).collect();
 
     // map-matches-loop: the same work written two ways.
@@ -43,5 +43,5 @@ fn main() {
         }
     });
 
-    observations.finish();
+    observations.finish()
 }

@@ -10,7 +10,7 @@
 //! (7 s at the default 50 ms unit, 3 repeats).
 
 use common::lessons::{LONG_LAST, LONG_SECOND, SECRET_QUERIES};
-use common::observe::{Observations, Unit, MEASUREMENTS_ENV};
+use common::observe::{Observations, ObserveError, Unit, MEASUREMENTS_ENV};
 use common::secret_database;
 use common::trace::{self, Trace};
 use ex02::{rayon_queries, secret_serial, secret_threaded, serial_queries, threaded_queries};
@@ -18,9 +18,9 @@ use std::fmt::Debug;
 
 const TIMELINE_WIDTH: usize = 80;
 
-fn main() {
+fn main() -> Result<(), ObserveError> {
     let by_hand = std::env::var_os(MEASUREMENTS_ENV).is_none();
-    let mut observations = Observations::new("ex02");
+    let mut observations = Observations::new("ex02")?;
     let o = &mut observations;
     let squares = |queries: &[f64]| queries.iter().map(|x| x * x).collect::<Vec<f64>>();
 
@@ -85,7 +85,7 @@ fn main() {
         }
     }
 
-    observations.finish();
+    observations.finish()
 }
 
 /// A timing only counts when the function also gave the right answers.

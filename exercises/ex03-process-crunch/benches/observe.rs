@@ -5,7 +5,7 @@
 //! ex03 section. Every parallel comparison uses equal tasks, long enough that
 //! a worker process's start-up is small against them.
 
-use common::observe::{catch_panic, measure, Observations, Unit};
+use common::observe::{catch_panic, measure, Observations, ObserveError, Unit};
 use ex03::{
     gil_crunch, process_crunch, process_crunch_with_pids, serial_crunch, threaded_crunch,
     train_neural_network,
@@ -20,9 +20,9 @@ const TASKS: [f64; 8] = [2.0; 8];
 /// repeat and reported per start.
 const STARTS_PER_REPEAT: u32 = 10;
 
-fn main() {
+fn main() -> Result<(), ObserveError> {
     let worker = Path::new(WORKER);
-    let mut o = Observations::new("ex03");
+    let mut o = Observations::new("ex03")?;
 
     // crunch-scales-with-x, crunch-is-cpu-bound. One call of 1.0 is timed as
     // the average of 4 in a row, so that both metrics span the same stretch
@@ -95,7 +95,7 @@ fn main() {
         threaded_crunch(&[0.0], 1)
     });
 
-    o.finish();
+    o.finish()
 }
 
 /// Panic (which the recorder notes as the metric's error) unless `results`

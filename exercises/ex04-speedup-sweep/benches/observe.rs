@@ -13,14 +13,18 @@
 //! - `fast_process_speedup_2`: T(1)/T(2) for tiny tasks on worker processes
 //!   started for each run (minimums of 20 runs: a run takes milliseconds);
 //! - `crunch_wall_seconds`, `crunch_cpu_seconds`: one single-threaded call;
-//! - `crunch_1x_seconds`, `crunch_4x_seconds`: `crunch_numbers(x)` and `(4x)`.
+//! - `crunch_1x_seconds`, `crunch_4x_seconds`: `crunch_numbers(x)` and `(4x)`;
+//! - `tiny_serial_seconds`, `tiny_chunk1_seconds`, `tiny_chunked_seconds`:
+//!   a million tasks of about 10 ns in the harness's own serial loop, then
+//!   in `pool_map_chunked` on 2 threads with chunk 1 and with a chunk of
+//!   items / (4 x threads) (minimums of 10 runs).
 
 // The program uses more of this module than the harness does.
 #[allow(dead_code)]
 #[path = "../src/workers.rs"]
 mod workers;
 
-use common::observe::{catch_panic, cores, Observations, Unit};
+use common::observe::{catch_panic, cores, Observations, ObserveError, Unit};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -50,8 +54,8 @@ const ALL_METRICS: [&str; 9] = [
     "crunch_4x_seconds",
 ];
 
-fn main() {
-    let mut o = Observations::new("ex04");
+fn main() -> Result<(), ObserveError> {
+    let mut o = Observations::new("ex04")?;
     // One task of one time unit: long enough that thread start-up is noise.
     match catch_panic(|| workers::task_size_for(common::time_unit())) {
         Ok(x) => {
@@ -65,7 +69,8 @@ fn main() {
             }
         }
     }
-    o.finish();
+    observe_tiny_tasks_on_threads(&mut o);
+    o.finish()
 }
 
 /// Sweeps 1..=2 x cores threads over 2 x cores slow tasks, the worker counts
@@ -148,4 +153,80 @@ fn seconds<R>(f: impl FnOnce() -> R) -> f64 {
 
 fn minimum(values: &[f64]) -> f64 {
     values.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+// ---- tiny tasks on threads, one at a time and in chunks ----
+// (README: "Tiny tasks and chunks"; observations
+// `one-at-a-time-is-slow-for-tiny-tasks` and `chunks-recover-the-speedup`.)
+
+/// Tiny tasks per run: a run takes milliseconds, so starting 2 threads is a
+/// small part of it.
+const TINY_ITEMS: usize = 1_000_000;
+/// The threads of both observations: speedups are at 2 threads.
+const TINY_THREADS: usize = 2;
+/// A chunk of about items / (4 x threads): few trips to the counter, and
+/// enough chunks that a thread slowed down by another program does not hold
+/// up the end.
+const TINY_CHUNK: usize = TINY_ITEMS / (4 * TINY_THREADS);
+/// One time slice lost to another program doubles a run of milliseconds:
+/// take the minimum of more runs than the repeats.
+const TINY_THREAD_RUNS: usize = 10;
+const TINY_METRICS: [&str; 3] = [
+    "tiny_serial_seconds",
+    "tiny_chunk1_seconds",
+    "tiny_chunked_seconds",
+];
+
+/// About 10 ns of the instructor's arithmetic.
+#[path = "support/tiny_task.rs"]
+mod tiny_task;
+use tiny_task::tiny_task;
+
+/// The same tiny tasks three ways, interleaved within each run: the
+/// harness's own serial loop (the baseline, instructor code), then
+/// `pool_map_chunked` on 2 threads with chunk 1 and with `TINY_CHUNK`.
+/// Every result is checked against the serial one, so a pool that skips
+/// work is not fast, it is wrong.
+fn observe_tiny_tasks_on_threads(o: &mut Observations) {
+    let items: Vec<u64> = (0..TINY_ITEMS as u64).collect();
+    let runs = TINY_THREAD_RUNS.max(1 + o.repeats());
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let measured = catch_panic(|| -> Result<(), String> {
+        for _ in 0..runs {
+            let (expected, serial) = timed(|| items.iter().map(tiny_task).collect::<Vec<_>>());
+            times[0].push(serial);
+            for (chunk, time) in [(1, 1), (TINY_CHUNK, 2)] {
+                let (results, took) =
+                    timed(|| ex04::pool_map_chunked(&items, TINY_THREADS, chunk, tiny_task));
+                if results != expected {
+                    return Err(format!(
+                        "pool_map_chunked with chunk {chunk} returned other results than the \
+                         serial loop"
+                    ));
+                }
+                times[time].push(took);
+            }
+        }
+        Ok(())
+    });
+    match measured.and_then(|checked| checked) {
+        Ok(()) => {
+            for (name, time) in TINY_METRICS.into_iter().zip(times) {
+                // Drop the warm-up run.
+                o.record(name, Unit::Seconds, time.into_iter().skip(1));
+            }
+        }
+        Err(message) => {
+            for name in TINY_METRICS {
+                o.fail(name, &message);
+            }
+        }
+    }
+}
+
+/// `f`'s result and how long it took, in seconds.
+fn timed<R>(f: impl FnOnce() -> R) -> (R, f64) {
+    let start = Instant::now();
+    let result = black_box(f());
+    (result, start.elapsed().as_secs_f64())
 }

@@ -2,35 +2,20 @@
 //! fraction. Read `README.md` first; each `todo!()` names the section that
 //! explains it.
 //!
-//! `Sample` and `SweepError` are given. `main.rs` (and the modules beside it)
-//! is the sweep program, given complete: it calls the functions below.
+//! `Sample` (in `sample.rs`) and `SweepError` (in `sweep_error.rs`) are
+//! given, complete. `main.rs` (and the modules beside it) is the sweep
+//! program, given complete: it calls the functions below.
 
 // Delete this line once every function below is written.
 #![allow(unused_variables)]
 
+mod sample;
+mod sweep_error;
+
+pub use sample::Sample;
+pub use sweep_error::SweepError;
+
 use std::time::Duration;
-
-/// One point of a sweep: how long the whole batch of tasks took with
-/// `workers` workers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
-    pub workers: usize,
-    pub seconds: f64,
-}
-
-/// What is wrong with a sweep that cannot give speedups.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SweepError {
-    /// There are no samples at all.
-    #[error("the sweep has no samples")]
-    Empty,
-    /// Speedup is T(1) / T(n): without a 1-worker sample there is no T(1).
-    #[error("the sweep has no sample with 1 worker, so there is no T(1) to compare against")]
-    NoOneWorkerSample,
-    /// A time that is zero, negative or not finite (NaN, infinity).
-    #[error("the run with {workers} workers took {seconds} s: a time must be positive and finite")]
-    BadTime { workers: usize, seconds: f64 },
-}
 
 /// Calls `run` once per worker count, in the order given, and returns one
 /// [`Sample`] per call: the worker count and the `Duration` it returned, in
@@ -75,4 +60,21 @@ pub fn karp_flatt(speedup: f64, workers: usize) -> Option<f64> {
 /// work per unit of `x` (well under a millisecond).
 pub fn crunch_numbers(x: u64) -> u64 {
     todo!("ex04 crunch_numbers: see README.md, section \"Your own crunch_numbers\"")
+}
+
+/// Maps `f` over `items` on `n_threads` threads that take `chunk`
+/// consecutive items at a time from a shared counter (Python's
+/// `Pool.map(f, items, chunksize)`): a thread that takes a chunk computes all
+/// of it, in order, before it takes the next. Results come back in input
+/// order.
+///
+/// # Panics
+/// When `n_threads` is 0 or `chunk` is 0, with a message naming which one.
+pub fn pool_map_chunked<T: Sync, U: Send>(
+    items: &[T],
+    n_threads: usize,
+    chunk: usize,
+    f: impl Fn(&T) -> U + Sync,
+) -> Vec<U> {
+    todo!("ex04 pool_map_chunked: see README.md, section \"Tiny tasks and chunks\"")
 }

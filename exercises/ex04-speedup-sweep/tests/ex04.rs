@@ -338,3 +338,284 @@ fn the_program_rejects_bad_arguments_and_runs_good_ones() {
     let (stdout, _) = run_program(&["--max-workers", "1", "--tasks", "1", "--fast"]);
     assert_table(&stdout, 1);
 }
+
+// ---- pool_map_chunked (README: "Tiny tasks and chunks") ----
+
+mod chunks {
+    use ex04::pool_map_chunked;
+    use std::collections::HashSet;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+    use std::thread::ThreadId;
+    use std::time::Duration;
+
+    /// The items each thread computed, in the order it computed them: one
+    /// lane per thread, in the order of the threads' first items.
+    type Lanes = Vec<Vec<usize>>;
+
+    /// `pool_map_chunked` over `0..n`, recording which thread computed which
+    /// item. `before` runs on the computing thread before each item.
+    fn scheduled(
+        n: usize,
+        n_threads: usize,
+        chunk: usize,
+        before: impl Fn(usize) + Sync,
+    ) -> (Vec<usize>, Lanes) {
+        let items: Vec<usize> = (0..n).collect();
+        let log = Mutex::new(Vec::<(ThreadId, usize)>::new());
+        let results = pool_map_chunked(&items, n_threads, chunk, |&i| {
+            log.lock().unwrap().push((std::thread::current().id(), i));
+            before(i);
+            i * 10
+        });
+        let log = log.into_inner().unwrap();
+        let mut threads: Vec<ThreadId> = Vec::new();
+        let mut lanes: Lanes = Vec::new();
+        for (thread, item) in log {
+            match threads.iter().position(|&t| t == thread) {
+                Some(lane) => lanes[lane].push(item),
+                None => {
+                    threads.push(thread);
+                    lanes.push(vec![item]);
+                }
+            }
+        }
+        (results, lanes)
+    }
+
+    /// Every lane is a sequence of whole chunks, each a run of consecutive
+    /// items starting at a multiple of `chunk`, taken in increasing order;
+    /// together the lanes hold every item of `0..n` exactly once.
+    fn assert_whole_chunks(lanes: &Lanes, n: usize, chunk: usize) {
+        let mut all: Vec<usize> = lanes.concat();
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..n).collect::<Vec<_>>(),
+            "not every item exactly once; items per thread: {lanes:?}"
+        );
+        for lane in lanes {
+            let mut rest = lane.as_slice();
+            let mut last_start = None;
+            while let Some(&start) = rest.first() {
+                let expected: Vec<usize> = (start..n.min(start + chunk)).collect();
+                assert!(
+                    start % chunk == 0 && rest.starts_with(&expected),
+                    "with chunk {chunk}, a thread must compute chunk after chunk, each \
+                     {chunk} consecutive items from a multiple of {chunk}; items per thread: {lanes:?}"
+                );
+                assert!(
+                    last_start < Some(start),
+                    "a thread took chunk {start} after chunk {last_start:?}: chunks come from a \
+                     shared counter, in input order; items per thread: {lanes:?}"
+                );
+                last_start = Some(start);
+                rest = &rest[expected.len()..];
+            }
+        }
+    }
+
+    fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+        match (
+            payload.downcast_ref::<&str>(),
+            payload.downcast_ref::<String>(),
+        ) {
+            (Some(s), _) => (*s).to_owned(),
+            (_, Some(s)) => s.clone(),
+            _ => String::from("(a panic without a message)"),
+        }
+    }
+
+    /// A count that threads can wait on, never for longer than `PATIENCE`:
+    /// a wrong pool makes a test fail instead of hang.
+    #[derive(Default)]
+    struct Tally {
+        count: Mutex<usize>,
+        changed: Condvar,
+    }
+
+    impl Tally {
+        /// Far longer than a correct pool takes, even on a busy machine.
+        const PATIENCE: Duration = Duration::from_secs(10);
+
+        fn add(&self) {
+            *self.count.lock().unwrap() += 1;
+            self.changed.notify_all();
+        }
+
+        /// Whether the count reached `target` within `PATIENCE`.
+        fn wait_for(&self, target: usize) -> bool {
+            let count = self.count.lock().unwrap();
+            let (count, _) = self
+                .changed
+                .wait_timeout_while(count, Self::PATIENCE, |c| *c < target)
+                .unwrap();
+            *count >= target
+        }
+    }
+
+    #[test]
+    fn results_come_back_in_input_order() {
+        let items: Vec<u64> = (0..997).collect();
+        let expected: Vec<u64> = items.iter().map(|x| x * x + 1).collect();
+        for n_threads in [1, 2, 3, 8] {
+            for chunk in [1, 2, 7, 100, 997] {
+                assert_eq!(
+                    pool_map_chunked(&items, n_threads, chunk, |x| x * x + 1),
+                    expected,
+                    "with {n_threads} threads and chunk {chunk}"
+                );
+            }
+        }
+        let words = ["tiny", "tasks", "and", "chunks"].map(String::from);
+        assert_eq!(
+            pool_map_chunked(&words, 2, 3, |w| w.len()),
+            [4, 5, 3, 6],
+            "any item type, any result type"
+        );
+    }
+
+    #[test]
+    fn every_item_is_computed_exactly_once() {
+        for (n_threads, chunk) in [(1, 1), (2, 1), (2, 16), (3, 10), (8, 333)] {
+            let calls: Vec<AtomicUsize> = (0..1000).map(|_| AtomicUsize::new(0)).collect();
+            let indices: Vec<usize> = (0..1000).collect();
+            pool_map_chunked(&indices, n_threads, chunk, |&i| {
+                calls[i].fetch_add(1, Ordering::Relaxed)
+            });
+            let wrong: Vec<(usize, usize)> = calls
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .enumerate()
+                .filter(|&(_, count)| count != 1)
+                .collect();
+            assert!(
+                wrong.is_empty(),
+                "with {n_threads} threads and chunk {chunk}, (item, times computed) \
+                 for items not computed exactly once: {wrong:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_chunk_larger_than_the_input_is_all_of_it_on_one_thread() {
+        for chunk in [10, 11, 1000, usize::MAX] {
+            let (results, lanes) = scheduled(10, 4, chunk, |_| {});
+            assert_eq!(
+                results,
+                (0..10).map(|i| i * 10).collect::<Vec<_>>(),
+                "chunk {chunk}"
+            );
+            assert_eq!(
+                lanes,
+                [(0..10).collect::<Vec<_>>()],
+                "with chunk {chunk} and 10 items there is one chunk: one thread computes \
+                 all of it, in order"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_input_gives_an_empty_output() {
+        for (n_threads, chunk) in [(1, 1), (3, 1), (2, 5)] {
+            let calls = AtomicUsize::new(0);
+            let results = pool_map_chunked(&[] as &[u64], n_threads, chunk, |_| {
+                calls.fetch_add(1, Ordering::Relaxed)
+            });
+            assert!(results.is_empty(), "{n_threads} threads, chunk {chunk}");
+            assert_eq!(calls.into_inner(), 0, "nothing to compute, no call");
+        }
+    }
+
+    #[test]
+    fn zero_threads_panics_naming_n_threads() {
+        let panic = catch_unwind(|| pool_map_chunked(&[1, 2, 3], 0, 1, |x| x + 1))
+            .expect_err("pool_map_chunked with n_threads = 0 must panic");
+        let message = panic_message(panic.as_ref());
+        assert!(
+            message.contains("n_threads"),
+            "the message should say that n_threads is the problem: {message:?}"
+        );
+    }
+
+    #[test]
+    fn zero_chunk_panics_naming_chunk() {
+        assert_eq!(pool_map_chunked(&[1, 2, 3], 2, 1, |x| x + 1), [2, 3, 4]);
+        let calls = AtomicUsize::new(0);
+        let panic = catch_unwind(AssertUnwindSafe(|| {
+            pool_map_chunked(&[1, 2, 3], 2, 0, |x| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                x + 1
+            })
+        }))
+        .expect_err("pool_map_chunked with chunk = 0 must panic");
+        let message = panic_message(panic.as_ref());
+        assert!(
+            message.contains("chunk") && !message.contains("n_threads"),
+            "the message should say that chunk is the problem: {message:?}"
+        );
+        assert_eq!(calls.into_inner(), 0, "check the arguments before any work");
+    }
+
+    #[test]
+    fn each_chunk_is_a_run_of_consecutive_items_on_one_thread() {
+        for (n, n_threads, chunk) in [(40, 2, 4), (40, 2, 3), (41, 3, 5), (12, 2, 1)] {
+            // Every thread waits on its first item until all of them have
+            // one: no thread can run off with the whole input, so the chunks
+            // really are shared out.
+            let started = Mutex::new(HashSet::new());
+            let arrived = Tally::default();
+            let everyone_came = AtomicUsize::new(0);
+            let (results, lanes) = scheduled(n, n_threads, chunk, |_| {
+                let first = started.lock().unwrap().insert(std::thread::current().id());
+                if first {
+                    arrived.add();
+                    if arrived.wait_for(n_threads) {
+                        everyone_came.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+            assert_eq!(results, (0..n).map(|i| i * 10).collect::<Vec<_>>());
+            assert_eq!(
+                everyone_came.into_inner(),
+                n_threads,
+                "{n_threads} threads should each hold a chunk at the same time; \
+                 items per thread: {lanes:?}"
+            );
+            assert_whole_chunks(&lanes, n, chunk);
+        }
+    }
+
+    #[test]
+    fn a_thread_held_up_in_one_chunk_leaves_the_other_chunks_to_the_others() {
+        // Item 0 is slow: it waits until every item outside its chunk is
+        // done. With chunks handed out from a shared counter the other
+        // threads take all of them; a pool that splits the input up front
+        // leaves some behind the waiting thread.
+        let (n, chunk) = (24, 3);
+        let others_done = Tally::default();
+        let waited_in_vain = AtomicUsize::new(0);
+        let (results, lanes) = scheduled(n, 2, chunk, |i| {
+            if i == 0 {
+                if !others_done.wait_for(n - chunk) {
+                    waited_in_vain.fetch_add(1, Ordering::Relaxed);
+                }
+            } else if i >= chunk {
+                others_done.add();
+            }
+        });
+        assert_eq!(results, (0..n).map(|i| i * 10).collect::<Vec<_>>());
+        assert_eq!(
+            waited_in_vain.into_inner(),
+            0,
+            "while one thread was busy with chunk 0, the other did not get every other \
+             chunk; items per thread: {lanes:?}"
+        );
+        assert_whole_chunks(&lanes, n, chunk);
+        assert!(
+            lanes.contains(&vec![0, 1, 2]),
+            "the thread held up in chunk 0 should compute nothing else; items per thread: {lanes:?}"
+        );
+    }
+}

@@ -206,78 +206,75 @@ fn speedup_chart(graded: &[Graded], reference: Option<&GradeReport>) -> anyhow::
         .filter(|s| s.len() > 1)
         .collect();
     let reference = reference.map(speedups).filter(|s| s.len() > 1);
-    let most = class
-        .iter()
-        .chain(&reference)
-        .flatten()
-        .map(|&(n, _)| n)
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    let top = class
-        .iter()
-        .chain(&reference)
-        .flatten()
-        .map(|&(_, s)| s)
-        .fold(f64::from(most), f64::max)
-        * 1.1;
     let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.8..f64::from(most) + 0.2, 0.0..top)?;
-        chart
-            .configure_mesh()
-            .x_desc("workers")
-            .y_desc("speedup T(1) / T(n)")
-            .draw()?;
-        let ideal = [1.0, f64::from(most)];
-        chart
-            .draw_series(LineSeries::new(
-                ideal.map(|n| (n, n)),
-                BLACK.stroke_width(1),
-            ))?
-            .label("ideal")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
-        let grey = RGBColor(150, 150, 150);
-        for (i, curve) in class.iter().enumerate() {
-            let series = chart.draw_series(LineSeries::new(
-                curve.iter().map(|&(n, s)| (f64::from(n), s)),
-                grey.mix(0.6).stroke_width(1),
-            ))?;
-            if i == 0 {
-                series
-                    .label("a submission")
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey));
-            }
-        }
-        if let Some(curve) = &reference {
-            let blue = RGBColor(31, 119, 180);
-            chart
-                .draw_series(LineSeries::new(
-                    curve.iter().map(|&(n, s)| (f64::from(n), s)),
-                    blue.stroke_width(3),
-                ))?
-                .label("reference")
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], blue));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
-        root.present()?;
-    }
+    draw_speedups(&mut svg, &class, reference.as_deref())?;
     let note = match (&reference, class.len()) {
         (None, _) => "<p>No reference report was given (<code>--reference</code>).</p>\n",
         (_, 0) => "<p>No submission measured ex04's speedup.</p>\n",
         _ => "",
     };
     Ok(svg + "\n" + note)
+}
+
+type Curve = [(u32, f64)];
+
+fn draw_speedups(
+    svg: &mut String,
+    class: &[Vec<(u32, f64)>],
+    reference: Option<&Curve>,
+) -> anyhow::Result<()> {
+    let all = || class.iter().map(Vec::as_slice).chain(reference).flatten();
+    let most = all().map(|&(n, _)| n).max().unwrap_or(2).max(2);
+    let top = all().map(|&(_, s)| s).fold(f64::from(most), f64::max) * 1.1;
+    let root = SVGBackend::with_string(svg, (720, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.8..f64::from(most) + 0.2, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("workers")
+        .y_desc("speedup T(1) / T(n)")
+        .draw()?;
+    let line = |curve: &Curve| {
+        curve
+            .iter()
+            .map(|&(n, s)| (f64::from(n), s))
+            .collect::<Vec<_>>()
+    };
+    chart
+        .draw_series(LineSeries::new(
+            [1.0, f64::from(most)].map(|n| (n, n)),
+            BLACK.stroke_width(1),
+        ))?
+        .label("ideal")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    let grey = RGBColor(150, 150, 150);
+    for (i, curve) in class.iter().enumerate() {
+        let series =
+            chart.draw_series(LineSeries::new(line(curve), grey.mix(0.6).stroke_width(1)))?;
+        if i == 0 {
+            series
+                .label("a submission")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey));
+        }
+    }
+    if let Some(curve) = reference {
+        let blue = RGBColor(31, 119, 180);
+        chart
+            .draw_series(LineSeries::new(line(curve), blue.stroke_width(3)))?
+            .label("reference")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], blue));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 /// The machine each submission was measured on.

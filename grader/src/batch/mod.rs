@@ -16,9 +16,10 @@ pub mod gradebook;
 pub mod html;
 
 use crate::cli::BatchArgs;
-use crate::grade::{self, Progress};
+use crate::grade;
 use crate::instructor::{instructor_files, read_report};
 use crate::model::GradeReport;
+use crate::progress::Progress;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_OK};
 use anyhow::{bail, Context};
@@ -110,7 +111,7 @@ pub fn submission_ids(submissions: &[PathBuf]) -> Vec<String> {
 
 /// Grade each submission in turn, reusing reports newer than their sources.
 fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> {
-    let (path, course) = load_course(args.course.course.as_deref())?;
+    let course = load_course(args.course.course.as_deref())?;
     let ids = submission_ids(&args.inputs);
     let bar = ProgressBar::new(args.inputs.len() as u64);
     bar.set_style(
@@ -133,7 +134,7 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> 
             bar.inc(1);
             continue;
         }
-        match grade_one(&course, &path, submission, args) {
+        match grade_one(&course, submission, args) {
             Ok(report) => {
                 let json = serde_json::to_string_pretty(&report)? + "\n";
                 write_whole(&report_path, &json)?;
@@ -160,7 +161,6 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> 
 
 fn grade_one(
     course: &crate::course::Course,
-    course_file: &Path,
     submission: &Path,
     args: &BatchArgs,
 ) -> anyhow::Result<GradeReport> {
@@ -173,8 +173,8 @@ fn grade_one(
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
     };
-    let mut report = grade::grade(course, course_file, &options, &Progress::quiet())?;
-    report.instructor_files = instructor_files(course_file, course, &options.source)?;
+    let mut report = grade::grade(course, &options, &Progress::quiet())?;
+    report.instructor_files = instructor_files(course, &options.source)?;
     Ok(report)
 }
 

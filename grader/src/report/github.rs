@@ -8,7 +8,7 @@
 //! in the same step.
 
 use super::Reporter;
-use crate::model::{GradeReport, TestStatus, Verdict};
+use crate::model::{ExerciseReport, GradeReport, ObservationResult, TestStatus, Verdict};
 use serde::Serialize;
 
 pub struct Github;
@@ -37,7 +37,6 @@ impl Reporter for Github {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
         let mut tests = Vec::new();
         for ex in &report.exercises {
-            let n = ex.tests.tests.len().max(1) as f64;
             for test in &ex.tests.tests {
                 let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
                 let message = match (&ex.tests.build_error, test.status) {
@@ -49,47 +48,22 @@ impl Reporter for Github {
                     (None, TestStatus::TimedOut) => "timed out".to_owned(),
                     (None, TestStatus::NotRun) => "never reported".to_owned(),
                     (None, TestStatus::Failed) => {
-                        super::failure_message(&test.output).unwrap_or_else(|| "failed".to_owned())
+                        test.failure.clone().unwrap_or_else(|| "failed".to_owned())
                     }
                 };
                 tests.push(Test {
                     name: test.name.clone(),
                     status: if passed { "pass" } else { "fail" },
-                    score: if passed { ex.tests.max_points / n } else { 0.0 },
+                    score: test.points,
                     message,
                     test_code: format!("cargo test -p {} --test {}", ex.id, ex.id),
-                    filename: format!("{}/tests/{}.rs", ex.dir, ex.id),
+                    filename: ex.test_file.clone(),
                     line_no: 0,
                     execution_time: format!("{:.2}s", test.seconds),
                 });
             }
             for o in &ex.observations {
-                let message = match (o.verdict, &o.hint) {
-                    (Verdict::Pass, _) => String::new(),
-                    (Verdict::Fail, Some(hint)) => format!("{} Hint: {hint}", o.reason),
-                    (Verdict::Fail, None) => o.reason.clone(),
-                    (Verdict::Skipped | Verdict::Inconclusive, _) => format!(
-                        "Not measurable on this machine, its limit and not your mistake: {} Its points ({}) count as 0.",
-                        o.reason,
-                        super::points(o.max_points)
-                    ),
-                };
-                tests.push(Test {
-                    name: format!("{} observation {}", ex.id, o.id),
-                    // A machine's limit does not turn the run red; its points
-                    // still count as 0 against max_score.
-                    status: if o.verdict == Verdict::Fail {
-                        "fail"
-                    } else {
-                        "pass"
-                    },
-                    score: o.points,
-                    message,
-                    test_code: format!("cargo run --release -- --exercise {}", ex.id),
-                    filename: format!("{}/benches/observe.rs", ex.dir),
-                    line_no: 0,
-                    execution_time: String::new(),
-                });
+                tests.push(observation_test(ex, o));
             }
         }
         let all_pass = tests.iter().all(|t| t.status == "pass");
@@ -100,5 +74,34 @@ impl Reporter for Github {
             tests,
         };
         Ok(serde_json::to_string_pretty(&result)? + "\n")
+    }
+}
+
+fn observation_test(ex: &ExerciseReport, o: &ObservationResult) -> Test {
+    let message = match (o.verdict, &o.hint) {
+        (Verdict::Pass, _) => String::new(),
+        (Verdict::Fail, Some(hint)) => format!("{} Hint: {hint}", o.reason),
+        (Verdict::Fail, None) => o.reason.clone(),
+        (Verdict::Skipped | Verdict::Inconclusive, _) => format!(
+            "Not measurable on this machine, its limit and not your mistake: {} Its points ({}) count as 0.",
+            o.reason,
+            super::points(o.max_points)
+        ),
+    };
+    Test {
+        name: format!("{} observation {}", ex.id, o.id),
+        // A machine's limit does not turn the run red; its points still
+        // count as 0 against max_score.
+        status: if o.verdict == Verdict::Fail {
+            "fail"
+        } else {
+            "pass"
+        },
+        score: o.points,
+        message,
+        test_code: format!("cargo run --release -- --exercise {}", ex.id),
+        filename: ex.harness_file.clone(),
+        line_no: 0,
+        execution_time: String::new(),
     }
 }

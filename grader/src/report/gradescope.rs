@@ -34,8 +34,6 @@ impl Reporter for Gradescope {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
         let mut tests = Vec::new();
         for ex in &report.exercises {
-            let n = ex.tests.tests.len().max(1) as f64;
-            let share = ex.tests.max_points / n;
             for test in &ex.tests.tests {
                 let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
                 let output = match (&ex.tests.build_error, test.status) {
@@ -50,8 +48,8 @@ impl Reporter for Gradescope {
                 tests.push(Test {
                     name: format!("{} test {}", ex.id, test.name),
                     name_format: "text",
-                    score: if passed { share } else { 0.0 },
-                    max_score: share,
+                    score: test.points,
+                    max_score: test.max_points,
                     status: if passed { "passed" } else { "failed" },
                     output,
                     output_format: "text",
@@ -61,7 +59,7 @@ impl Reporter for Gradescope {
             }
             for o in &ex.observations {
                 let limit = machine_limit(o.verdict);
-                let mut output = format!("{}\n{}: {}", o.claim, verdict_word(o.verdict), o.reason);
+                let mut output = format!("{}\n{}: {}", o.claim, o.verdict.as_str(), o.reason);
                 if limit {
                     output.push_str(&format!("\n{MACHINE_LIMIT}"));
                 } else if let Some(hint) = o.hint.as_ref().filter(|_| o.verdict != Verdict::Pass) {
@@ -137,13 +135,4 @@ fn summary(report: &GradeReport) -> String {
         text.push_str(&super::instructor_files_line(files));
     }
     text
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Skipped => "skipped",
-        Verdict::Inconclusive => "inconclusive",
-    }
 }

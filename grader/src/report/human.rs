@@ -3,14 +3,15 @@
 //! where to start next.
 
 use super::{points, Reporter};
-use crate::model::{ExerciseReport, GradeReport, ObservationResult, TestStatus, Verdict};
+use crate::model::{
+    ExerciseReport, GradeReport, NotMeasuredCause, ObservationResult, ObservationState, TestResult,
+    TestStatus, TestsReport, Verdict,
+};
 use owo_colors::OwoColorize;
 use std::fmt::Write;
 
 /// Where the points column ends.
 const WIDTH: usize = 78;
-/// Lines of a failing test's output shown under it.
-const FAILURE_LINES: usize = 3;
 const VERDICT_WIDTH: usize = 13;
 
 pub struct Human;
@@ -51,13 +52,58 @@ fn exercise(
     let title = format!("{}  {}", ex.id, ex.title);
     let score = format!("{} / {}", points(ex.score), points(ex.max_score));
     writeln!(out, "{}{}", title.bold(), right(&title, &score).bold())?;
+    tests(out, &ex.tests)?;
+    if !observations_measured || ex.observations.is_empty() {
+        return Ok(());
+    }
+    if shared_cause(&ex.observations) {
+        // Observations that all wait for the same thing get one line.
+        let max: f64 = ex.observations.iter().map(|o| o.max_points).sum();
+        let line = "  observations";
+        writeln!(
+            out,
+            "{line}{}",
+            right(line, &format!("0 / {}", points(max)))
+        )?;
+        return wrapped(out, "    ", &ex.observations[0].reason);
+    }
+    writeln!(out, "  observations")?;
+    for o in &ex.observations {
+        observation(out, o)?;
+    }
+    let passed = passed(&ex.tests);
+    let some_tests_failed = passed < ex.tests.tests.len() || ex.tests.build_error.is_some();
+    if some_tests_failed && passed > 0 && !ex.hints.is_empty() {
+        writeln!(out, "  hints")?;
+        for hint in &ex.hints {
+            wrapped(out, "    ", &format!("- {hint}"))?;
+        }
+    }
+    Ok(())
+}
 
-    let t = &ex.tests;
-    let passed = t
+fn passed(tests: &TestsReport) -> usize {
+    tests
         .tests
         .iter()
         .filter(|t| t.status == TestStatus::Passed)
-        .count();
+        .count()
+}
+
+/// Whether every observation waits for the same thing (a build, a passing
+/// test, a working harness).
+fn shared_cause(observations: &[ObservationResult]) -> bool {
+    let first = &observations[0];
+    matches!(
+        &first.state,
+        ObservationState::NotMeasured { cause } if !matches!(cause, NotMeasuredCause::Metric(_))
+    ) && observations.iter().all(|o| o.state == first.state)
+}
+
+/// The tests line, then the compiler's error, one line for a fresh stub, or
+/// each test with what failed.
+fn tests(out: &mut String, t: &TestsReport) -> std::fmt::Result {
+    let passed = passed(t);
     let tests_line = format!("  tests  {passed} of {} passed", t.tests.len());
     writeln!(
         out,
@@ -78,9 +124,8 @@ fn exercise(
         }
     } else if passed == 0 && !t.tests.is_empty() {
         // A fresh stub: one line on why, not a wall of identical failures.
-        let first = t.tests.iter().find_map(|t| failure_message(&t.output));
         writeln!(out, "    not started yet: every test fails")?;
-        if let Some(message) = first {
+        if let Some(message) = t.tests.iter().find_map(|t| t.failure.as_deref()) {
             writeln!(
                 out,
                 "    first failure: {}",
@@ -89,59 +134,24 @@ fn exercise(
         }
     } else {
         for test in &t.tests {
-            let (mark, name) = match test.status {
-                TestStatus::Passed => ("pass".green().to_string(), test.name.clone()),
-                TestStatus::Failed => ("FAIL".red().bold().to_string(), test.name.clone()),
-                TestStatus::TimedOut => (
-                    "FAIL".red().bold().to_string(),
-                    format!("{} (timed out)", test.name),
-                ),
-                TestStatus::NotRun => (
-                    "FAIL".red().bold().to_string(),
-                    format!("{} (never reported)", test.name),
-                ),
-            };
-            writeln!(out, "    {} {name}", pad(&mark, 4))?;
-            if test.status != TestStatus::Passed {
-                if let Some(message) = failure_message(&test.output) {
-                    for line in message.lines() {
-                        writeln!(out, "           {}", line.dimmed())?;
-                    }
-                }
-            }
+            test_line(out, test)?;
         }
     }
+    Ok(())
+}
 
-    if !observations_measured || ex.observations.is_empty() {
-        return Ok(());
-    }
-    // Observations that all wait for the same thing get one line.
-    let first_reason = &ex.observations[0].reason;
-    if ex
-        .observations
-        .iter()
-        .all(|o| o.verdict == Verdict::Fail && &o.reason == first_reason)
-        && first_reason.starts_with("not measured:")
-    {
-        let max: f64 = ex.observations.iter().map(|o| o.max_points).sum();
-        let line = "  observations";
-        writeln!(
-            out,
-            "{line}{}",
-            right(line, &format!("0 / {}", points(max)))
-        )?;
-        wrapped(out, "    ", first_reason)?;
-        return Ok(());
-    }
-    writeln!(out, "  observations")?;
-    for o in &ex.observations {
-        observation(out, o)?;
-    }
-    let some_tests_failed = passed < t.tests.len() || t.build_error.is_some();
-    if some_tests_failed && passed > 0 && !ex.hints.is_empty() {
-        writeln!(out, "  hints")?;
-        for hint in &ex.hints {
-            wrapped(out, "    ", &format!("- {hint}"))?;
+fn test_line(out: &mut String, test: &TestResult) -> std::fmt::Result {
+    let fail = || "FAIL".red().bold().to_string();
+    let (mark, name) = match test.status {
+        TestStatus::Passed => ("pass".green().to_string(), test.name.clone()),
+        TestStatus::Failed => (fail(), test.name.clone()),
+        TestStatus::TimedOut => (fail(), format!("{} (timed out)", test.name)),
+        TestStatus::NotRun => (fail(), format!("{} (never reported)", test.name)),
+    };
+    writeln!(out, "    {} {name}", pad(&mark, 4))?;
+    if let (false, Some(message)) = (test.status == TestStatus::Passed, &test.failure) {
+        for line in message.lines() {
+            writeln!(out, "           {}", line.dimmed())?;
         }
     }
     Ok(())
@@ -174,10 +184,8 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
         .map(|c| c.summary.as_str())
         .filter(|s| !s.is_empty())
         .collect();
-    match o.verdict {
-        Verdict::Pass | Verdict::Fail
-            if !measured.is_empty() && o.checks.iter().all(|c| c.error.is_none()) =>
-        {
+    match o.state {
+        ObservationState::Measured if !measured.is_empty() => {
             for (check, summary) in o.checks.iter().zip(&measured) {
                 let mark = match (o.checks.len(), check.passed) {
                     (1, _) => "",
@@ -214,12 +222,21 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
 }
 
 fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
+    total(out, report)?;
+    not_judged(out, report)?;
+    time(out, report)?;
+    next(out, report)
+}
+
+/// The total, with tests and observations apart.
+fn total(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     let tests: (f64, f64) = report.exercises.iter().fold((0.0, 0.0), |(s, m), e| {
         (s + e.tests.points, m + e.tests.max_points)
     });
-    let all_observations = report.exercises.iter().flat_map(|e| &e.observations);
-    let observed: (f64, f64) = all_observations
-        .clone()
+    let observed: (f64, f64) = report
+        .exercises
+        .iter()
+        .flat_map(|e| &e.observations)
         .fold((0.0, 0.0), |(s, m), o| (s + o.points, m + o.max_points));
     let total = format!(
         "Total: {} / {} points",
@@ -235,36 +252,49 @@ fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
             points(tests.1),
             points(observed.0),
             points(observed.1)
-        )?;
+        )
     } else {
         writeln!(
             out,
             "{}  (tests only: observations not measured, --no-observations)",
             total.bold()
-        )?;
+        )
     }
+}
 
-    let count = |v: Verdict| all_observations.clone().filter(|o| o.verdict == v).count();
+/// What the machine could not judge, apart from the student's mistakes.
+fn not_judged(out: &mut String, report: &GradeReport) -> std::fmt::Result {
+    let count = |v: Verdict| {
+        report
+            .exercises
+            .iter()
+            .flat_map(|e| &e.observations)
+            .filter(|o| o.verdict == v)
+            .count()
+    };
     let (skipped, inconclusive) = (count(Verdict::Skipped), count(Verdict::Inconclusive));
-    if skipped + inconclusive > 0 {
-        let mut parts = Vec::new();
-        if skipped > 0 {
-            parts.push(format!(
-                "{skipped} skipped (this machine has too few cores)"
-            ));
-        }
-        if inconclusive > 0 {
-            parts.push(format!(
-                "{inconclusive} inconclusive (measurements too noisy to judge)"
-            ));
-        }
-        let line = format!(
-            "Not judged: {}. These are the machine's limits, not mistakes.",
-            parts.join(", ")
-        );
-        wrapped(out, "", &line)?;
+    let mut parts = Vec::new();
+    if skipped > 0 {
+        parts.push(format!(
+            "{skipped} skipped (this machine has too few cores)"
+        ));
     }
+    if inconclusive > 0 {
+        parts.push(format!(
+            "{inconclusive} inconclusive (measurements too noisy to judge)"
+        ));
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let line = format!(
+        "Not judged: {}. These are the machine's limits, not mistakes.",
+        parts.join(", ")
+    );
+    wrapped(out, "", &line)
+}
 
+fn time(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     let t = &report.timings;
     write!(
         out,
@@ -282,8 +312,11 @@ fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
             percent(t.overhead_percent)
         )?;
     }
-    writeln!(out, ", total {:.1} s", t.total_seconds)?;
+    writeln!(out, ", total {:.1} s", t.total_seconds)
+}
 
+/// Where to start next, or that every point was earned.
+fn next(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     let unfinished = report.exercises.iter().find(|e| {
         e.tests.build_error.is_some()
             || e.tests.tests.iter().any(|t| t.status != TestStatus::Passed)
@@ -297,13 +330,12 @@ fn summary(out: &mut String, report: &GradeReport) -> std::fmt::Result {
             ex.title,
             ex.dir,
             ex.id
-        )?,
+        ),
         None if report.exercises.iter().all(|e| e.score == e.max_score) => {
-            writeln!(out, "{}", "Every point earned.".green().bold())?
+            writeln!(out, "{}", "Every point earned.".green().bold())
         }
-        None => writeln!(out, "Every test passes.")?,
+        None => writeln!(out, "Every test passes."),
     }
-    Ok(())
 }
 
 /// A percentage with one decimal, two below 1 %.
@@ -313,22 +345,6 @@ fn percent(x: f64) -> String {
     } else {
         format!("{x:.1}")
     }
-}
-
-/// The lines of a failing test's output worth showing: what the panic said.
-pub fn failure_message(output: &str) -> Option<String> {
-    let lines: Vec<&str> = output.lines().collect();
-    let start = match lines.iter().position(|l| l.contains("panicked at")) {
-        Some(i) => i + 1,
-        None => 0,
-    };
-    let message: Vec<&str> = lines[start.min(lines.len())..]
-        .iter()
-        .copied()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
-        .take(FAILURE_LINES)
-        .collect();
-    (!message.is_empty()).then(|| message.join("\n"))
 }
 
 /// Write `text` wrapped to [`WIDTH`], each line after `indent`; later lines
@@ -345,24 +361,16 @@ fn wrapped(out: &mut String, indent: &str, text: &str) -> std::fmt::Result {
 }
 
 /// Break `text` into lines of at most `width` characters at spaces (a
-/// longer word gets a line of its own).
+/// longer word gets a line of its own, whole).
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(20);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
+    let options = textwrap::Options::new(width.max(20))
+        .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(std::borrow::Cow::into_owned)
+        .collect()
 }
 
 /// `right` right-aligned so that it ends at [`WIDTH`], after `left`.
@@ -379,30 +387,14 @@ fn pad(text: &str, width: usize) -> String {
     )
 }
 
+/// Characters on screen: colour codes do not count.
 fn visible_len(text: &str) -> usize {
-    anstream::adapter::strip_str(text)
-        .to_string()
-        .chars()
-        .count()
+    textwrap::core::display_width(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_failure_message_is_what_the_panic_said() {
-        let output = "\nthread 't' panicked at tests/ex01.rs:3:5:\nnot yet implemented: read README.md\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
-        assert_eq!(
-            failure_message(output).as_deref(),
-            Some("not yet implemented: read README.md")
-        );
-        assert_eq!(failure_message(""), None);
-        assert_eq!(
-            failure_message("killed after 60 s").as_deref(),
-            Some("killed after 60 s")
-        );
-    }
 
     #[test]
     fn wrapping_breaks_at_spaces() {
@@ -411,5 +403,8 @@ mod tests {
             ["one two three four", "five six"]
         );
         assert_eq!(wrap("", 20), [""]);
+        let long = "a".repeat(30);
+        assert_eq!(wrap(&format!("x {long} y"), 20), ["x", long.as_str(), "y"]);
+        assert_eq!(visible_len(&"FAIL".red().bold().to_string()), 4);
     }
 }

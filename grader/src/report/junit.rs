@@ -8,7 +8,9 @@
 //! points, so a test's history survives a change of points.
 
 use super::{points, Reporter};
-use crate::model::{GradeReport, TestStatus, Verdict};
+use crate::model::{
+    ExerciseReport, GradeReport, ObservationResult, TestResult, TestStatus, Verdict,
+};
 use quick_junit::XmlString;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
@@ -25,75 +27,13 @@ impl Reporter for Junit {
             let mut suite = TestSuite::new(format!("{} {}", ex.id, ex.title));
             let mut skipped = 0;
             for test in &ex.tests.tests {
-                let status = match test.status {
-                    TestStatus::Passed => TestCaseStatus::success(),
-                    failed => {
-                        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        let message = match failed {
-                            TestStatus::TimedOut => "timed out".to_owned(),
-                            TestStatus::NotRun => match &ex.tests.build_error {
-                                Some(_) => "the exercise does not build".to_owned(),
-                                None => "never reported".to_owned(),
-                            },
-                            _ => super::failure_message(&test.output)
-                                .and_then(|m| m.lines().next().map(str::to_owned))
-                                .unwrap_or_else(|| "failed".to_owned()),
-                        };
-                        status.set_message(message);
-                        let description = ex
-                            .tests
-                            .build_error
-                            .clone()
-                            .unwrap_or_else(|| test.output.clone());
-                        if !description.is_empty() {
-                            status.set_description(description);
-                        }
-                        status
-                    }
-                };
-                let mut case = TestCase::new(test.name.clone(), status);
-                case.set_classname(format!("{}.tests", ex.id));
-                case.set_time(Duration::from_secs_f64(test.seconds.max(0.0)));
-                suite.add_test_case(case);
+                suite.add_test_case(test_case(ex, test));
             }
             for o in &ex.observations {
-                let status = match o.verdict {
-                    Verdict::Pass => TestCaseStatus::success(),
-                    Verdict::Fail => {
-                        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        status.set_message(o.reason.clone());
-                        status.set_description(match &o.hint {
-                            Some(hint) => format!("{}\nhint: {hint}", o.reason),
-                            None => o.reason.clone(),
-                        });
-                        status
-                    }
-                    Verdict::Skipped | Verdict::Inconclusive => {
-                        skipped += 1;
-                        let mut status = TestCaseStatus::skipped();
-                        status.set_message(o.reason.clone());
-                        status.set_description(format!(
-                            "{}\nNot measurable on this machine: its limit, not the code's.",
-                            o.reason
-                        ));
-                        status
-                    }
-                };
-                let unit = if o.max_points == 1.0 {
-                    "point"
-                } else {
-                    "points"
-                };
-                let mut case = TestCase::new(format!("observation {}", o.id), status);
-                case.set_classname(format!("{}.observations", ex.id));
-                case.set_system_out(format!(
-                    "{}\n{}\n{} of {} {unit}\n",
-                    o.claim,
-                    o.reason,
-                    points(o.points),
-                    points(o.max_points)
-                ));
-                suite.add_test_case(case);
+                if matches!(o.verdict, Verdict::Skipped | Verdict::Inconclusive) {
+                    skipped += 1;
+                }
+                suite.add_test_case(observation_case(ex, o));
             }
             suite.set_time(Duration::from_secs_f64(
                 ex.tests.tests.iter().map(|t| t.seconds.max(0.0)).sum(),
@@ -106,4 +46,78 @@ impl Reporter for Junit {
         }
         Ok(junit.to_string()?)
     }
+}
+
+fn test_case(ex: &ExerciseReport, test: &TestResult) -> TestCase {
+    let status = match test.status {
+        TestStatus::Passed => TestCaseStatus::success(),
+        failed => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let message = match failed {
+                TestStatus::TimedOut => "timed out".to_owned(),
+                TestStatus::NotRun => match &ex.tests.build_error {
+                    Some(_) => "the exercise does not build".to_owned(),
+                    None => "never reported".to_owned(),
+                },
+                _ => test
+                    .failure
+                    .as_deref()
+                    .and_then(|m| m.lines().next().map(str::to_owned))
+                    .unwrap_or_else(|| "failed".to_owned()),
+            };
+            status.set_message(message);
+            let description = ex
+                .tests
+                .build_error
+                .clone()
+                .unwrap_or_else(|| test.output.clone());
+            if !description.is_empty() {
+                status.set_description(description);
+            }
+            status
+        }
+    };
+    let mut case = TestCase::new(test.name.clone(), status);
+    case.set_classname(format!("{}.tests", ex.id));
+    case.set_time(Duration::from_secs_f64(test.seconds.max(0.0)));
+    case
+}
+
+fn observation_case(ex: &ExerciseReport, o: &ObservationResult) -> TestCase {
+    let status = match o.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(o.reason.clone());
+            status.set_description(match &o.hint {
+                Some(hint) => format!("{}\nhint: {hint}", o.reason),
+                None => o.reason.clone(),
+            });
+            status
+        }
+        Verdict::Skipped | Verdict::Inconclusive => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(o.reason.clone());
+            status.set_description(format!(
+                "{}\nNot measurable on this machine: its limit, not the code's.",
+                o.reason
+            ));
+            status
+        }
+    };
+    let unit = if o.max_points == 1.0 {
+        "point"
+    } else {
+        "points"
+    };
+    let mut case = TestCase::new(format!("observation {}", o.id), status);
+    case.set_classname(format!("{}.observations", ex.id));
+    case.set_system_out(format!(
+        "{}\n{}\n{} of {} {unit}\n",
+        o.claim,
+        o.reason,
+        points(o.points),
+        points(o.max_points)
+    ));
+    case
 }

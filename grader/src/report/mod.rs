@@ -8,13 +8,21 @@ mod human;
 mod json;
 mod junit;
 
-use crate::cli::Format;
 use crate::model::GradeReport;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
 
-pub use human::failure_message;
+/// The report formats; see REPORT-FORMATS.md. The command line maps its
+/// own value enum onto this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Gradescope,
+    Github,
+}
 
 /// Renders a grading report as text.
 pub trait Reporter {
@@ -96,8 +104,16 @@ pub(crate) mod fixtures {
             name: name.into(),
             status,
             seconds: 0.01,
+            points: 0.0,
+            max_points: 0.0,
+            failure: crate::runner::libtest::failure_message(output),
             output: output.into(),
         }
+    }
+
+    /// Tests with their shares of `test_points`, as grading gives them.
+    fn tests(test_points: f64, build_error: Option<&str>, tests: Vec<TestResult>) -> TestsReport {
+        crate::grade::tests_report(test_points, build_error.map(Into::into), tests)
     }
 
     fn check(
@@ -115,7 +131,7 @@ pub(crate) mod fixtures {
             at_most: None,
             metric_min: value.map(|v| v * 0.1),
             per_min: value.map(|_| 0.1),
-            unit: value.map(|_| "seconds".into()),
+            unit: value.map(|_| common::observe::Unit::Seconds),
             spread: value.map(|_| 0.02),
             passed,
             error: None,
@@ -125,7 +141,7 @@ pub(crate) mod fixtures {
 
     fn observation(
         id: &str,
-        verdict: Verdict,
+        (verdict, state): (Verdict, ObservationState),
         points: f64,
         reason: &str,
         checks: Vec<CheckResult>,
@@ -134,6 +150,7 @@ pub(crate) mod fixtures {
             id: id.into(),
             claim: format!("The claim of {id}."),
             verdict,
+            state,
             reason: reason.into(),
             points: if verdict == Verdict::Pass {
                 points
@@ -148,108 +165,115 @@ pub(crate) mod fixtures {
         }
     }
 
+    fn not_measured(cause: NotMeasuredCause) -> (Verdict, ObservationState) {
+        (Verdict::Fail, ObservationState::NotMeasured { cause })
+    }
+
+    /// ex02: passing and failing tests, every verdict.
+    fn threaded_query() -> ExerciseReport {
+        ExerciseReport {
+        id: "ex02".into(),
+        title: "Threaded query".into(),
+        dir: "exercises/ex02-threaded-query".into(),
+        test_file: "exercises/ex02-threaded-query/tests/ex02.rs".into(),
+        harness_file: "exercises/ex02-threaded-query/benches/observe.rs".into(),
+        tests: tests(20.0, None, vec![
+                test("ex02::serial_queries_in_order", TestStatus::Passed, ""),
+                test(
+                    "ex02::pool_map_keeps_input_order",
+                    TestStatus::Failed,
+                    "\nthread 'pool_map_keeps_input_order' panicked at exercises/ex02-threaded-query/tests/ex02.rs:31:5:\nassertion `left == right` failed\n  left: [2, 1]\n right: [1, 2]\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+                ),
+                test("ex02::pool_map_uses_every_thread", TestStatus::TimedOut, "killed after 60 s"),
+                test("ex02::rayon_queries_match", TestStatus::Passed, ""),
+            ]),
+        observations: vec![
+            observation(
+                "threads-overlap",
+                (Verdict::Pass, ObservationState::Measured),
+                2.0,
+                "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units",
+                vec![check("threads_seconds", Some("unit"), Some(8.03), true, "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units")],
+            ),
+            ObservationResult {
+                measurements: 3,
+                ..observation(
+                    "long-last-is-slower",
+                    (Verdict::Fail, ObservationState::Measured),
+                    1.0,
+                    "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units",
+                    vec![check("long_last_seconds", Some("unit"), Some(12.5), false, "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units")],
+                )
+            },
+            observation(
+                "secret-speedup",
+                (Verdict::Inconclusive, ObservationState::Inconclusive { cause: InconclusiveCause::Spread { spread: 0.41, max_spread: 0.25 } }),
+                1.0,
+                "secret_serial_seconds / secret_threaded_seconds: 2.1x (20.5 units = 1025.0 ms / 9.76 units = 488.1 ms), expected at least 2.5x; but the repeats spread 41% above their minimum (more than 25%): too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats",
+                vec![check("secret_serial_seconds", Some("secret_threaded_seconds"), Some(2.1), false, "")],
+            ),
+            observation(
+                "threads-crunch-in-parallel",
+                (Verdict::Skipped, ObservationState::Skipped { cores_needed: 2, cores_present: 1 }),
+                2.0,
+                "this machine has 1 core; the observation needs 2",
+                vec![check("serial_seconds", Some("threads_seconds"), None, false, "")],
+            ),
+        ],
+        hints: vec!["Keep each result with its index.".into(), "Spawn every worker before joining any.".into()],
+        score: 12.0,
+        max_score: 26.0,
+    }
+    }
+
+    /// ex03: a build error.
+    fn process_crunch() -> ExerciseReport {
+        ExerciseReport {
+        id: "ex03".into(),
+        title: "Process crunch".into(),
+        dir: "exercises/ex03-process-crunch".into(),
+        test_file: "exercises/ex03-process-crunch/tests/ex03.rs".into(),
+        harness_file: "exercises/ex03-process-crunch/benches/observe.rs".into(),
+        tests: tests(20.0, Some("error[E0308]: mismatched types\n --> exercises/ex03-process-crunch/src/lib.rs:12:5\n  |\n12 |     42\n  |     ^^ expected `Vec<u64>`, found integer"),
+            vec![test("ex03::crunch_counts_down", TestStatus::NotRun, "")]),
+        observations: vec![observation(
+            "really-processes",
+            not_measured(NotMeasuredCause::DoesNotBuild),
+            1.0,
+            "not measured: the exercise does not build (see its tests)",
+            vec![],
+        )],
+        hints: vec!["Spawn the workers with Stdio::piped().".into()],
+        score: 0.0,
+        max_score: 21.0,
+    }
+    }
+
+    /// ex04: a fresh stub.
+    fn speedup_sweep() -> ExerciseReport {
+        ExerciseReport {
+        id: "ex04".into(),
+        title: "Speedup sweep".into(),
+        dir: "exercises/ex04-speedup-sweep".into(),
+        test_file: "exercises/ex04-speedup-sweep/tests/ex04.rs".into(),
+        harness_file: "exercises/ex04-speedup-sweep/benches/observe.rs".into(),
+        tests: tests(20.0, None, vec![
+                test("ex04::speedups_divide_by_the_one_worker_time", TestStatus::Failed, "\nthread 'speedups_divide_by_the_one_worker_time' panicked at exercises/ex04-speedup-sweep/src/lib.rs:40:5:\nnot yet implemented: read README.md, section \"Speedup\"\n"),
+                test("ex04::amdahl_limits_the_speedup", TestStatus::Failed, "\nthread 'amdahl_limits_the_speedup' panicked at exercises/ex04-speedup-sweep/src/lib.rs:50:5:\nnot yet implemented: read README.md, section \"Amdahl\"\n"),
+            ]),
+        observations: vec![
+            observation("near-ideal-at-two", not_measured(NotMeasuredCause::NoTestPasses), 2.0, "not measured: no test passes yet; observations are measured once the tests start passing", vec![]),
+            observation("no-faster-than-cores", not_measured(NotMeasuredCause::NoTestPasses), 1.0, "not measured: no test passes yet; observations are measured once the tests start passing", vec![]),
+        ],
+        hints: vec!["Find the 1-worker sample first.".into()],
+        score: 0.0,
+        max_score: 23.0,
+    }
+    }
+
     /// A partly done course: every verdict, a failing test, a build error and a fresh stub.
     pub fn mixed() -> GradeReport {
-        let exercises = vec![
-            ExerciseReport {
-                id: "ex02".into(),
-                title: "Threaded query".into(),
-                dir: "exercises/ex02-threaded-query".into(),
-                tests: TestsReport {
-                    points: 10.0,
-                    max_points: 20.0,
-                    build_error: None,
-                    tests: vec![
-                        test("ex02::serial_queries_in_order", TestStatus::Passed, ""),
-                        test(
-                            "ex02::pool_map_keeps_input_order",
-                            TestStatus::Failed,
-                            "\nthread 'pool_map_keeps_input_order' panicked at exercises/ex02-threaded-query/tests/ex02.rs:31:5:\nassertion `left == right` failed\n  left: [2, 1]\n right: [1, 2]\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
-                        ),
-                        test("ex02::pool_map_uses_every_thread", TestStatus::TimedOut, "killed after 60 s"),
-                        test("ex02::rayon_queries_match", TestStatus::Passed, ""),
-                    ],
-                },
-                observations: vec![
-                    observation(
-                        "threads-overlap",
-                        Verdict::Pass,
-                        2.0,
-                        "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units",
-                        vec![check("threads_seconds", Some("unit"), Some(8.03), true, "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units")],
-                    ),
-                    ObservationResult {
-                        measurements: 3,
-                        ..observation(
-                            "long-last-is-slower",
-                            Verdict::Fail,
-                            1.0,
-                            "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units",
-                            vec![check("long_last_seconds", Some("unit"), Some(12.5), false, "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units")],
-                        )
-                    },
-                    observation(
-                        "secret-speedup",
-                        Verdict::Inconclusive,
-                        1.0,
-                        "secret_serial_seconds / secret_threaded_seconds: 2.1x (20.5 units = 1025.0 ms / 9.76 units = 488.1 ms), expected at least 2.5x; but the repeats spread 41% above their minimum (more than 25%): too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats",
-                        vec![check("secret_serial_seconds", Some("secret_threaded_seconds"), Some(2.1), false, "")],
-                    ),
-                    observation(
-                        "threads-crunch-in-parallel",
-                        Verdict::Skipped,
-                        2.0,
-                        "this machine has 1 core; the observation needs 2",
-                        vec![check("serial_seconds", Some("threads_seconds"), None, false, "")],
-                    ),
-                ],
-                hints: vec!["Keep each result with its index.".into(), "Spawn every worker before joining any.".into()],
-                score: 12.0,
-                max_score: 26.0,
-            },
-            ExerciseReport {
-                id: "ex03".into(),
-                title: "Process crunch".into(),
-                dir: "exercises/ex03-process-crunch".into(),
-                tests: TestsReport {
-                    points: 0.0,
-                    max_points: 20.0,
-                    build_error: Some("error[E0308]: mismatched types\n --> exercises/ex03-process-crunch/src/lib.rs:12:5\n  |\n12 |     42\n  |     ^^ expected `Vec<u64>`, found integer".into()),
-                    tests: vec![test("ex03::crunch_counts_down", TestStatus::NotRun, "")],
-                },
-                observations: vec![observation(
-                    "really-processes",
-                    Verdict::Fail,
-                    1.0,
-                    "not measured: the exercise does not build (see its tests)",
-                    vec![],
-                )],
-                hints: vec!["Spawn the workers with Stdio::piped().".into()],
-                score: 0.0,
-                max_score: 21.0,
-            },
-            ExerciseReport {
-                id: "ex04".into(),
-                title: "Speedup sweep".into(),
-                dir: "exercises/ex04-speedup-sweep".into(),
-                tests: TestsReport {
-                    points: 0.0,
-                    max_points: 20.0,
-                    build_error: None,
-                    tests: vec![
-                        test("ex04::speedups_divide_by_the_one_worker_time", TestStatus::Failed, "\nthread 'speedups_divide_by_the_one_worker_time' panicked at exercises/ex04-speedup-sweep/src/lib.rs:40:5:\nnot yet implemented: read README.md, section \"Speedup\"\n"),
-                        test("ex04::amdahl_limits_the_speedup", TestStatus::Failed, "\nthread 'amdahl_limits_the_speedup' panicked at exercises/ex04-speedup-sweep/src/lib.rs:50:5:\nnot yet implemented: read README.md, section \"Amdahl\"\n"),
-                    ],
-                },
-                observations: vec![
-                    observation("near-ideal-at-two", Verdict::Fail, 2.0, "not measured: no test passes yet; observations are measured once the tests start passing", vec![]),
-                    observation("no-faster-than-cores", Verdict::Fail, 1.0, "not measured: no test passes yet; observations are measured once the tests start passing", vec![]),
-                ],
-                hints: vec!["Find the 1-worker sample first.".into()],
-                score: 0.0,
-                max_score: 23.0,
-            },
-        ];
+        let exercises = vec![threaded_query(), process_crunch(), speedup_sweep()];
         GradeReport {
             course: "Parallel Rust".into(),
             target: "exercises".into(),
@@ -279,8 +303,9 @@ pub(crate) mod fixtures {
         let mut report = mixed();
         report.exercises.truncate(1);
         let ex = &mut report.exercises[0];
-        ex.tests.tests.retain(|t| t.status == TestStatus::Passed);
-        ex.tests.points = 20.0;
+        let mut passed = std::mem::take(&mut ex.tests.tests);
+        passed.retain(|t| t.status == TestStatus::Passed);
+        ex.tests = tests(20.0, None, passed);
         ex.observations.truncate(1);
         ex.score = 22.0;
         ex.max_score = 22.0;
@@ -294,7 +319,6 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Format;
     use crate::model::Verdict;
 
     fn render(format: Format, report: &GradeReport) -> String {
@@ -350,6 +374,24 @@ mod tests {
     }
 
     #[test]
+    fn a_perfect_run_adds_up_exactly_in_every_machine_format() {
+        let mut report = fixtures::perfect();
+        let ex = &mut report.exercises[0];
+        // Three tests sharing 70 points: 70 / 3 does not divide evenly.
+        let passed = ex.tests.tests[0].clone();
+        ex.tests = crate::grade::tests_report(70.0, None, vec![passed; 3]);
+        ex.observations.clear();
+        (ex.score, ex.max_score) = (70.0, 70.0);
+        (report.score, report.max_score) = (70.0, 70.0);
+        for format in [Format::Gradescope, Format::Github] {
+            let v: serde_json::Value = serde_json::from_str(&render(format, &report)).unwrap();
+            let scores = v["tests"].as_array().unwrap().iter();
+            let sum = scores.fold(0.0, |sum, t| sum + t["score"].as_f64().unwrap());
+            assert_eq!(sum, 70.0, "{format:?}");
+        }
+    }
+
+    #[test]
     fn machine_formats_add_up_to_the_report_score() {
         let report = fixtures::mixed();
         for format in [Format::Gradescope, Format::Github] {
@@ -360,7 +402,7 @@ mod tests {
                 .iter()
                 .map(|t| t["score"].as_f64().unwrap())
                 .sum();
-            assert!((sum - report.score).abs() < 1e-9, "{format:?}: {sum}");
+            assert_eq!(sum, report.score, "{format:?}");
         }
         let v: serde_json::Value = serde_json::from_str(&render(Format::Json, &report)).unwrap();
         assert_eq!(v["format_version"], 1);

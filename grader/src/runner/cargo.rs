@@ -127,40 +127,7 @@ pub fn build(mut command: Command) -> Build {
             }
         }
     };
-    let mut executables = Vec::new();
-    let mut first_error = None;
-    for line in message_lines(&output.stdout) {
-        let Ok(message) = serde_json::from_str::<Message>(line) else {
-            continue;
-        };
-        match message.reason.as_str() {
-            "compiler-artifact" => {
-                let (Some(target), Some(path)) = (message.target, message.executable) else {
-                    continue;
-                };
-                let package_dir = message
-                    .manifest_path
-                    .as_deref()
-                    .and_then(Path::parent)
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default();
-                executables.push(Executable {
-                    target_name: target.name,
-                    kind: target.kind.into_iter().next().unwrap_or_default(),
-                    path,
-                    package_dir,
-                });
-            }
-            "compiler-message" if first_error.is_none() => {
-                if let Some(diagnostic) = message.message {
-                    if diagnostic.level == "error" || diagnostic.level.starts_with("error:") {
-                        first_error = Some(diagnostic.rendered.unwrap_or(diagnostic.message));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+    let (executables, first_error) = read_messages(&output.stdout);
     let error = if output.success() {
         None
     } else if output.timed_out {
@@ -175,6 +142,55 @@ pub fn build(mut command: Command) -> Build {
         executables,
         error: error.map(|e| cap_text(e.trim_end(), ERROR_CAP)),
         seconds,
+    }
+}
+
+/// The executables cargo's JSON messages announce, and the first compiler
+/// error among them.
+fn read_messages(stdout: &sandbox::Captured) -> (Vec<Executable>, Option<String>) {
+    let mut executables = Vec::new();
+    let mut first_error = None;
+    for line in message_lines(stdout) {
+        let Ok(message) = serde_json::from_str::<Message>(line) else {
+            continue;
+        };
+        match message.reason.as_str() {
+            "compiler-artifact" => executables.extend(message.executable()),
+            "compiler-message" if first_error.is_none() => {
+                first_error = message.message.and_then(Diagnostic::error_text);
+            }
+            _ => {}
+        }
+    }
+    (executables, first_error)
+}
+
+impl Message {
+    /// The executable a `compiler-artifact` message announces, if any.
+    fn executable(self) -> Option<Executable> {
+        let (Some(target), Some(path)) = (self.target, self.executable) else {
+            return None;
+        };
+        let package_dir = self
+            .manifest_path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Some(Executable {
+            target_name: target.name,
+            kind: target.kind.into_iter().next().unwrap_or_default(),
+            path,
+            package_dir,
+        })
+    }
+}
+
+impl Diagnostic {
+    /// The rendered error, when this diagnostic is an error.
+    fn error_text(self) -> Option<String> {
+        let is_error = self.level == "error" || self.level.starts_with("error:");
+        is_error.then(|| self.rendered.unwrap_or(self.message))
     }
 }
 

@@ -3,19 +3,64 @@
 //! told to write, never from its output (student code prints there).
 
 use super::cargo;
-use super::sandbox;
+use super::sandbox::{self, RunOutput};
 use super::{HarnessEnv, HarnessOutcome, Limits};
 use crate::workspace::GradedTree;
 use common::observe::{
-    Measurements, FORMAT_VERSION, MEASUREMENTS_ENV, MEASUREMENTS_FROM_STDIN, REPEATS_ENV,
+    Measurements, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET, MEASUREMENTS_ENV,
+    MEASUREMENTS_FROM_STDIN, REPEATS_ENV,
 };
 use std::path::Path;
 use std::process::Command;
 
-/// The harness's bench target name.
-pub const HARNESS_TARGET: &str = "observe";
 /// How much of the harness's stderr an error message quotes.
 const STDERR_TAIL: usize = 1500;
+
+/// Why a harness run gave no measurements: one sentence each, the harness's
+/// last output quoted where it says more.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("the harness did not build:\n{0}")]
+    DidNotBuild(String),
+    #[error("package {package} has no {HARNESS_PATH} harness")]
+    Missing { package: String },
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(std::io::Error),
+    #[error("cannot start the harness: {0}")]
+    Start(std::io::Error),
+    #[error("The harness of {package} timed out after {timeout} and was killed: student code that never returns?{}", last_output(stderr))]
+    TimedOut {
+        package: String,
+        timeout: String,
+        stderr: String,
+    },
+    #[error(
+        "The harness of {package} failed ({end}) before it finished measuring.{}",
+        last_output(stderr)
+    )]
+    Failed {
+        package: String,
+        end: String,
+        stderr: String,
+    },
+    #[error("The harness of {package} exited without writing its measurements (did the code call std::process::exit?).{}", last_output(stderr))]
+    NoFile { package: String, stderr: String },
+    #[error("The harness of {package} wrote a measurements file that is not valid: {error}.")]
+    Invalid { package: String, error: String },
+    #[error("The harness of {package} wrote measurements in format {found} but the grader reads format {FORMAT_VERSION}.")]
+    WrongFormat { package: String, found: u32 },
+    #[error("The harness of {package} wrote measurements for {found:?}.")]
+    WrongExercise { package: String, found: String },
+}
+
+/// " Its last output:\n..." after a sentence, or nothing.
+fn last_output(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(" Its last output:\n{stderr}")
+    }
+}
 
 pub(super) fn run(
     tree: &GradedTree,
@@ -34,12 +79,14 @@ pub(super) fn run(
     ]);
     let build = cargo::build(build);
     let mut outcome = HarnessOutcome {
-        measurements: Err(String::new()),
+        measurements: Err(HarnessError::Missing {
+            package: package.to_owned(),
+        }),
         build_seconds: build.seconds,
         run_seconds: 0.0,
     };
     if let Some(error) = build.error {
-        outcome.measurements = Err(format!("the harness did not build:\n{error}"));
+        outcome.measurements = Err(HarnessError::DidNotBuild(error));
         return outcome;
     }
     let Some(harness) = build
@@ -47,9 +94,6 @@ pub(super) fn run(
         .iter()
         .find(|e| e.kind == "bench" && e.target_name == HARNESS_TARGET)
     else {
-        outcome.measurements = Err(format!(
-            "package {package} has no benches/{HARNESS_TARGET}.rs harness"
-        ));
         return outcome;
     };
     let (measurements, seconds) =
@@ -66,20 +110,34 @@ fn measure(
     package: &str,
     env: &HarnessEnv,
     limits: &Limits,
-) -> (Result<Measurements, String>, f64) {
+) -> (Result<Measurements, HarnessError>, f64) {
     let out_dir = match tempfile::Builder::new()
         .prefix("grader-measurements-")
         .tempdir()
     {
         Ok(dir) => dir,
-        Err(error) => {
-            return (
-                Err(format!("cannot create a temporary directory: {error}")),
-                0.0,
-            )
-        }
+        Err(error) => return (Err(HarnessError::TempDir(error)), 0.0),
     };
     let file = out_dir.path().join("measurements.json");
+    let mut command = harness_command(harness, package_dir, env);
+    let mut secret = file.as_os_str().as_encoded_bytes().to_vec();
+    secret.push(b'\n');
+    let output = match sandbox::run_with_input(
+        &mut command,
+        Some(&secret),
+        limits.harness_timeout,
+        limits.output_cap_bytes,
+    ) {
+        Ok(output) => output,
+        Err(error) => return (Err(HarnessError::Start(error)), 0.0),
+    };
+    let seconds = output.elapsed.as_secs_f64();
+    (read_measurements(&output, &file, package, limits), seconds)
+}
+
+/// The harness run from its package's directory in a clean environment,
+/// told where to write through stdin.
+fn harness_command(harness: &Path, package_dir: &Path, env: &HarnessEnv) -> Command {
     let mut command = Command::new(harness);
     cargo::scrub_env(&mut command);
     command
@@ -92,69 +150,58 @@ fn measure(
         .env(REPEATS_ENV, env.repeats.to_string())
         .env(common::TIME_UNIT_ENV, env.time_unit_ms.to_string())
         .env("RUST_BACKTRACE", "0");
-    let mut secret = file.as_os_str().as_encoded_bytes().to_vec();
-    secret.push(b'\n');
-    let output = match sandbox::run_with_input(
-        &mut command,
-        Some(&secret),
-        limits.harness_timeout,
-        limits.output_cap_bytes,
-    ) {
-        Ok(output) => output,
-        Err(error) => return (Err(format!("cannot start the harness: {error}")), 0.0),
-    };
-    let seconds = output.elapsed.as_secs_f64();
-    let stderr = output.stderr.tail_text(STDERR_TAIL);
-    let stderr = stderr.trim();
-    let with_stderr = |sentence: String| {
-        if stderr.is_empty() {
-            sentence
-        } else {
-            format!("{sentence} Its last output:\n{stderr}")
-        }
-    };
+    command
+}
+
+/// What a finished harness run left: its measurements, or why there are none.
+fn read_measurements(
+    output: &RunOutput,
+    file: &Path,
+    package: &str,
+    limits: &Limits,
+) -> Result<Measurements, HarnessError> {
+    let stderr = output.stderr.tail_text(STDERR_TAIL).trim().to_owned();
+    let package = package.to_owned();
     if output.timed_out {
-        let sentence = format!(
-            "The harness of {package} timed out after {} and was killed: student code that never returns?",
-            sandbox::format_duration(limits.harness_timeout)
-        );
-        return (Err(with_stderr(sentence)), seconds);
+        let timeout = sandbox::format_duration(limits.harness_timeout);
+        return Err(HarnessError::TimedOut {
+            package,
+            timeout,
+            stderr,
+        });
     }
     if !output.success() {
-        let sentence = format!(
-            "The harness of {package} failed ({}) before it finished measuring.",
-            output.describe_end(limits.harness_timeout)
-        );
-        return (Err(with_stderr(sentence)), seconds);
+        let end = output.describe_end(limits.harness_timeout);
+        return Err(HarnessError::Failed {
+            package,
+            end,
+            stderr,
+        });
     }
-    let text = match std::fs::read_to_string(&file) {
-        Ok(text) => text,
-        Err(_) => {
-            let sentence = format!(
-                "The harness of {package} exited without writing its measurements (did the code call std::process::exit?)."
-            );
-            return (Err(with_stderr(sentence)), seconds);
-        }
-    };
-    (parse(&text, package), seconds)
+    match std::fs::read_to_string(file) {
+        Ok(text) => parse(&text, &package),
+        Err(_) => Err(HarnessError::NoFile { package, stderr }),
+    }
 }
 
 /// The measurement file, checked to be this exercise's and of a known format.
-fn parse(text: &str, package: &str) -> Result<Measurements, String> {
-    let measurements: Measurements = serde_json::from_str(text).map_err(|e| {
-        format!("The harness of {package} wrote a measurements file that is not valid: {e}.")
-    })?;
+fn parse(text: &str, package: &str) -> Result<Measurements, HarnessError> {
+    let measurements: Measurements =
+        serde_json::from_str(text).map_err(|e| HarnessError::Invalid {
+            package: package.to_owned(),
+            error: e.to_string(),
+        })?;
     if measurements.format != FORMAT_VERSION {
-        return Err(format!(
-            "The harness of {package} wrote measurements in format {} but the grader reads format {FORMAT_VERSION}.",
-            measurements.format
-        ));
+        return Err(HarnessError::WrongFormat {
+            package: package.to_owned(),
+            found: measurements.format,
+        });
     }
     if measurements.exercise != package {
-        return Err(format!(
-            "The harness of {package} wrote measurements for {:?}.",
-            measurements.exercise
-        ));
+        return Err(HarnessError::WrongExercise {
+            package: package.to_owned(),
+            found: measurements.exercise,
+        });
     }
     Ok(measurements)
 }
@@ -167,9 +214,10 @@ mod tests {
     fn measurement_files_are_checked() {
         let good = r#"{"format":1,"exercise":"ex02","time_unit_seconds":0.05,"cores":2,"repeats":3,"metrics":[{"name":"unit","unit":"seconds","values":[0.05]}]}"#;
         assert_eq!(parse(good, "ex02").unwrap().metrics.len(), 1);
-        assert!(parse(good, "ex03").unwrap_err().contains("\"ex02\""));
-        assert!(parse("{", "ex02").unwrap_err().contains("not valid"));
+        let error = |text: &str, package| parse(text, package).unwrap_err().to_string();
+        assert!(error(good, "ex03").contains("\"ex02\""));
+        assert!(error("{", "ex02").contains("not valid"));
         let future = good.replace("\"format\":1", "\"format\":2");
-        assert!(parse(&future, "ex02").unwrap_err().contains("format 2"));
+        assert!(error(&future, "ex02").contains("format 2"));
     }
 }

@@ -3,8 +3,8 @@
 
 pub mod cargo;
 pub mod harness;
+pub mod libtest;
 pub mod sandbox;
-pub mod tests;
 
 use crate::model;
 use crate::workspace::GradedTree;
@@ -38,7 +38,7 @@ pub struct TestsOutcome {
 /// two at once. A test passes only when its process exits 0 and libtest
 /// itself reported it ok; a test that never reported is `NotRun`.
 pub fn run_tests(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
-    tests::run(tree, package, limits)
+    libtest::run(tree, package, limits)
 }
 
 /// What the harness is told.
@@ -49,10 +49,10 @@ pub struct HarnessEnv {
 }
 
 /// What one harness run measured.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HarnessOutcome {
-    /// The measurements, or one sentence on why there are none.
-    pub measurements: Result<common::observe::Measurements, String>,
+    /// The measurements, or why there are none.
+    pub measurements: Result<common::observe::Measurements, harness::HarnessError>,
     pub build_seconds: f64,
     pub run_seconds: f64,
 }

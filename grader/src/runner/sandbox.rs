@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -125,30 +125,71 @@ pub fn run_with_input(
     timeout: Duration,
     output_cap: usize,
 ) -> io::Result<RunOutput> {
+    configure_stdio(command, input.is_some());
+    let start = Instant::now();
+    let (mut child, group) = spawn_registered(command)?;
+    if let (Some(input), Some(stdin)) = (input, child.stdin.take()) {
+        feed_stdin(stdin, input);
+    }
+    let receiver = start_readers(&mut child, output_cap);
+    let status = wait_then_kill_group(&mut child, group, start + timeout);
+    unregister(group);
+    let status = status?;
+    let elapsed = start.elapsed();
+    let [stdout, stderr] = collect_outputs(&receiver);
+    Ok(RunOutput {
+        timed_out: status.is_none(),
+        status,
+        stdout,
+        stderr,
+        elapsed,
+    })
+}
+
+/// A process group of its own; stdin piped when there is input, else closed;
+/// stdout and stderr piped to the readers.
+fn configure_stdio(command: &mut Command, has_input: bool) {
     command
         .process_group(0)
-        .stdin(if input.is_some() {
+        .stdin(if has_input {
             Stdio::piped()
         } else {
             Stdio::null()
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = command.spawn()?;
+}
+
+/// Start `command` and remember its process group in [`RUNNING`].
+fn spawn_registered(command: &mut Command) -> io::Result<(Child, i32)> {
+    let child = command.spawn()?;
     let group = i32::try_from(child.id()).expect("process ids fit in i32");
     RUNNING
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(group);
-    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        // A process that never reads its stdin must not block the grader.
-        let input = input.to_vec();
-        thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-    }
+    Ok((child, group))
+}
 
+fn unregister(group: i32) {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&group);
+}
+
+/// Write `input` to the child's stdin from a thread of its own: a process
+/// that never reads its stdin must not block the grader.
+fn feed_stdin(mut stdin: ChildStdin, input: &[u8]) {
+    let input = input.to_vec();
+    thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+}
+
+/// One drain thread per output stream; each sends `(index, captured)` with
+/// index 0 for stdout and 1 for stderr.
+fn start_readers(child: &mut Child, output_cap: usize) -> mpsc::Receiver<(usize, Captured)> {
     let (sender, receiver) = mpsc::channel();
     let streams: [Box<dyn Read + Send>; 2] = [
         Box::new(child.stdout.take().expect("stdout is piped")),
@@ -162,35 +203,36 @@ pub fn run_with_input(
             let _ = sender.send((index, captured));
         });
     }
-    drop(sender);
+    receiver
+}
 
-    let waited = wait_until(&mut child, start + timeout);
-    // Kill the group whether or not the leader is gone: a grandchild left
-    // running would hold the pipes open (and keep a core busy).
+/// Wait until `deadline`, then kill the group whether or not the leader is
+/// gone: a grandchild left running would hold the pipes open (and keep a
+/// core busy). `Ok(None)` when the leader was killed after the timeout.
+fn wait_then_kill_group(
+    child: &mut Child,
+    group: i32,
+    deadline: Instant,
+) -> io::Result<Option<ExitStatus>> {
+    let waited = wait_until(child, deadline);
     kill_group(group);
-    let status = match waited {
-        Ok(Some(status)) => Some(status),
+    match waited {
+        Ok(Some(status)) => Ok(Some(status)),
         Ok(None) => {
             child.wait()?;
-            None
+            Ok(None)
         }
         Err(error) => {
             let _ = child.wait();
-            RUNNING
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&group);
-            return Err(error);
+            Err(error)
         }
-    };
-    let elapsed = start.elapsed();
-    RUNNING
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&group);
+    }
+}
 
-    // A process that left the group could still hold a pipe: do not wait for
-    // it forever (its reader thread is left behind).
+/// What the readers captured. A process that left the group could still
+/// hold a pipe: do not wait for it forever (its reader thread is left
+/// behind).
+fn collect_outputs(receiver: &mpsc::Receiver<(usize, Captured)>) -> [Captured; 2] {
     let mut outputs = [Captured::default(), Captured::default()];
     let deadline = Instant::now() + DRAIN_GRACE;
     for _ in 0..2 {
@@ -200,14 +242,7 @@ pub fn run_with_input(
             Err(_) => break,
         }
     }
-    let [stdout, stderr] = outputs;
-    Ok(RunOutput {
-        timed_out: status.is_none(),
-        status,
-        stdout,
-        stderr,
-        elapsed,
-    })
+    outputs
 }
 
 /// SIGKILL every process group the sandbox is running now: for a grader that

@@ -1,30 +1,19 @@
 //! Exercise 4, the reference solution: a speedup sweep, Amdahl's law and the
 //! Karp–Flatt serial fraction.
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// One point of a sweep: how long the whole batch of tasks took with
-/// `workers` workers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Sample {
-    pub workers: usize,
-    pub seconds: f64,
-}
+// The given types: the exercise's own files, so there is one copy of each.
+#[path = "../../../exercises/ex04-speedup-sweep/src/sample.rs"]
+mod sample;
+#[path = "../../../exercises/ex04-speedup-sweep/src/sweep_error.rs"]
+mod sweep_error;
+pub use sample::Sample;
+pub use sweep_error::SweepError;
 
-/// What is wrong with a sweep that cannot give speedups.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SweepError {
-    /// There are no samples at all.
-    #[error("the sweep has no samples")]
-    Empty,
-    /// Speedup is T(1) / T(n): without a 1-worker sample there is no T(1).
-    #[error("the sweep has no sample with 1 worker, so there is no T(1) to compare against")]
-    NoOneWorkerSample,
-    /// A time that is zero, negative or not finite (NaN, infinity).
-    #[error("the run with {workers} workers took {seconds} s: a time must be positive and finite")]
-    BadTime { workers: usize, seconds: f64 },
-}
-
-/// Calls `run` once per worker count, in order, and keeps what each call took.
+/// Calls `run` once per worker count, in the order given, and returns one
+/// [`Sample`] per call: the worker count and the `Duration` it returned, in
+/// seconds.
 pub fn sweep(
     workers: impl IntoIterator<Item = usize>,
     mut run: impl FnMut(usize) -> Duration,
@@ -123,4 +112,78 @@ impl SplitMix64 {
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// Maps `f` over `items` on `n_threads` threads that take `chunk`
+/// consecutive items at a time from a shared counter; results in input order.
+///
+/// # Panics
+/// When `n_threads` or `chunk` is 0.
+pub fn pool_map_chunked<T: Sync, U: Send>(
+    items: &[T],
+    n_threads: usize,
+    chunk: usize,
+    f: impl Fn(&T) -> U + Sync,
+) -> Vec<U> {
+    assert!(
+        n_threads > 0,
+        "pool_map_chunked needs at least one thread, got n_threads = 0"
+    );
+    assert!(
+        chunk > 0,
+        "pool_map_chunked needs at least one item per chunk, got chunk = 0"
+    );
+    // The counter counts chunks, not items: one fetch_add per chunk is the
+    // whole point (a 10 ns task cannot pay for a trip to a shared counter),
+    // and a chunk's first item, index * chunk, never overflows.
+    let chunks = items.len().div_ceil(chunk);
+    let next = AtomicUsize::new(0);
+    // Each thread keeps the indices of the chunks it took and their results,
+    // one after the other in one Vec: no allocation per chunk, which with
+    // chunk 1 would cost more than the counter itself.
+    let per_thread: Vec<(Vec<usize>, Vec<U>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..n_threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (mut taken, mut results) = (Vec::new(), Vec::new());
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        if index >= chunks {
+                            break (taken, results);
+                        }
+                        taken.push(index);
+                        results.extend(items[index * chunk..].iter().take(chunk).map(&f));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // Pass a panic in `f` on with its own message.
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect()
+    });
+    // Put the chunks back in input order: which thread took each chunk, then
+    // chunk after chunk, the next results of that thread. A thread took its
+    // chunks in increasing order, so its results come out in that order too.
+    let mut taken_by = vec![0; chunks];
+    for (thread, (taken, _)) in per_thread.iter().enumerate() {
+        for &index in taken {
+            taken_by[index] = thread;
+        }
+    }
+    let mut results_of: Vec<_> = per_thread
+        .into_iter()
+        .map(|(_, results)| results.into_iter())
+        .collect();
+    let mut results = Vec::with_capacity(items.len());
+    for thread in taken_by {
+        // Every chunk but the last is full; the last takes what is left.
+        results.extend(results_of[thread].by_ref().take(chunk));
+    }
+    results
 }

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Lines of a failing test's output kept as its failure message.
+const FAILURE_LINES: usize = 3;
 /// Test processes run at once (the machines this runs on have 2 cores).
 const MAX_PARALLEL_TESTS: usize = 2;
 
@@ -76,9 +78,21 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
     outcome
 }
 
+/// Why a test binary could not list its tests.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("cannot start {binary}: {source}")]
+    Start {
+        binary: String,
+        source: std::io::Error,
+    },
+    #[error("{end}: {stderr}")]
+    Failed { end: String, stderr: String },
+}
+
 /// The test names `binary` defines (the instructor's file), without the
 /// ignored ones.
-fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, String> {
+fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, ListError> {
     let all = list(binary, limits, false)?;
     let ignored = list(binary, limits, true)?;
     Ok(all
@@ -87,20 +101,23 @@ fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, Strin
         .collect())
 }
 
-fn list(binary: &Executable, limits: &Limits, ignored: bool) -> Result<Vec<String>, String> {
+fn list(binary: &Executable, limits: &Limits, ignored: bool) -> Result<Vec<String>, ListError> {
     let mut command = test_command(binary);
     command.args(["--list", "--format", "terse"]);
     if ignored {
         command.arg("--ignored");
     }
-    let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes)
-        .map_err(|e| format!("cannot start {}: {e}", binary.path.display()))?;
+    let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes).map_err(
+        |source| ListError::Start {
+            binary: binary.path.display().to_string(),
+            source,
+        },
+    )?;
     if !output.success() {
-        return Err(format!(
-            "{}: {}",
-            output.describe_end(limits.test_timeout),
-            output.stderr.tail_text(1000).trim()
-        ));
+        return Err(ListError::Failed {
+            end: output.describe_end(limits.test_timeout),
+            stderr: output.stderr.tail_text(1000).trim().to_owned(),
+        });
     }
     Ok(output
         .stdout
@@ -207,6 +224,9 @@ fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> 
         name: full_name,
         status,
         seconds: output.elapsed.as_secs_f64(),
+        points: 0.0,
+        max_points: 0.0,
+        failure: failure_message(&output_text),
         output: output_text,
     }
 }
@@ -246,8 +266,28 @@ fn not_run(name: String, why: &str) -> TestResult {
         name,
         status: TestStatus::NotRun,
         seconds: 0.0,
+        points: 0.0,
+        max_points: 0.0,
+        failure: failure_message(why),
         output: why.to_owned(),
     }
+}
+
+/// The lines of a failing test's output worth showing: what the panic said,
+/// or the note on why it never reported.
+pub fn failure_message(output: &str) -> Option<String> {
+    let lines: Vec<&str> = output.lines().collect();
+    let start = match lines.iter().position(|l| l.contains("panicked at")) {
+        Some(i) => i + 1,
+        None => 0,
+    };
+    let message: Vec<&str> = lines[start.min(lines.len())..]
+        .iter()
+        .copied()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .take(FAILURE_LINES)
+        .collect();
+    (!message.is_empty()).then(|| message.join("\n"))
 }
 
 /// When the tests do not build, the expected tests as far as the test files'
@@ -323,7 +363,7 @@ struct MetadataTarget {
 }
 
 #[cfg(test)]
-mod judging {
+mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
@@ -422,6 +462,27 @@ mod judging {
             result.output.contains("test adds timed out after 5s"),
             "{}",
             result.output
+        );
+    }
+
+    #[test]
+    fn the_failure_message_is_what_the_panic_said() {
+        let panicked = "\nthread 't' panicked at tests/ex01.rs:3:5:\nnot yet implemented: read README.md\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            failure_message(panicked).as_deref(),
+            Some("not yet implemented: read README.md")
+        );
+        assert_eq!(failure_message(""), None);
+        assert_eq!(
+            failure_message("killed after 60 s").as_deref(),
+            Some("killed after 60 s")
+        );
+        let failed = "\nrunning 1 test\ntest adds ... FAILED\n\nfailures:\n";
+        let result = judge("ex::adds".into(), "adds", &output(101, failed), &limits());
+        assert!(result.failure.is_some());
+        assert_eq!(
+            judge("ex::adds".into(), "adds", &output(0, PASSED), &limits()).failure,
+            None
         );
     }
 
