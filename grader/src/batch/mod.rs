@@ -20,6 +20,7 @@ use crate::grade;
 use crate::instructor::{instructor_files, read_report};
 use crate::model::GradeReport;
 use crate::progress::Progress;
+use crate::report::points;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_OK};
 use anyhow::{bail, Context};
@@ -113,13 +114,7 @@ pub fn submission_ids(submissions: &[PathBuf]) -> Vec<String> {
 fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> {
     let course = load_course(args.course.course.as_deref())?;
     let ids = submission_ids(&args.inputs);
-    let bar = ProgressBar::new(args.inputs.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} submissions · {elapsed} · ETA {eta} {msg}",
-        )
-        .expect("a valid template"),
-    );
+    let bar = progress_bar(args.inputs.len());
     let mut graded = Vec::new();
     let mut not_graded = Vec::new();
     for (submission, id) in args.inputs.iter().zip(&ids) {
@@ -131,7 +126,10 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> 
                 id: id.clone(),
                 report: read_report(&report_path)?,
             });
-            bar.inc(1);
+            done(
+                &bar,
+                &format!("{id}: graded before, its report is newer than its files"),
+            );
             continue;
         }
         match grade_one(&course, submission, args) {
@@ -139,13 +137,21 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> 
                 let json = serde_json::to_string_pretty(&report)? + "\n";
                 write_whole(&report_path, &json)?;
                 let _ = fs::remove_file(&error_path);
+                done(
+                    &bar,
+                    &format!(
+                        "{id}: {} / {}",
+                        points(report.score),
+                        points(report.max_score)
+                    ),
+                );
                 graded.push(Graded {
                     id: id.clone(),
                     report,
                 });
             }
             Err(e) => {
-                bar.println(format!("{id}: could not grade: {e:#}"));
+                done(&bar, &format!("{id}: could not grade: {e:#}"));
                 write_whole(&error_path, &format!("{e:#}\n"))?;
                 not_graded.push(NotGraded {
                     id: id.clone(),
@@ -153,10 +159,36 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> 
                 });
             }
         }
-        bar.inc(1);
     }
     bar.finish_and_clear();
     Ok((graded, not_graded))
+}
+
+/// The submission count, elapsed time and time left on a terminal.
+fn progress_bar(submissions: usize) -> ProgressBar {
+    let bar = ProgressBar::new(submissions as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} submissions · {elapsed} · ETA {eta} {msg}",
+        )
+        .expect("a valid template"),
+    );
+    bar
+}
+
+/// One submission done: a line above the bar, or a plain line with the
+/// count when stderr is not a terminal (a log, a Slurm job).
+fn done(bar: &ProgressBar, line: &str) {
+    bar.inc(1);
+    if bar.is_hidden() {
+        eprintln!(
+            "grader batch: {}/{} {line}",
+            bar.position(),
+            bar.length().unwrap_or(0)
+        );
+    } else {
+        bar.println(line);
+    }
 }
 
 fn grade_one(
