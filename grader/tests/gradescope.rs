@@ -169,6 +169,13 @@ fn the_autograder_grades_end_to_end() {
         "{empty}"
     );
 
+    // The stubs: valid results, no points.
+    let stubs_repo = dir.path().join("stubs");
+    copy_tree(&root().join("exercises"), &stubs_repo.join("exercises"));
+    let stubs = run(&autograder, Some(&stubs_repo));
+    check_spec(&stubs);
+    assert_eq!(stubs["score"], 0.0, "{stubs}");
+
     // The reference solutions: every test passes; an observation that does
     // not is only ever the machine's limit, never a failure.
     let reference = dir.path().join("reference");
@@ -191,11 +198,4 @@ fn the_autograder_grades_end_to_end() {
         .map(|t| t["score"].as_f64().unwrap() - t["max_score"].as_f64().unwrap())
         .sum();
     assert!(tests_only.abs() < 1e-9, "the reference lost test points");
-
-    // The stubs: valid results, no points.
-    let stubs_repo = dir.path().join("stubs");
-    copy_tree(&root().join("exercises"), &stubs_repo.join("exercises"));
-    let stubs = run(&autograder, Some(&stubs_repo));
-    check_spec(&stubs);
-    assert_eq!(stubs["score"], 0.0, "{stubs}");
 }
