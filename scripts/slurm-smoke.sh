@@ -66,9 +66,19 @@ AccountingStorageType=accounting_storage/none
 NodeName=$host CPUs=$(nproc) State=UNKNOWN
 PartitionName=grading Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
+# Each daemon writes its pid file once it has forked: wait for it.
+pid_of() {
+  for _ in $(seq 50); do
+    [ -s "$1" ] && { cat "$1"; return; }
+    sleep 0.2
+  done
+  echo "FAIL: $1 never appeared; see $WORK/*.log" >&2
+  exit 1
+}
 slurmctld -f "$SLURM_CONF"
+daemons+=("$(pid_of "$WORK/slurmctld.pid")")
 slurmd -f "$SLURM_CONF"
-daemons+=("$(cat "$WORK/slurmctld.pid")" "$(cat "$WORK/slurmd.pid")")
+daemons+=("$(pid_of "$WORK/slurmd.pid")")
 for _ in $(seq 60); do
   sinfo -h -o %t 2>/dev/null | grep -q idle && break
   sleep 1
