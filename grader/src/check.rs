@@ -5,8 +5,8 @@
 //! - every exercise has a README and hints;
 //! - the reference solutions earn every point; observations needing more
 //!   cores than the machine has may be skipped. Timing is noisy, so an
-//!   observation that fails or is inconclusive is measured again, up to
-//!   [`EXTRA_MEASUREMENTS`] more times, before it counts as a problem;
+//!   observation that fails or is inconclusive is measured again (see
+//!   [`crate::grade::MAX_MEASUREMENTS`]) before it counts as a problem;
 //! - the stubs compile and earn no test points.
 //!
 //! Exit code 0 when everything holds, 1 when something does not, 2 for a
@@ -14,7 +14,7 @@
 
 use crate::cli::CheckArgs;
 use crate::course::{Course, Exercise};
-use crate::grade::{Grader, EXTRA_MEASUREMENTS};
+use crate::grade::Grader;
 use crate::model::{ExerciseReport, ObservationResult, TestStatus, Verdict};
 use crate::progress::Progress;
 use crate::report::points;
@@ -174,10 +174,7 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
         };
         problems.push(format!(
             "{}: observation {} {verdict} on the solution after {} measurements: {}",
-            r.id,
-            o.id,
-            EXTRA_MEASUREMENTS + 1,
-            o.reason
+            r.id, o.id, o.measurements, o.reason
         ));
     }
     problems
@@ -223,4 +220,41 @@ fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
         what: format!("the stubs compile and all {total} tests fail on them (no test points)"),
         problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn the_solution_may_skip_for_cores_but_nothing_else() {
+        let ex02 = &fixtures::mixed().exercises[0];
+        let problems = solution_problems(ex02);
+        let about = |needle: &str| problems.iter().filter(|p| p.contains(needle)).count();
+        assert_eq!(about("test ex02::pool_map_keeps_input_order Failed"), 1);
+        assert_eq!(about("test ex02::pool_map_uses_every_thread TimedOut"), 1);
+        assert_eq!(about("observation long-last-is-slower fails"), 1);
+        assert_eq!(about("observation secret-speedup is inconclusive"), 1);
+        // Passing and skipped (too few cores) observations are no problem.
+        assert_eq!(about("threads-overlap"), 0);
+        assert_eq!(about("threads-crunch-in-parallel"), 0);
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        let failing = &problems[0];
+        assert!(
+            failing.ends_with("assertion `left == right` failed"),
+            "{failing}"
+        );
+    }
+
+    #[test]
+    fn a_solution_that_does_not_build_says_the_first_error_line() {
+        let ex03 = &fixtures::mixed().exercises[1];
+        let problems = solution_problems(ex03);
+        assert!(
+            problems[0].starts_with("ex03: the solution does not build: error[E0308]"),
+            "{problems:#?}"
+        );
+        assert!(solution_problems(&fixtures::perfect().exercises[0]).is_empty());
+    }
 }

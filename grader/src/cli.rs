@@ -30,6 +30,12 @@ pub enum Command {
     List(CourseArgs),
     /// The hints for one exercise.
     Hint(HintArgs),
+    /// Is this machine quiet enough to measure now? Cores, affinity, CPU
+    /// quota, what other programs use, the time unit.
+    Doctor(CourseArgs),
+    /// Work through the exercises: the current one's tests run again on every
+    /// save. Keys: h hint, l list, r run again, o measure the observations, q quit.
+    Watch(WatchArgs),
     /// Grade a class one submission at a time (or merge reports graded
     /// elsewhere) into gradebook.csv and report.html.
     Batch(BatchArgs),
@@ -155,6 +161,10 @@ pub struct GradeArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Draw the schedule behind every observation in the human report, not
+    /// only behind those that failed.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     #[command(flatten)]
     pub course: CourseArgs,
     /// Measured runs per timing, after a warm-up run [default: COURSE_REPEATS, else course.yaml's defaults.repeats]
@@ -183,6 +193,16 @@ pub struct HintArgs {
     pub id: String,
     #[command(flatten)]
     pub course: CourseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub course: CourseArgs,
+    /// Run the tests on `r` only, not on every save (for machines where file
+    /// events do not arrive).
+    #[arg(long)]
+    pub manual_run: bool,
 }
 
 #[cfg(test)]

@@ -40,6 +40,26 @@ pub struct Defaults {
     pub max_spread: f64,
     pub test_timeout_seconds: f64,
     pub observe_timeout_seconds: f64,
+    /// The cores' worth of CPU other programs may use while a timing is
+    /// measured before the machine counts as busy.
+    #[serde(default = "default_busy_limit")]
+    pub busy_other_cores: f64,
+    /// The fraction of the time tasks may wait for a CPU while a timing is
+    /// measured before the machine counts as busy.
+    #[serde(default = "default_busy_limit")]
+    pub busy_cpu_pressure: f64,
+    /// Seconds per exercise that measuring unsettled observations again
+    /// (and the reference solution beside them) may take.
+    #[serde(default = "default_remeasure_budget")]
+    pub remeasure_budget_seconds: f64,
+}
+
+fn default_remeasure_budget() -> f64 {
+    60.0
+}
+
+fn default_busy_limit() -> f64 {
+    0.1
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -268,6 +288,9 @@ impl Validator<'_> {
             ("time_unit_ms", d.time_unit_ms),
             ("test_timeout_seconds", d.test_timeout_seconds),
             ("observe_timeout_seconds", d.observe_timeout_seconds),
+            ("busy_other_cores", d.busy_other_cores),
+            ("busy_cpu_pressure", d.busy_cpu_pressure),
+            ("remeasure_budget_seconds", d.remeasure_budget_seconds),
         ] {
             if !(value.is_finite() && value > 0.0) {
                 let message = format!("must be a positive number, found {value}");

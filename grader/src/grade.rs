@@ -4,24 +4,30 @@
 //! Exercises are graded one at a time: two harnesses timed at once would
 //! spoil each other's observations.
 
-use crate::course::{Course, Exercise};
+use crate::course::{Course, Exercise, Observation};
+use crate::load;
+use crate::margin;
 use crate::model::{
-    ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
-    TestResult, TestStatus, TestsReport, Timings, Verdict,
+    CheckResult, ExerciseReport, GradeReport, InconclusiveCause, Machine, NotMeasuredCause,
+    ObservationResult, ObservationState, Recorded, TestResult, TestStatus, TestsReport, Timings,
+    Verdict,
 };
-use crate::progress::Progress;
+use crate::progress::{Phase, Place, Progress};
 use crate::runner::{self, HarnessEnv, Limits};
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
+use common::machine::{Contention, Facts};
+use common::observe::Measurements;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Output kept per stream of one run of student code.
 const OUTPUT_CAP_BYTES: usize = 64 * 1024;
-/// How many more times an observation that fails or is inconclusive is
-/// measured before its verdict stands.
-pub const EXTRA_MEASUREMENTS: usize = 2;
+/// The most harness runs of one exercise, however much of the budget is
+/// left (course.yaml's `remeasure_budget_seconds` is the other limit).
+pub const MAX_MEASUREMENTS: usize = 8;
 
 /// What to grade and how.
 #[derive(Debug, Clone)]
@@ -67,9 +73,16 @@ pub struct Run {
 pub struct Grader<'a> {
     course: &'a Course,
     tree: GradedTree,
+    /// The reference solutions, measured in turns with the graded tree when
+    /// a check misses by what the machine could explain; `None` when grading
+    /// the solutions themselves or when the course has none.
+    reference: Option<GradedTree>,
     limits: Limits,
     env: HarnessEnv,
-    cores: usize,
+    rules: verdict::Rules,
+    facts: Facts,
+    /// What other programs did during each harness run.
+    while_measuring: Mutex<Vec<Contention>>,
     progress: &'a Progress,
 }
 
@@ -88,11 +101,14 @@ impl<'a> Grader<'a> {
         progress.step("preparing the tree to grade");
         let tree = workspace::prepare(course.root(), &dirs, &given, source)
             .context("cannot prepare the tree to grade")?;
+        let reference = reference_tree(course, &dirs, &given, source);
         let d = &course.defaults;
         let env = common::observe::env_settings()?;
+        let facts = Facts::read();
         Ok(Grader {
             course,
             tree,
+            reference,
             limits: Limits {
                 test_timeout: Duration::from_secs_f64(d.test_timeout_seconds),
                 harness_timeout: Duration::from_secs_f64(d.observe_timeout_seconds),
@@ -102,7 +118,13 @@ impl<'a> Grader<'a> {
                 repeats: repeats.or(env.repeats).unwrap_or(d.repeats),
                 time_unit_ms: env.time_unit_ms.unwrap_or(d.time_unit_ms),
             },
-            cores: common::observe::cores(),
+            rules: verdict::Rules {
+                max_spread: d.max_spread,
+                cores: facts.available_parallelism,
+                busy: load::Limits::from_defaults(d),
+            },
+            facts,
+            while_measuring: Mutex::new(Vec::new()),
             progress,
         })
     }
@@ -112,12 +134,19 @@ impl<'a> Grader<'a> {
     /// exercise at a time.
     pub fn grade_all(&self, exercises: &[&Exercise], observations: bool) -> Run {
         let mut timings = Timings::default();
+        let total = exercises.len();
         let exercises = exercises
             .iter()
-            .map(|ex| {
-                let tests = self.tests(ex, &mut timings);
+            .enumerate()
+            .map(|(index, ex)| {
+                let place = Place {
+                    index,
+                    total,
+                    id: &ex.id,
+                };
+                let tests = self.tests(ex, place, &mut timings);
                 let observed = if observations {
-                    self.observe_again_if_needed(ex, &tests, &mut timings)
+                    self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 } else {
                     Vec::new()
                 };
@@ -131,30 +160,35 @@ impl<'a> Grader<'a> {
     }
 
     /// Build and run the exercise's tests, with each test's share of points.
-    fn tests(&self, ex: &Exercise, timings: &mut Timings) -> TestsReport {
-        self.progress
-            .step(&format!("{}: building and running the tests", ex.id));
+    fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
+        self.progress.phase(place, Phase::Testing);
         let outcome = runner::run_tests(&self.tree, &ex.id, &self.limits);
         timings.build_seconds += outcome.build_seconds;
         timings.test_seconds += outcome.test_seconds;
         tests_report(ex.test_points, outcome.build_error, outcome.tests)
     }
 
-    /// Build and run the harness and judge every observation. Nothing is
-    /// measured while the exercise does not build or no test passes.
+    /// Build and run the harness and judge every observation, beside the
+    /// reference solution's measurements when there are some (this is
+    /// `measurement` number 1, 2, ...). Nothing is measured while the
+    /// exercise does not build or no test passes.
     fn observe(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
+        measurement: usize,
         timings: &mut Timings,
+        reference: Option<&Measurements>,
     ) -> Vec<ObservationResult> {
         if ex.observations.is_empty() {
             return Vec::new();
         }
+        let cores = self.rules.cores;
         let not_measured = |cause: NotMeasuredCause| {
             ex.observations
                 .iter()
-                .map(|o| verdict::not_measured(o, self.cores, cause.clone()))
+                .map(|o| verdict::not_measured(o, cores, cause.clone()))
                 .collect()
         };
         if tests.build_error.is_some() {
@@ -163,45 +197,114 @@ impl<'a> Grader<'a> {
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
             return not_measured(NotMeasuredCause::NoTestPasses);
         }
-        self.progress
-            .step(&format!("{}: building the harness and measuring", ex.id));
-        let started = Instant::now();
-        let outcome = runner::run_harness(&self.tree, &ex.id, &self.env, &self.limits);
-        let wall = started.elapsed().as_secs_f64();
-        timings.build_seconds += outcome.build_seconds;
-        timings.harness_seconds += outcome.run_seconds;
-        let judged = match &outcome.measurements {
+        let phase = Phase::Measuring {
+            observations: ex.observations.len(),
+            measurement,
+        };
+        self.progress.phase(place, phase);
+        match self.measure(&self.tree, ex, timings) {
             Ok(m) => ex
                 .observations
                 .iter()
-                .map(|o| verdict::judge(o, m, self.course.defaults.max_spread, self.cores))
+                .map(|o| ObservationResult {
+                    recorded: recorded_behind(o, &m),
+                    ..verdict::judge_beside_reference(o, &m, &self.rules, reference)
+                })
                 .collect(),
-            Err(why) => not_measured(NotMeasuredCause::Harness(why.to_string())),
-        };
+            Err(why) => not_measured(NotMeasuredCause::Harness(why)),
+        }
+    }
+
+    /// One run of `tree`'s harness for `ex`, its times counted in `timings`.
+    fn measure(
+        &self,
+        tree: &GradedTree,
+        ex: &Exercise,
+        timings: &mut Timings,
+    ) -> Result<Measurements, String> {
+        let started = Instant::now();
+        let outcome = runner::run_harness(tree, &ex.id, &self.env, &self.limits);
+        let wall = started.elapsed().as_secs_f64();
+        timings.build_seconds += outcome.build_seconds;
+        timings.harness_seconds += outcome.run_seconds;
         // Cargo's up-to-date check of the harness counts as overhead: warm,
         // it is part of every measuring run.
         timings.measure_seconds += wall.max(outcome.run_seconds);
-        judged
+        let m = outcome.measurements.map_err(|why| why.to_string())?;
+        if let Some(c) = m.during_run {
+            self.while_measuring
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(c);
+        }
+        Ok(m)
     }
 
-    /// [`observe`](Self::observe), then measure again, up to
-    /// [`EXTRA_MEASUREMENTS`] times, while an observation that was measured
-    /// failed or was inconclusive (see [`merge_measured_again`]).
+    /// [`observe`](Self::observe), then measure again while an observation
+    /// is unsettled ([`worth_measuring_again`]), up to [`MAX_MEASUREMENTS`]
+    /// runs and while another run fits in course.yaml's
+    /// `remeasure_budget_seconds`. When the reference solutions exist, each
+    /// run again measures the reference first, then the graded tree (A B,
+    /// A B): a miss the reference shares is the machine's.
     fn observe_again_if_needed(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
+        place: Place<'_>,
         timings: &mut Timings,
     ) -> Vec<ObservationResult> {
-        let mut observations = self.observe(ex, tests, timings);
-        for _ in 0..EXTRA_MEASUREMENTS {
-            if !observations.iter().any(worth_measuring_again) {
-                break;
-            }
-            let again = self.observe(ex, tests, timings);
+        let before = timings.harness_seconds;
+        let mut observations = self.observe(ex, tests, place, 1, timings, None);
+        let mut longest = timings.harness_seconds - before;
+        let (mut runs, mut spent) = (1, 0.0);
+        let budget = self.course.defaults.remeasure_budget_seconds;
+        while margin::measure_again(
+            observations.iter().any(worth_measuring_again),
+            runs,
+            MAX_MEASUREMENTS,
+            spent,
+            longest,
+            budget,
+        ) {
+            let before = timings.harness_seconds;
+            let reference = self.measure_reference(ex, &observations, timings);
+            let again = self.observe(ex, tests, place, runs + 1, timings, reference.as_ref());
             merge_measured_again(&mut observations, again);
+            let took = timings.harness_seconds - before;
+            (runs, spent, longest) = (runs + 1, spent + took, longest.max(took));
         }
         observations
+    }
+
+    /// The reference solution's measurements for `ex`, when a reference
+    /// exists and some unsettled observation failed or may have been
+    /// slowed (a pass on a busy baseline needs no reference).
+    fn measure_reference(
+        &self,
+        ex: &Exercise,
+        observations: &[ObservationResult],
+        timings: &mut Timings,
+    ) -> Option<Measurements> {
+        let tree = self.reference.as_ref()?;
+        let useful = observations
+            .iter()
+            .filter(|o| worth_measuring_again(o))
+            .any(|o| {
+                !matches!(
+                    o.state,
+                    ObservationState::Inconclusive {
+                        cause: InconclusiveCause::BusyBaseline { .. }
+                    }
+                )
+            });
+        if !useful {
+            return None;
+        }
+        self.progress.step(&format!(
+            "{}: measuring the reference solution in turns",
+            ex.id
+        ));
+        self.measure(tree, ex, timings).ok()
     }
 
     /// The whole run's report.
@@ -211,9 +314,16 @@ impl<'a> Grader<'a> {
             course: self.course.title.clone(),
             target: self.tree.label.clone(),
             machine: Machine {
-                cores: self.cores,
+                cores: self.rules.cores,
                 time_unit_ms: self.env.time_unit_ms,
                 repeats: self.env.repeats,
+                facts: Some(self.facts.clone()),
+                while_measuring: Contention::total(
+                    self.while_measuring
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .iter(),
+                ),
             },
             score: exercises.iter().map(|e| e.score).sum(),
             max_score: exercises.iter().map(|e| e.max_score).sum(),
@@ -225,19 +335,45 @@ impl<'a> Grader<'a> {
     }
 }
 
+/// The traces and sweeps named after a metric `o`'s checks read.
+fn recorded_behind(o: &Observation, m: &Measurements) -> Recorded {
+    let read = |name: &str| {
+        o.checks
+            .iter()
+            .any(|c| c.metric == name || c.per.as_deref() == Some(name))
+    };
+    Recorded {
+        traces: m.traces.iter().filter(|t| read(&t.name)).cloned().collect(),
+        sweeps: m.sweeps.iter().filter(|s| read(&s.name)).cloned().collect(),
+    }
+}
+
 /// Merge a new measurement into the observations: each one still worth
-/// measuring again takes the new result and counts one more measurement;
-/// the others (a pass, a skip, a cause measuring cannot change) stay. So
-/// each keeps its first pass: timing noise only ever adds time, so a pass is
-/// the better evidence, and the same tree graded twice gets the same score.
+/// measuring again counts one more measurement and takes the new result
+/// unless the old one is better evidence: a pass over a fail, a fail over
+/// an inconclusive verdict (the later of two alike). The others (a pass, a
+/// skip, a cause measuring cannot change) stay. Timing noise only ever adds
+/// time, so a pass is the best evidence, and a fail measured on a quiet
+/// machine is not undone by a later busy one.
 pub fn merge_measured_again(observations: &mut [ObservationResult], again: Vec<ObservationResult>) {
     for (old, new) in observations.iter_mut().zip(again) {
         if worth_measuring_again(old) {
-            *old = ObservationResult {
-                measurements: old.measurements + 1,
-                ..new
-            };
+            let measurements = old.measurements + 1;
+            if evidence(&new) >= evidence(old) {
+                *old = new;
+            }
+            old.measurements = measurements;
         }
+    }
+}
+
+/// How strong a verdict is as evidence: pass, then fail, then the rest.
+fn evidence(o: &ObservationResult) -> u8 {
+    match o.verdict {
+        Verdict::Pass => 3,
+        Verdict::Fail => 2,
+        Verdict::Inconclusive => 1,
+        Verdict::Skipped => 0,
     }
 }
 
@@ -285,14 +421,45 @@ pub fn tests_report(
     }
 }
 
-/// Failed or inconclusive on measurements (not for want of a build or a
-/// passing test, which measuring again cannot change).
+/// Unsettled: inconclusive, or failed by a check within
+/// [`margin::BORDERLINE`] of its bound. Not a clear fail, a pass, or a
+/// fail for want of a build or a passing test, which measuring again cannot
+/// change.
 fn worth_measuring_again(o: &ObservationResult) -> bool {
     match &o.state {
-        ObservationState::Measured => o.verdict == Verdict::Fail,
+        ObservationState::Measured => {
+            o.verdict == Verdict::Fail && o.checks.iter().any(borderline_miss)
+        }
         ObservationState::Inconclusive { .. } => true,
         ObservationState::NotMeasured { .. } | ObservationState::Skipped { .. } => false,
     }
+}
+
+/// A check that missed its bound by no more than [`margin::BORDERLINE`].
+fn borderline_miss(c: &CheckResult) -> bool {
+    let Some(value) = c.value.filter(|_| !c.passed) else {
+        return false;
+    };
+    let missed_by = match (c.at_least, c.at_most) {
+        (Some(lo), _) if value < lo => lo / value,
+        (_, Some(hi)) if value > hi => value / hi,
+        _ => return false,
+    };
+    missed_by <= 1.0 + margin::BORDERLINE
+}
+
+/// The reference solutions' tree, unless the solutions are what is graded
+/// or the course has none.
+fn reference_tree(
+    course: &Course,
+    dirs: &[PathBuf],
+    given: &[PathBuf],
+    source: &Source,
+) -> Option<GradedTree> {
+    if matches!(source, Source::Solutions) {
+        return None;
+    }
+    workspace::prepare(course.root(), dirs, given, &Source::Solutions).ok()
 }
 
 /// Put an exercise's tests and observations together.
@@ -362,11 +529,32 @@ mod tests {
             checks: Vec::new(),
             hint: None,
             measurements: 1,
+            recorded: Recorded::default(),
         }
     }
 
     fn measured(verdict: Verdict, reason: &str) -> ObservationResult {
         observation(verdict, ObservationState::Measured, reason)
+    }
+
+    /// A fail whose check `serial / threads >= 1.6` measured `value`.
+    fn failed_at(value: f64, reason: &str) -> ObservationResult {
+        let mut o = measured(Verdict::Fail, reason);
+        o.checks.push(CheckResult {
+            metric: "serial_seconds".into(),
+            per: Some("threads_seconds".into()),
+            value: Some(value),
+            at_least: Some(1.6),
+            at_most: None,
+            metric_min: None,
+            per_min: None,
+            unit: None,
+            spread: Some(0.01),
+            passed: false,
+            error: None,
+            summary: String::new(),
+        });
+        o
     }
 
     fn inconclusive(reason: &str) -> ObservationResult {
@@ -385,11 +573,11 @@ mod tests {
     fn measuring_again_replaces_only_what_did_not_pass_and_counts_it() {
         let mut observations = vec![
             measured(Verdict::Pass, "first pass"),
-            measured(Verdict::Fail, "first fail"),
+            failed_at(1.5, "first fail"),
             inconclusive("first noise"),
         ];
         let again = vec![
-            measured(Verdict::Fail, "second fail"),
+            failed_at(1.5, "second fail"),
             measured(Verdict::Pass, "second pass"),
             inconclusive("second noise"),
         ];
@@ -406,9 +594,9 @@ mod tests {
         assert_eq!(observations[1].points, 2.0);
 
         let third = vec![
-            measured(Verdict::Fail, "third fail"),
-            measured(Verdict::Fail, "third fail"),
-            measured(Verdict::Fail, "third fail"),
+            failed_at(1.5, "third fail"),
+            failed_at(1.5, "third fail"),
+            failed_at(1.5, "third fail"),
         ];
         merge_measured_again(&mut observations, third);
         let counts: Vec<u32> = observations.iter().map(|o| o.measurements).collect();
@@ -435,9 +623,30 @@ mod tests {
             };
             assert!(!worth_measuring_again(&observation(verdict, state, "")));
         }
-        assert!(worth_measuring_again(&measured(Verdict::Fail, "")));
         assert!(worth_measuring_again(&inconclusive("")));
         assert!(!worth_measuring_again(&measured(Verdict::Pass, "")));
+    }
+
+    #[test]
+    fn a_fail_is_measured_again_only_when_it_missed_by_ten_percent_or_less() {
+        // 1.5 against at least 1.6: missed by 6.7%, borderline.
+        assert!(worth_measuring_again(&failed_at(1.5, "")));
+        assert!(worth_measuring_again(&failed_at(1.6 / 1.1, "")));
+        // A serial pool's 1.0x: a clear fail, settled.
+        assert!(!worth_measuring_again(&failed_at(1.0, "")));
+        assert!(!worth_measuring_again(&measured(Verdict::Fail, "")));
+    }
+
+    #[test]
+    fn a_later_fail_replaces_an_inconclusive_verdict_but_not_a_pass_and_not_the_other_way() {
+        let mut observations = vec![inconclusive("busy"), failed_at(1.5, "quiet fail")];
+        merge_measured_again(
+            &mut observations,
+            vec![failed_at(1.5, "quiet fail"), inconclusive("busy again")],
+        );
+        let seen: Vec<&str> = observations.iter().map(|o| o.reason.as_str()).collect();
+        assert_eq!(seen, ["quiet fail", "quiet fail"]);
+        assert_eq!(observations[1].measurements, 2);
     }
 
     #[test]
@@ -484,5 +693,35 @@ mod tests {
 
         let broken = tests_report(20.0, Some("error".into()), vec![test(TestStatus::Passed)]);
         assert_eq!((broken.points, broken.tests[0].max_points), (0.0, 20.0));
+    }
+
+    #[test]
+    fn an_observation_carries_the_traces_and_sweeps_named_after_its_metrics() {
+        let m: Measurements = serde_json::from_str(
+            r#"{ "format": 1, "exercise": "ex02", "time_unit_seconds": 0.05, "cores": 2,
+                 "repeats": 3, "metrics": [],
+                 "traces": [ { "name": "threads_seconds", "spans": [] },
+                             { "name": "rayon_seconds", "spans": [] } ],
+                 "sweeps": [ { "name": "slow_2_seconds", "points": [] } ] }"#,
+        )
+        .unwrap();
+        let observation = Observation {
+            id: "obs".into(),
+            claim: "A claim.".into(),
+            points: 1.0,
+            min_cores: 1,
+            checks: vec![crate::course::Check {
+                metric: "threads_seconds".into(),
+                per: Some("slow_2_seconds".into()),
+                at_least: Some(1.0),
+                at_most: None,
+            }],
+            hint: "A hint.".into(),
+            max_spread: None,
+        };
+        let recorded = recorded_behind(&observation, &m);
+        let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["threads_seconds"]);
+        assert_eq!(recorded.sweeps.len(), 1);
     }
 }

@@ -14,7 +14,12 @@ use std::path::Path;
 /// `grader report REPORT.json --format F`: render a saved report.
 pub fn render_saved(args: &ReportArgs) -> anyhow::Result<u8> {
     let report = read_report(&args.report)?;
-    report::write(&report, args.format.into(), args.out.as_deref())?;
+    report::write(
+        &report,
+        args.format.into(),
+        report::Detail::default(),
+        args.out.as_deref(),
+    )?;
     Ok(EXIT_OK)
 }
 

@@ -9,16 +9,21 @@
 //!   the progress line;
 //! - [`report`]: the model rendered as human text, JSON, JUnit, Gradescope or
 //!   GitHub Classroom results;
-//! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`.
+//! - [`check`]: the instructor's self-check; [`student`]: `list` and `hint`;
+//!   [`watch`]: `grader watch`;
+//! - [`doctor`]: is this machine quiet enough to measure? ([`load`] holds the rule).
 
 pub mod autograder;
 pub mod batch;
 pub mod check;
 pub mod cli;
 pub mod course;
+pub mod doctor;
 pub mod grade;
 pub mod instructor;
+pub mod load;
 pub mod manifest;
+pub mod margin;
 pub mod model;
 pub mod progress;
 pub mod release;
@@ -28,6 +33,7 @@ pub mod slurm;
 pub mod student;
 pub mod value_enums;
 pub mod verdict;
+pub mod watch;
 pub mod workspace;
 
 use anyhow::Context;
@@ -93,7 +99,10 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
     let mut report = grade::grade(&course, &options, &progress)?;
     drop(progress);
     report.instructor_files = instructor::instructor_files(&course, &options.source)?;
-    report::write(&report, args.format.into(), args.out.as_deref())?;
+    let detail = report::Detail {
+        verbose: args.verbose,
+    };
+    report::write(&report, args.format.into(), detail, args.out.as_deref())?;
     match args.min_score {
         Some(min) if report.score < min => {
             eprintln!(

@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         Some(Command::Release(args)) => grader::instructor::release(args),
         Some(Command::Gradescope(args)) => grader::instructor::gradescope(args),
         Some(Command::Slurm(args)) => grader::instructor::slurm(args),
+        Some(Command::Doctor(args)) => grader::doctor::run(args),
+        Some(Command::Watch(args)) => grader::watch::run(args),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),

@@ -3,14 +3,15 @@
 //! The runner fills it, the verdict logic judges observations into it, and
 //! every reporter (human, json, junit, gradescope, github) reads only this.
 
-use common::observe::Unit;
+use common::machine::{Contention, Facts};
+use common::observe::{NamedTrace, Sweep, Unit};
 use serde::{Deserialize, Serialize};
 
 /// One grading run over some exercises of one tree (exercises, solutions or a submission).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GradeReport {
     pub course: String,
-    /// What was graded: "exercises", "solutions" or "submission <dir>".
+    /// What was graded: "exercises", "solutions" or `submission <dir>`.
     pub target: String,
     pub machine: Machine,
     pub exercises: Vec<ExerciseReport>,
@@ -32,6 +33,12 @@ pub struct Machine {
     pub cores: usize,
     pub time_unit_ms: f64,
     pub repeats: usize,
+    /// The CPU the grader could use: online CPUs, affinity, quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
+    /// What other programs did while the harnesses ran, all runs together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub while_measuring: Option<Contention>,
 }
 
 /// Where the run's time went, in seconds.
@@ -107,7 +114,7 @@ pub struct TestResult {
     #[serde(default)]
     pub points: f64,
     /// This test's share of the exercise's `test_points` (see
-    /// [`crate::grade::points`]): the shares add up to exactly
+    /// [`crate::grade::test_shares`]): the shares add up to exactly
     /// `test_points`.
     #[serde(default)]
     pub max_points: f64,
@@ -149,6 +156,22 @@ pub struct ObservationResult {
     /// measurement did not pass and it was measured again.
     #[serde(default = "one")]
     pub measurements: u32,
+    /// The schedules and sweeps the harness recorded behind it.
+    #[serde(flatten, default)]
+    pub recorded: Recorded,
+}
+
+/// What the harness recorded behind an observation, for the reports to
+/// draw: its traces and sweeps named after a metric the observation's checks
+/// read. Facts, not judged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Who ran which task when (lanes, labels, times in units).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<NamedTrace>,
+    /// Times of the same work on 1, 2, ... workers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Sweep>,
 }
 
 fn one() -> u32 {
@@ -227,6 +250,21 @@ pub enum InconclusiveCause {
     /// The failing checks' repeats spread more than allowed:
     /// `(median - min) / min` of `spread` against `max_spread`.
     Spread { spread: f64, max_spread: f64 },
+    /// Other programs (or a CPU quota) used the CPU while the failing
+    /// checks were measured, enough to slow them by up to `slowdown`.
+    Busy {
+        contention: Contention,
+        slowdown: f64,
+    },
+    /// The reference solution, measured in turns with the submission on
+    /// this machine, misses it too (its value of the first missed check).
+    ReferenceAlsoMisses { reference_value: f64 },
+    /// Every check passed, but a baseline was measured while the machine
+    /// was busy: measured quietly, the check could be only `could_be`.
+    BusyBaseline {
+        contention: Contention,
+        could_be: f64,
+    },
 }
 
 /// One comparison of an observation, with the numbers behind it.

@@ -17,6 +17,8 @@ pub enum FormatOpt {
     Gradescope,
     /// The result JSON GitHub Classroom's autograding reporter reads.
     Github,
+    /// One self-contained HTML page with the schedules and speedups drawn.
+    Html,
 }
 
 impl From<FormatOpt> for report::Format {
@@ -27,6 +29,7 @@ impl From<FormatOpt> for report::Format {
             FormatOpt::Junit => report::Format::Junit,
             FormatOpt::Gradescope => report::Format::Gradescope,
             FormatOpt::Github => report::Format::Github,
+            FormatOpt::Html => report::Format::Html,
         }
     }
 }

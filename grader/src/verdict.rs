@@ -5,40 +5,70 @@
 //! `min(metric) / min(per)`, or `min(metric)` alone. The verdict:
 //! - skipped when the machine has fewer cores than the observation needs;
 //! - fail when a check could not be measured (the harness's error says why);
-//! - pass when every check holds;
-//! - inconclusive when a check failed but its repeats are too spread to trust
-//!   (`(median - min) / min` above `max_spread`); a failed check with steady
-//!   repeats makes it a fail.
+//! - pass when every check holds by more than a busy machine could fake
+//!   ([`crate::margin`]: a baseline measured while other programs used the
+//!   CPU may be inflated, and so may the ratio built on it);
+//! - fail when a check misses by more than the machine's load and the
+//!   repeats' spread could explain, with the numbers;
+//! - otherwise the machine decides: when the reference solution, measured in
+//!   turns with the submission, is far ahead, fail; when it misses too,
+//!   inconclusive; when other programs used the CPU while the failing checks
+//!   were measured (course.yaml's `busy_*` limits), inconclusive, saying what
+//!   and how much; when the repeats spread more than `max_spread`,
+//!   inconclusive; on a quiet machine, fail.
 //!
 //! Only pass earns points.
 
 use crate::course::{Check, Observation};
+use crate::load::{self, Limits, Load};
+use crate::margin::{self, Position, Reference, Standing};
 use crate::model::{
-    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState, Verdict,
+    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState,
+    Recorded, Verdict,
 };
+use common::machine::Contention;
 use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
 
 const NOISY_ADVICE: &str =
     "too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats";
+const BUSY_ADVICE: &str =
+    "close other programs (builds, editors' code checkers, browsers) and grade again, or grade with more --repeats; `grader doctor` says when the machine is quiet";
+const REFERENCE_MISSES_ADVICE: &str =
+    "this machine cannot show it now: grade again when it is quieter (see `grader doctor`)";
 
 /// Why an exercise's observations wait until a test passes.
 const NO_TEST_PASSES: &str =
     "no test passes yet; observations are measured once the tests start passing";
 const DOES_NOT_BUILD: &str = "the exercise does not build (see its tests)";
 
-/// Judge one observation on one harness run. `max_spread` is the course's
-/// default; the observation may override it. `cores` is how many cores the
-/// machine has.
-pub fn judge(
+/// What judging needs beside the measurements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    /// The course's `max_spread`; an observation may override it.
+    pub max_spread: f64,
+    /// How many cores the grader may use.
+    pub cores: usize,
+    /// When a measurement counts as taken on a busy machine.
+    pub busy: Limits,
+}
+
+/// Judge one observation on one harness run.
+pub fn judge(obs: &Observation, m: &Measurements, rules: &Rules) -> ObservationResult {
+    judge_beside_reference(obs, m, rules, None)
+}
+
+/// Judge one observation on one harness run, with the reference solution's
+/// harness run measured in turns with it on the same machine, when there is
+/// one: it decides the misses the machine could explain.
+pub fn judge_beside_reference(
     obs: &Observation,
     m: &Measurements,
-    max_spread: f64,
-    cores: usize,
+    rules: &Rules,
+    reference: Option<&Measurements>,
 ) -> ObservationResult {
-    if cores < obs.min_cores {
-        return skipped(obs, cores);
+    if rules.cores < obs.min_cores {
+        return skipped(obs, rules.cores);
     }
-    let max_spread = obs.max_spread.unwrap_or(max_spread);
     let checks: Vec<CheckResult> = obs.checks.iter().map(|c| check(c, m)).collect();
     if let Some(error) = checks.iter().find_map(|c| c.error.clone()) {
         let state = ObservationState::NotMeasured {
@@ -46,43 +76,249 @@ pub fn judge(
         };
         return result(obs, Verdict::Fail, state, error, checks);
     }
-    let summaries = checks
-        .iter()
-        .map(|c| c.summary.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let failed: Vec<&CheckResult> = checks.iter().filter(|c| !c.passed).collect();
-    if failed.is_empty() {
-        return result(
+    let judged = Judged::new(obs, m, rules, checks);
+    let (verdict, state, reason) = judged.decide(reference);
+    result(obs, verdict, state, reason, judged.checks)
+}
+
+/// An observation's measured checks, with where each stands.
+struct Judged<'a> {
+    obs: &'a Observation,
+    rules: &'a Rules,
+    m: &'a Measurements,
+    checks: Vec<CheckResult>,
+    positions: Vec<Position>,
+    summaries: String,
+}
+
+impl<'a> Judged<'a> {
+    fn new(
+        obs: &'a Observation,
+        m: &'a Measurements,
+        rules: &'a Rules,
+        checks: Vec<CheckResult>,
+    ) -> Self {
+        let positions = obs
+            .checks
+            .iter()
+            .zip(&checks)
+            .map(|(c, r)| position(c, r, m, rules.busy))
+            .collect();
+        let summaries = checks
+            .iter()
+            .map(|c| c.summary.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Judged {
             obs,
-            Verdict::Pass,
-            ObservationState::Measured,
-            summaries,
+            rules,
+            m,
             checks,
-        );
-    }
-    if !failed
-        .iter()
-        .all(|c| c.spread.is_some_and(|s| s > max_spread))
-    {
-        return result(
-            obs,
-            Verdict::Fail,
-            ObservationState::Measured,
+            positions,
             summaries,
-            checks,
-        );
+        }
     }
-    let spread = failed.iter().filter_map(|c| c.spread).fold(0.0, f64::max);
-    let reason = format!(
-        "{summaries}; but the repeats spread {:.0}% above their minimum (more than {:.0}%): {NOISY_ADVICE}",
-        spread * 100.0,
-        max_spread * 100.0
-    );
-    let state = ObservationState::Inconclusive {
-        cause: InconclusiveCause::Spread { spread, max_spread },
+
+    fn decide(&self, reference: Option<&Measurements>) -> (Verdict, ObservationState, String) {
+        let standings: Vec<Standing> = self.positions.iter().map(Position::standing).collect();
+        if let Some(reason) = standings.iter().find_map(|s| self.clear_miss(s)) {
+            return (Verdict::Fail, ObservationState::Measured, reason);
+        }
+        let explainable = standings
+            .iter()
+            .any(|s| matches!(s, Standing::MissTheMachineCouldExplain { .. }));
+        if explainable {
+            return self.explainable_miss(reference);
+        }
+        if let Some(could_be) = standings.iter().find_map(|s| match s {
+            Standing::PassThatTheMachineCouldFake { could_be } => Some(*could_be),
+            _ => None,
+        }) {
+            return self.busy_baseline(could_be);
+        }
+        let summaries = self.summaries.clone();
+        (Verdict::Pass, ObservationState::Measured, summaries)
+    }
+
+    /// A miss beyond what the machine could explain: the reason, with the
+    /// numbers when the machine's slack was more than nothing.
+    fn clear_miss(&self, standing: &Standing) -> Option<String> {
+        let Standing::Miss {
+            missed_by,
+            explains,
+        } = *standing
+        else {
+            return None;
+        };
+        // Say how far beyond the slack only when there was slack to speak of.
+        Some(if explains > 1.0 + margin::BORDERLINE / 2.0 {
+            format!(
+                "{}; it misses by {}x, more than this machine's load and the repeats' spread could explain ({}x)",
+                self.summaries,
+                number(missed_by),
+                number(explains)
+            )
+        } else {
+            self.summaries.clone()
+        })
+    }
+
+    /// Some check misses by no more than the machine could explain.
+    fn explainable_miss(
+        &self,
+        reference: Option<&Measurements>,
+    ) -> (Verdict, ObservationState, String) {
+        let summaries = &self.summaries;
+        let compared = reference.and_then(|r| self.against_reference(r));
+        match compared {
+            Some(Reference::PassesFarAhead { value, worse_by }) => {
+                let reason = format!(
+                    "{summaries}; the reference solution, measured in turns with yours on this machine, reaches {} ({}x better), so the machine is not what holds yours back",
+                    number(value),
+                    number(worse_by)
+                );
+                return (Verdict::Fail, ObservationState::Measured, reason);
+            }
+            Some(Reference::AlsoMisses { value }) => {
+                let reason = format!(
+                    "{summaries}; but the reference solution misses it on this machine too ({}): {REFERENCE_MISSES_ADVICE}",
+                    number(value)
+                );
+                let cause = InconclusiveCause::ReferenceAlsoMisses {
+                    reference_value: value,
+                };
+                return inconclusive(cause, reason);
+            }
+            Some(Reference::PassesClose { .. }) | None => {}
+        }
+        let failing = self.failing_contention();
+        if let Load::Busy(why) = load::judge(failing.as_ref(), self.rules.busy) {
+            let contention = failing.unwrap_or_default();
+            let slowdown = margin::slowdown(&contention);
+            let reason = format!(
+                "{summaries}; but while it was measured {why}, which can slow it down by up to {}x: {BUSY_ADVICE}",
+                number(slowdown)
+            );
+            return inconclusive(
+                InconclusiveCause::Busy {
+                    contention,
+                    slowdown,
+                },
+                reason,
+            );
+        }
+        let max_spread = self.obs.max_spread.unwrap_or(self.rules.max_spread);
+        let spread = self
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .filter_map(|c| c.spread)
+            .fold(0.0, f64::max);
+        if spread > max_spread {
+            let reason = format!(
+                "{summaries}; but the repeats spread {:.0}% above their minimum (more than {:.0}%): {NOISY_ADVICE}",
+                spread * 100.0,
+                max_spread * 100.0
+            );
+            return inconclusive(InconclusiveCause::Spread { spread, max_spread }, reason);
+        }
+        // A quiet machine with steady repeats: the miss is the code's.
+        (Verdict::Fail, ObservationState::Measured, summaries.clone())
+    }
+
+    /// Every check passed, one only as far as a busy baseline could fake.
+    fn busy_baseline(&self, could_be: f64) -> (Verdict, ObservationState, String) {
+        let contention = self.all_contention().unwrap_or_default();
+        let why = match load::judge(Some(&contention), self.rules.busy) {
+            Load::Busy(why) => why,
+            Load::Quiet | Load::Unknown => contention.describe(),
+        };
+        let reason = format!(
+            "{}; but while its baseline was measured {why}: measured on a quiet machine it could be as low as {}, so it cannot pass yet: {BUSY_ADVICE}",
+            self.summaries,
+            number(could_be)
+        );
+        inconclusive(
+            InconclusiveCause::BusyBaseline {
+                contention,
+                could_be,
+            },
+            reason,
+        )
+    }
+
+    /// The reference's same checks, compared with the first missed check
+    /// the machine could explain. `None` when the reference could not be
+    /// measured.
+    fn against_reference(&self, reference: &Measurements) -> Option<Reference> {
+        let (index, position) =
+            self.positions.iter().enumerate().find(|(_, p)| {
+                matches!(p.standing(), Standing::MissTheMachineCouldExplain { .. })
+            })?;
+        let c = &self.obs.checks[index];
+        let theirs = check(c, reference);
+        if theirs.error.is_some() {
+            return None;
+        }
+        Some(margin::against_reference(
+            position,
+            &self::position(c, &theirs, reference, self.rules.busy),
+        ))
+    }
+
+    /// The contention of the most slowed metric of the failing checks.
+    fn failing_contention(&self) -> Option<Contention> {
+        let failing = self
+            .obs
+            .checks
+            .iter()
+            .zip(&self.checks)
+            .filter(|(_, r)| !r.passed);
+        self.busiest(failing.map(|(c, _)| c))
+    }
+
+    fn all_contention(&self) -> Option<Contention> {
+        self.busiest(self.obs.checks.iter())
+    }
+
+    /// What the machine did while the most slowed metric of `checks` was
+    /// measured: the one whose contention could explain the most.
+    fn busiest<'c>(&self, checks: impl Iterator<Item = &'c Check>) -> Option<Contention> {
+        checks
+            .flat_map(|c| std::iter::once(&c.metric).chain(c.per.as_ref()))
+            .filter_map(|name| self.m.metrics.iter().find(|x| &x.name == name))
+            .filter_map(|metric| margin::while_measuring(self.m, metric))
+            .max_by(|a, b| margin::slowdown(a).total_cmp(&margin::slowdown(b)))
+    }
+}
+
+fn inconclusive(cause: InconclusiveCause, reason: String) -> (Verdict, ObservationState, String) {
+    let state = ObservationState::Inconclusive { cause };
+    (Verdict::Inconclusive, state, reason)
+}
+
+/// A measured check's position against its bounds. A metric measured on a
+/// busy machine may have been slowed by [`margin::slowdown`]; on a quiet or
+/// unknown one, only the spread of its repeats counts.
+fn position(c: &Check, r: &CheckResult, m: &Measurements, busy: Limits) -> Position {
+    let slowdown = |name: &str| {
+        let Some(metric) = m.metrics.iter().find(|x| x.name == name) else {
+            return 1.0;
+        };
+        let contention = margin::while_measuring(m, metric);
+        match load::judge(contention.as_ref(), busy) {
+            Load::Busy(_) => contention.as_ref().map_or(1.0, margin::slowdown),
+            Load::Quiet | Load::Unknown => 1.0,
+        }
     };
-    result(obs, Verdict::Inconclusive, state, reason, checks)
+    Position {
+        value: r.value.unwrap_or(f64::NAN),
+        at_least: c.at_least,
+        at_most: c.at_most,
+        metric_slowdown: slowdown(&c.metric),
+        per_slowdown: c.per.as_deref().map_or(1.0, slowdown),
+        spread: r.spread.unwrap_or(0.0),
+    }
 }
 
 /// The observation could not be measured at all (the exercise does not
@@ -145,6 +381,7 @@ fn result(
         checks,
         hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive).then(|| obs.hint.clone()),
         measurements: 1,
+        recorded: Recorded::default(),
     }
 }
 
@@ -382,6 +619,17 @@ mod tests {
         .unwrap()
     }
 
+    fn rules(max_spread: f64, cores: usize) -> Rules {
+        Rules {
+            max_spread,
+            cores,
+            busy: Limits {
+                other_cores: 0.1,
+                pressure: 0.1,
+            },
+        }
+    }
+
     fn observation(checks: Vec<Check>) -> Observation {
         Observation {
             id: "obs".into(),
@@ -409,7 +657,7 @@ mod tests {
     }
 
     fn judge_one(c: Check) -> ObservationResult {
-        judge(&observation(vec![c]), &recorded(), 0.25, 2)
+        judge(&observation(vec![c]), &recorded(), &rules(0.25, 2))
     }
 
     #[test]
@@ -469,7 +717,10 @@ mod tests {
     fn an_observation_max_spread_overrides_the_default() {
         let mut obs = observation(vec![bound("noisy_seconds", Some("unit"), None, Some(5.0))]);
         obs.max_spread = Some(0.6);
-        assert_eq!(judge(&obs, &recorded(), 0.25, 2).verdict, Verdict::Fail);
+        assert_eq!(
+            judge(&obs, &recorded(), &rules(0.25, 2)).verdict,
+            Verdict::Fail
+        );
     }
 
     #[test]
@@ -478,7 +729,10 @@ mod tests {
             bound("noisy_seconds", Some("unit"), None, Some(5.0)),
             bound("in_order_handout", None, Some(2.0), None),
         ]);
-        assert_eq!(judge(&obs, &recorded(), 0.25, 2).verdict, Verdict::Fail);
+        assert_eq!(
+            judge(&obs, &recorded(), &rules(0.25, 2)).verdict,
+            Verdict::Fail
+        );
     }
 
     #[test]
@@ -490,11 +744,14 @@ mod tests {
             None,
         )]);
         obs.min_cores = 2;
-        let r = judge(&obs, &recorded(), 0.25, 1);
+        let r = judge(&obs, &recorded(), &rules(0.25, 1));
         assert_eq!(r.verdict, Verdict::Skipped);
         assert_eq!(r.reason, "this machine has 1 core; the observation needs 2");
         assert_eq!((r.points, r.max_points), (0.0, 2.0));
-        assert_eq!(judge(&obs, &recorded(), 0.25, 2).verdict, Verdict::Fail);
+        assert_eq!(
+            judge(&obs, &recorded(), &rules(0.25, 2)).verdict,
+            Verdict::Fail
+        );
         assert_eq!(
             not_measured(&obs, 1, NotMeasuredCause::NoTestPasses).verdict,
             Verdict::Skipped
@@ -533,11 +790,15 @@ mod tests {
             unit: Unit::Seconds,
             values: vec![0.4, 0.5, 0.6],
             error: None,
+            contention: Vec::new(),
         });
         let obs = observation(vec![bound("edge_seconds", Some("unit"), None, Some(7.0))]);
         // (0.5 - 0.4) / 0.4 = 0.25: not above 0.25.
-        assert_eq!(judge(&obs, &m, 0.25, 2).verdict, Verdict::Fail);
-        assert_eq!(judge(&obs, &m, 0.2499, 2).verdict, Verdict::Inconclusive);
+        assert_eq!(judge(&obs, &m, &rules(0.25, 2)).verdict, Verdict::Fail);
+        assert_eq!(
+            judge(&obs, &m, &rules(0.2499, 2)).verdict,
+            Verdict::Inconclusive
+        );
     }
 
     #[test]
@@ -603,5 +864,226 @@ mod tests {
         assert_eq!(number(5.0e-7), "0.000000500");
         assert_eq!(number(0.1101), "0.110");
         assert_eq!(number(1.002), "1.00");
+    }
+
+    // ---- contention and the reference solution ------------------------------
+
+    const QUIET: Contention = Contention {
+        seconds: 1.0,
+        others_cpu_seconds: Some(0.02),
+        cpu_pressure_seconds: Some(0.01),
+        throttled_seconds: Some(0.0),
+    };
+    /// One busy loop beside two crunching threads on two cores.
+    const ONE_BUSY: Contention = Contention {
+        seconds: 1.0,
+        others_cpu_seconds: Some(0.67),
+        cpu_pressure_seconds: Some(1.0),
+        throttled_seconds: Some(0.0),
+    };
+    const UNKNOWN: Contention = Contention {
+        seconds: 1.0,
+        others_cpu_seconds: None,
+        cpu_pressure_seconds: None,
+        throttled_seconds: None,
+    };
+
+    /// A recorded ex03 run: `serial_seconds` and `threads_seconds` with steady
+    /// repeats, each repeat measured under the given contention.
+    fn crunch(
+        serial: f64,
+        threads: f64,
+        on_serial: Contention,
+        on_threads: Contention,
+    ) -> Measurements {
+        let mut m = recorded();
+        m.metrics
+            .retain(|x| !x.name.starts_with("serial") && !x.name.starts_with("threads"));
+        for (name, min, c) in [
+            ("serial_seconds", serial, on_serial),
+            ("threads_seconds", threads, on_threads),
+        ] {
+            let values = vec![min, min * 1.01, min * 1.005];
+            let contention = values
+                .iter()
+                .map(|&v| Contention {
+                    seconds: v,
+                    ..scaled(c, v)
+                })
+                .collect();
+            m.metrics.push(Metric {
+                name: name.into(),
+                unit: Unit::Seconds,
+                values,
+                error: None,
+                contention,
+            });
+        }
+        m
+    }
+
+    /// `c`'s rates over a stretch of `seconds`.
+    fn scaled(c: Contention, seconds: f64) -> Contention {
+        let per = |x: Option<f64>| x.map(|x| x * seconds / c.seconds);
+        Contention {
+            seconds,
+            others_cpu_seconds: per(c.others_cpu_seconds),
+            cpu_pressure_seconds: per(c.cpu_pressure_seconds),
+            throttled_seconds: per(c.throttled_seconds),
+        }
+    }
+
+    fn threads_in_parallel() -> Observation {
+        let mut obs = observation(vec![bound(
+            "serial_seconds",
+            Some("threads_seconds"),
+            Some(1.6),
+            None,
+        )]);
+        obs.min_cores = 2;
+        obs
+    }
+
+    fn judged(m: &Measurements, reference: Option<&Measurements>) -> ObservationResult {
+        judge_beside_reference(&threads_in_parallel(), m, &rules(0.25, 2), reference)
+    }
+
+    #[test]
+    fn a_correct_solution_slowed_by_a_busy_machine_is_inconclusive_and_says_why() {
+        // ex03's reference beside one busy loop: 1.11x.
+        let r = judged(&crunch(0.8, 0.72, QUIET, ONE_BUSY), None);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+        assert!(matches!(
+            r.state,
+            ObservationState::Inconclusive {
+                cause: InconclusiveCause::Busy { .. }
+            }
+        ));
+        for words in [
+            "other programs used 0.67 cores",
+            "waited for a CPU 100% of the time",
+            "slow it down by up to 2x",
+            "close other programs",
+        ] {
+            assert!(r.reason.contains(words), "{words:?} not in {}", r.reason);
+        }
+        assert_eq!(r.points, 0.0);
+    }
+
+    #[test]
+    fn the_same_miss_on_a_quiet_machine_is_a_fail() {
+        let r = judged(&crunch(0.8, 0.72, QUIET, QUIET), None);
+        assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+    }
+
+    #[test]
+    fn unknown_contention_falls_back_to_the_spread_rule() {
+        let steady = judged(&crunch(0.8, 0.72, UNKNOWN, UNKNOWN), None);
+        assert_eq!(steady.verdict, Verdict::Fail, "{}", steady.reason);
+        let mut m = crunch(0.8, 0.72, UNKNOWN, UNKNOWN);
+        let threads = m
+            .metrics
+            .iter_mut()
+            .find(|x| x.name == "threads_seconds")
+            .unwrap();
+        threads.values = vec![0.72, 1.1, 1.2];
+        let noisy = judged(&m, None);
+        assert_eq!(noisy.verdict, Verdict::Inconclusive, "{}", noisy.reason);
+    }
+
+    #[test]
+    fn a_miss_far_beyond_what_the_load_could_cause_fails_with_the_numbers() {
+        // A serial "parallel" run on a slightly busy machine: 1.0x.
+        let slightly = Contention {
+            others_cpu_seconds: Some(0.2),
+            cpu_pressure_seconds: Some(0.15),
+            ..QUIET
+        };
+        let r = judged(&crunch(0.8, 0.8, slightly, slightly), None);
+        assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+        assert!(r.reason.contains("misses by 1.60x"), "{}", r.reason);
+        assert!(r.reason.contains("could explain (1.21x)"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_pass_on_a_busy_baseline_is_not_a_pass() {
+        // A one-worker pool whose serial baseline was slowed: 1.65x.
+        let r = judged(&crunch(1.32, 0.8, ONE_BUSY, QUIET), None);
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+        assert_eq!(r.points, 0.0);
+        assert!(matches!(
+            r.state,
+            ObservationState::Inconclusive {
+                cause: InconclusiveCause::BusyBaseline { .. }
+            }
+        ));
+        assert!(
+            r.reason.contains("could be as low as 0.825"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_busy_parallel_run_does_not_spoil_a_pass() {
+        let r = judged(&crunch(1.6, 0.84, QUIET, ONE_BUSY), None);
+        assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    }
+
+    #[test]
+    fn a_miss_the_reference_shares_is_inconclusive() {
+        let submission = crunch(0.8, 0.72, QUIET, ONE_BUSY);
+        let reference = crunch(0.8, 0.70, QUIET, ONE_BUSY);
+        let r = judged(&submission, Some(&reference));
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+        assert_eq!(
+            r.state,
+            ObservationState::Inconclusive {
+                cause: InconclusiveCause::ReferenceAlsoMisses {
+                    reference_value: 0.8 / 0.7
+                }
+            }
+        );
+        assert!(r
+            .reason
+            .contains("the reference solution misses it on this machine too (1.14)"));
+    }
+
+    #[test]
+    fn a_reference_far_ahead_makes_a_busy_miss_a_fail() {
+        // The one-worker pool (1.0x) beside the reference (1.9x), both busy.
+        let submission = crunch(0.8, 0.8, QUIET, ONE_BUSY);
+        let reference = crunch(0.8, 0.42, QUIET, ONE_BUSY);
+        let r = judged(&submission, Some(&reference));
+        assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+        assert!(r.reason.contains("the reference solution"), "{}", r.reason);
+        // A correct solution just behind the reference stays inconclusive.
+        let close = crunch(0.8, 0.52, QUIET, ONE_BUSY);
+        let r = judged(&close, Some(&reference));
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+    }
+
+    #[test]
+    fn a_cpu_quota_that_throttles_the_run_counts_as_busy() {
+        // crunch_cpu / crunch_wall at half a core's quota.
+        let throttled = Contention {
+            throttled_seconds: Some(0.5),
+            ..QUIET
+        };
+        let mut m = crunch(1.0, 1.0, throttled, throttled);
+        for metric in &mut m.metrics {
+            if metric.name == "serial_seconds" {
+                metric.values = vec![0.5, 0.5, 0.5];
+            }
+        }
+        let obs = observation(vec![bound(
+            "serial_seconds",
+            Some("threads_seconds"),
+            Some(0.85),
+            None,
+        )]);
+        let r = judge(&obs, &m, &rules(0.25, 1));
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+        assert!(r.reason.contains("CPU quota held"), "{}", r.reason);
     }
 }

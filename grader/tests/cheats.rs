@@ -7,7 +7,9 @@
 //! submission is built at test time, so it follows the solutions as they
 //! change. Only the affected exercise is graded; the others keep their stubs.
 
-use grader::model::{TestResult, TestStatus};
+use grader::grade;
+use grader::model::{ExerciseReport, ObservationResult, TestResult, TestStatus, Verdict};
+use grader::progress::Progress;
 use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
 use grader::workspace::{self, GradedTree, Source};
 use std::fs;
@@ -22,6 +24,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 const EX01_LIB: &str = "ex01-serial-map/src/lib.rs";
 const EX02_LIB: &str = "ex02-threaded-query/src/lib.rs";
 const EX03_LIB: &str = "ex03-process-crunch/src/lib.rs";
+const EX04_LIB: &str = "ex04-speedup-sweep/src/lib.rs";
 
 fn course_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,6 +105,21 @@ impl Cheat {
     /// Write the submission into a fresh directory and prepare it for
     /// grading as a student's repository.
     fn submission(&self) -> GradedTree {
+        let root = self.written();
+        let course = course();
+        let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
+        let given: Vec<PathBuf> = course
+            .exercises
+            .iter()
+            .flat_map(|e| e.given_files())
+            .collect();
+        // `prepare` copies what it takes: `root` may go once it returns.
+        let source = Source::Submission(root.path().to_path_buf());
+        workspace::prepare(&course_root(), &dirs, &given, &source).unwrap()
+    }
+
+    /// The submission as a student's repository, in a fresh directory.
+    fn written(&self) -> tempfile::TempDir {
         let root = tempfile::Builder::new()
             .prefix(&format!("cheat-{}-", self.name))
             .tempdir()
@@ -136,17 +154,7 @@ impl Cheat {
             fs::copy(fixture.join(file), &to)
                 .unwrap_or_else(|e| panic!("cheat {}: cannot add {file}: {e}", self.name));
         }
-
-        let course = course();
-        let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
-        let given: Vec<PathBuf> = course
-            .exercises
-            .iter()
-            .flat_map(|e| e.given_files())
-            .collect();
-        // `prepare` copies what it takes: `root` may go once it returns.
-        let source = Source::Submission(root.path().to_path_buf());
-        workspace::prepare(&course_root(), &dirs, &given, &source).unwrap()
+        root
     }
 }
 
@@ -415,13 +423,15 @@ fn megabytes_of_output_are_capped() {
     assert!(chatty.output.contains("chatter"));
 }
 
-/// Run the harness of `package` on a cheat, at a short time unit.
+/// Run the harness of `package` on a cheat, at the course's own repeats
+/// and time unit.
 fn measure(cheat: &Cheat, package: &str) -> common::observe::Measurements {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tree = cheat.submission();
+    let defaults = course().defaults;
     let env = HarnessEnv {
-        repeats: 1,
-        time_unit_ms: 20.0,
+        repeats: defaults.repeats,
+        time_unit_ms: defaults.time_unit_ms,
     };
     let outcome = runner::run_harness(&tree, package, &env, &limits(Duration::from_secs(20)));
     eprintln!(
@@ -493,6 +503,14 @@ fn printed_or_written_fake_measurements_do_not_count() {
     if let Some(path) = std::env::var_os("COURSE_MEASUREMENTS") {
         let _ = std::fs::write(path, FAKE);
     }
+    // The grader's settings come on stdin: read whatever is left of it.
+    let mut settings = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut settings);
+    for line in settings.lines() {
+        if let Some(path) = line.strip_prefix("measurements=") {
+            let _ = std::fs::write(path, FAKE);
+        }
+    }
     let next = AtomicUsize::new(0);"##,
     );
     let measurements = measure(&cheat, "ex02");
@@ -505,17 +523,385 @@ fn printed_or_written_fake_measurements_do_not_count() {
     assert!(threads > 11.5, "threads_seconds = {threads:.2} units");
 }
 
+// ------------------------------------------------------------------------
+// Planted flaws: a correct solution with one careful student's mistake,
+// graded as a student's grade is computed (course.yaml's repeats and time
+// unit, measuring again what fails). Each must lose exactly its points.
+
+/// Grade `exercise` of the cheat's submission at the course's own settings.
+fn grade_fully(cheat: &Cheat, exercise: &str) -> ExerciseReport {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = cheat.written();
+    let options = grade::Options {
+        exercises: vec![exercise.to_owned()],
+        source: Source::Submission(root.path().to_path_buf()),
+        repeats: None,
+        observations: true,
+    };
+    let start = Instant::now();
+    let report = grade::grade(&course(), &options, &Progress::quiet())
+        .unwrap_or_else(|e| panic!("cheat {}: {e:#}", cheat.name));
+    assert_eq!(report.exercises.len(), 1);
+    let report = report.exercises.into_iter().next().unwrap();
+    eprintln!(
+        "{}: {:.1} of {:.1} points in {:.1}s; lost tests {:?}, observations {:?}",
+        cheat.name,
+        report.score,
+        report.max_score,
+        start.elapsed().as_secs_f64(),
+        lost_tests(&report),
+        lost_observations(&report)
+    );
+    for o in &report.observations {
+        eprintln!("  {} {:?}: {}", o.id, o.verdict, o.reason);
+    }
+    report
+}
+
+/// The tests that did not pass, without the test target's prefix.
+fn lost_tests(report: &ExerciseReport) -> Vec<&str> {
+    report
+        .tests
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .map(|t| t.name.split_once("::").map_or(t.name.as_str(), |(_, n)| n))
+        .collect()
+}
+
+/// The observations that earned nothing.
+fn lost_observations(report: &ExerciseReport) -> Vec<&str> {
+    report
+        .observations
+        .iter()
+        .filter(|o| o.verdict != Verdict::Pass)
+        .map(|o| o.id.as_str())
+        .collect()
+}
+
+fn sorted(mut names: Vec<&str>) -> Vec<&str> {
+    names.sort_unstable();
+    names
+}
+
+/// The cheat lost exactly these tests and observations, and the points
+/// they are worth. Any other observation passed, or was inconclusive: a busy
+/// machine can leave a right one unjudged, never fail it for the cheat.
+fn assert_lost(report: &ExerciseReport, tests: &[&str], observations: &[&str]) {
+    assert_lost_within(report, (tests, &[]), (observations, &[]));
+}
+
+/// [`assert_lost`], where the tests and observations of each pair's second
+/// list may be lost too: they see the same flaw, but not on every run.
+fn assert_lost_within(
+    report: &ExerciseReport,
+    (tests, maybe_tests): (&[&str], &[&str]),
+    (observations, maybe_observations): (&[&str], &[&str]),
+) {
+    let required: Vec<&str> = lost_tests(report)
+        .into_iter()
+        .filter(|t| !maybe_tests.contains(t))
+        .collect();
+    assert_eq!(sorted(required), sorted(tests.to_vec()), "tests lost");
+    let lost = lost_observations(report);
+    for id in observations {
+        assert!(lost.contains(id), "{id} should be lost; lost {lost:?}");
+    }
+    let unjudged: Vec<&ObservationResult> = report
+        .observations
+        .iter()
+        .filter(|o| o.verdict != Verdict::Pass)
+        .filter(|o| {
+            ![observations, maybe_observations]
+                .concat()
+                .contains(&o.id.as_str())
+        })
+        .collect();
+    for o in &unjudged {
+        assert_eq!(
+            o.verdict,
+            Verdict::Inconclusive,
+            "{} was not expected to be lost: {}",
+            o.id,
+            o.reason
+        );
+    }
+    let test_points: f64 = report
+        .tests
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .map(|t| t.max_points)
+        .sum();
+    let observation_points: f64 = report
+        .observations
+        .iter()
+        .filter(|o| o.verdict != Verdict::Pass)
+        .map(|o| o.max_points)
+        .sum();
+    let expected = test_points + observation_points;
+    assert!(
+        (report.max_score - report.score - expected).abs() < 1e-6,
+        "lost {} points, expected {expected}",
+        report.max_score - report.score
+    );
+}
+
 #[test]
-fn a_countdown_without_black_box_is_seen_to_do_nothing() {
+fn secret_threaded_with_a_thread_per_query_loses_its_test() {
+    let cheat = Cheat::named("secret-thread-per-query").replace(
+        EX02_LIB,
+        "pool_map(queries, n_threads, |q| secret_database::query(q))",
+        "pool_map(queries, queries.len().max(n_threads), |q| secret_database::query(q))",
+    );
+    let report = grade_fully(&cheat, "ex02");
+    assert_lost(&report, &["secret_threaded_asks_on_at_most_n_threads"], &[]);
+}
+
+#[test]
+fn pool_map_with_a_thread_per_item_loses_its_tests() {
+    // Every caller of pool_map gets a thread per item.
+    let cheat = Cheat::named("pool-thread-per-item").replace(
+        EX02_LIB,
+        "(0..n_threads.min(items.len()))",
+        "(0..items.len())",
+    );
+    let report = grade_fully(&cheat, "ex02");
+    assert_lost_within(
+        &report,
+        (
+            &[
+                "pool_map_never_runs_on_more_than_n_threads",
+                "threaded_queries_answer_in_order",
+                "two_threads_hand_out_queries_in_order",
+                "secret_threaded_asks_on_at_most_n_threads",
+            ],
+            // When the extra threads start in time to show.
+            &[
+                "pool_map_runs_exactly_n_threads_at_once",
+                "pool_map_with_one_thread_takes_the_items_in_input_order",
+            ],
+        ),
+        (&["in-order-handout", "long-last-is-slower"], &[]),
+    );
+}
+
+#[test]
+fn crunching_in_fixed_chunks_loses_the_hand_out_tests() {
+    // ex03's pool splits the items into n_threads contiguous chunks up front.
+    let cheat = Cheat::named("crunch-in-chunks").replace(
+        EX03_LIB,
+        r#"    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, U)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..n_threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();"#,
+        r#"    let chunk = items.len().div_ceil(n_threads).max(1);
+    let f = &f;
+    let mut results: Vec<(usize, U)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..n_threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let start = (t * chunk).min(items.len());
+                    let end = (start + chunk).min(items.len());
+                    (start..end).map(|i| (i, f(&items[i]))).collect::<Vec<_>>()
+                })
+            })
+            .collect();"#,
+    );
+    // The harness's tasks are all equal, so chunks and a shared counter time
+    // alike: only the tests can tell them apart, and only they are graded.
+    let outcome = grade_tests(&cheat, "ex03", Duration::from_secs(60));
+    let lost: Vec<&str> = outcome
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(
+        sorted(lost),
+        [
+            "ex03::gil_crunch_hands_out_one_item_at_a_time_in_order",
+            "ex03::threaded_crunch_hands_out_one_item_at_a_time_in_order",
+        ]
+    );
+}
+
+#[test]
+fn looking_for_the_one_worker_sample_first_loses_the_order_test() {
+    // speedups checks for T(1) before it checks the times.
+    let cheat = Cheat::named("sweep-check-order")
+        .replace(
+            "ex04-speedup-sweep/src/lib.rs",
+            "    let one = samples\n        .iter()\n        .find(|s| s.workers == 1)\n        .ok_or(SweepError::NoOneWorkerSample)?;\n",
+            "",
+        )
+        .replace(
+            "ex04-speedup-sweep/src/lib.rs",
+            "    // Check every time before dividing",
+            "    let one = samples\n        .iter()\n        .find(|s| s.workers == 1)\n        .ok_or(SweepError::NoOneWorkerSample)?;\n    // Check every time before dividing",
+        );
+    let outcome = grade_tests(&cheat, "ex04", Duration::from_secs(60));
+    let lost: Vec<&str> = outcome
+        .tests
+        .iter()
+        .filter(|t| t.status != TestStatus::Passed)
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(
+        lost,
+        ["ex04::a_bad_time_is_reported_before_a_missing_one_worker_sample"]
+    );
+}
+
+#[test]
+fn crunch_numbers_sharing_a_counter_between_calls_loses_near_ideal_at_two() {
+    // Every point bumps one global counter: two threads fight over its
+    // cache line.
+    let cheat = Cheat::named("shared-counter")
+        .replace(
+            EX04_LIB,
+            "    for _ in 0..x {\n",
+            "    for _ in 0..x {\n        SHARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);\n",
+        )
+        .replace(
+            EX04_LIB,
+            "pub fn crunch_numbers(x: u64) -> u64 {",
+            "static SHARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);\n\npub fn crunch_numbers(x: u64) -> u64 {",
+        );
+    let report = grade_fully(&cheat, "ex04");
+    // tiny-tasks-pay-overhead divides by the slow tasks' speedup at 2, which
+    // the shared counter ruins: it may fail with it.
+    assert_lost_within(
+        &report,
+        (&[], &[]),
+        (&["near-ideal-at-two"], &["tiny-tasks-pay-overhead"]),
+    );
+}
+
+#[test]
+fn a_countdown_without_black_box_fails_at_the_courses_own_settings() {
     // Nothing uses the counter, so release mode deletes the loop.
     let cheat =
         Cheat::named("no-black-box").replace(EX03_LIB, "std::hint::black_box(remaining);", "");
-    let measurements = measure(&cheat, "ex03");
-    let ratio = units(&measurements, "crunch4_seconds") / units(&measurements, "crunch1_seconds");
-    eprintln!("no-black-box: crunch4 / crunch1 = {ratio:.2}");
-    // A loop that really runs takes 4 times as long for 4 times the work.
-    assert!(
-        !(3.3..=4.8).contains(&ratio),
-        "crunch4 / crunch1 = {ratio:.2}"
+    let report = grade_fully(&cheat, "ex03");
+    // Measured against the harness's own countdown, a deleted loop takes
+    // next to no time at any repeat count: crunch-scales-with-x and the
+    // countdown check of crunch-is-cpu-bound fail. The parallel runs then
+    // time thread and process start-up against nothing, and fail with them.
+    assert_lost(
+        &report,
+        &[],
+        &[
+            "crunch-scales-with-x",
+            "crunch-is-cpu-bound",
+            "threads-crunch-in-parallel",
+            "processes-crunch-in-parallel",
+        ],
+    );
+}
+
+#[test]
+fn a_slowed_serial_baseline_does_not_make_serial_threads_look_parallel() {
+    // serial_crunch and gil_crunch do every item twice (right answers, a
+    // slower baseline); threaded_crunch is a pool of one thread.
+    let cheat = Cheat::named("slow-crunch-baseline")
+        .replace(
+            EX03_LIB,
+            "    items.iter().map(|&x| train_neural_network(x)).collect()",
+            "    items\n        .iter()\n        .map(|&x| {\n            train_neural_network(x);\n            train_neural_network(x)\n        })\n        .collect()",
+        )
+        .replace(
+            EX03_LIB,
+            "        train_neural_network(x)\n    })\n}",
+            "        train_neural_network(x);\n        train_neural_network(x)\n    })\n}",
+        )
+        .replace(
+            EX03_LIB,
+            "    pool_map(items, n_threads, |&x| train_neural_network(x))",
+            "    assert!(n_threads > 0, \"at least one thread\");\n    pool_map(items, 1, |&x| train_neural_network(x))",
+        );
+    let report = grade_fully(&cheat, "ex03");
+    // The trace shows the one thread, and the harness's own serial loop
+    // shows no speedup.
+    assert_lost(
+        &report,
+        &["threaded_crunch_hands_out_one_item_at_a_time_in_order"],
+        &["threads-crunch-in-parallel"],
+    );
+}
+
+#[test]
+fn a_slowed_secret_serial_does_not_make_serial_queries_look_parallel() {
+    // secret_serial sleeps three more server times after each query,
+    // outside its span; secret_threaded asks one query after the other.
+    let cheat = Cheat::named("slow-secret-baseline")
+        .replace(
+            EX02_LIB,
+            "    queries.iter().map(|q| secret_database::query(q)).collect()",
+            "    queries\n        .iter()\n        .map(|q| {\n            let answer = secret_database::query(q);\n            common::sleep_units(3.0 * secret_database::server_time_units(q));\n            answer\n        })\n        .collect()",
+        )
+        .replace(
+            EX02_LIB,
+            "    pool_map(queries, n_threads, |q| secret_database::query(q))",
+            "    let _ = n_threads;\n    queries.iter().map(|q| secret_database::query(q)).collect()",
+        );
+    let report = grade_fully(&cheat, "ex02");
+    assert_lost(
+        &report,
+        &["secret_threaded_asks_on_at_most_n_threads"],
+        &["secret-speedup"],
+    );
+}
+
+#[test]
+fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
+    // crunch_numbers sleeps unless its process looks like the harness: then
+    // it crunches honestly, to pass crunch-is-compute-bound.
+    let cheat = Cheat::named("spot-the-harness")
+        .replace(
+            EX04_LIB,
+            "pub fn crunch_numbers(x: u64) -> u64 {\n",
+            r#"pub fn crunch_numbers(x: u64) -> u64 {
+    if !looks_like_the_harness() {
+        std::thread::sleep(std::time::Duration::from_nanos(5 * x));
+        return x / 4 * 3;
+    }
+"#,
+        )
+        .replace(
+            EX04_LIB,
+            "/// A tiny, well-known pseudo-random generator",
+            r#"fn looks_like_the_harness() -> bool {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let exe = exe.to_string_lossy();
+    let environ = std::fs::read("/proc/self/environ").unwrap_or_default();
+    let environ = String::from_utf8_lossy(&environ);
+    exe.contains("observe")
+        || exe.contains("release")
+        || std::env::args().any(|a| a == "--bench")
+        || std::env::vars().any(|(k, _)| k.starts_with("COURSE_"))
+        || environ.contains("COURSE_")
+}
+
+/// A tiny, well-known pseudo-random generator"#,
+        );
+    let report = grade_fully(&cheat, "ex04");
+    // Sleeping keeps no core busy, and sleeping tasks overlap on more
+    // threads than there are cores.
+    assert_lost(
+        &report,
+        &[],
+        &["no-faster-than-cores", "crunch-is-compute-bound"],
     );
 }

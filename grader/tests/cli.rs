@@ -56,6 +56,7 @@ fn help_names_every_subcommand_and_flag() {
         "check",
         "list",
         "hint",
+        "doctor",
         "--exercise",
         "--solutions",
         "--submission",
@@ -268,6 +269,7 @@ fn the_stubs_get_a_friendly_report_and_exit_0() {
         "no colour when stdout is not a terminal"
     );
     insta::with_settings!({filters => vec![
+        (r"machine: .*", "machine: [this machine]"),
         (r"\d+ cores?", "[cores]"),
         (r"Time: .*", "Time: [timings]"),
         (r"first failure: .*", "first failure: [the stub's todo! message]"),
@@ -404,6 +406,40 @@ fn hint_prints_the_exercises_hints() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no exercise `ex99`"));
+}
+
+#[test]
+fn doctor_reports_the_machine_and_exits_0_also_on_one_core() {
+    let out = grader()
+        .args(["doctor", "--course"])
+        .arg(course())
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for line in [
+        "cores ",
+        "affinity ",
+        "CPU quota ",
+        "time unit ",
+        "right now ",
+        "verdict ",
+    ] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
+    // One core, as `taskset -c 0` gives (util-linux, on every Linux CI image).
+    let out = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(env!("CARGO_BIN_EXE_grader"))
+        .args(["doctor", "--course"])
+        .arg(course())
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("cores       1 usable"), "{text}");
+    assert!(
+        text.contains("too few cores for threads-crunch-in-parallel"),
+        "{text}"
+    );
 }
 
 // ---- solutions and submissions -----------------------------------------------------

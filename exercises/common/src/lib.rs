@@ -8,6 +8,7 @@
 //! [`observe`] recorder that the instructor's observation harnesses use.
 
 pub mod lessons;
+pub mod machine;
 pub mod observe;
 pub mod secret_database;
 mod time;

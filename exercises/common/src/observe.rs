@@ -6,12 +6,14 @@
 //! measures; `course.yaml` says what each observation expects and the grader
 //! judges.
 //!
-//! When the grader runs a harness it sets `COURSE_MEASUREMENTS=-` and writes
-//! the name of a file to the harness's stdin; [`Observations::new`] reads it
-//! before any student code runs, and [`Observations::finish`] writes the
-//! measurements there as JSON (never to stdout, where student code prints
-//! freely). `COURSE_MEASUREMENTS=<file>` names the file directly. Run by hand,
-//! a harness prints a table instead.
+//! When the grader runs a harness it hands over everything on stdin, as
+//! [`Settings`]: the file to write, the repeats and the time unit. Nothing in
+//! the harness's name, arguments or environment tells student code that it
+//! is being measured. [`Observations::new`] reads stdin before any student
+//! code runs, and [`Observations::finish`] writes the measurements to that
+//! file as JSON (never to stdout, where student code prints freely). Run by
+//! hand (stdin a terminal or empty), a harness prints a table instead;
+//! `COURSE_MEASUREMENTS=<file>` and `COURSE_REPEATS` serve runs by hand.
 //!
 //! The JSON file:
 //! ```json
@@ -26,23 +28,47 @@
 //! seconds) and [`CORES_METRIC`] (the cores this process may use).
 //!
 //! This module owns the grader–harness protocol: the harness's location
-//! ([`HARNESS_PATH`], bench target [`HARNESS_TARGET`]), the environment
-//! ([`MEASUREMENTS_ENV`], [`REPEATS_ENV`], [`crate::TIME_UNIT_ENV`], read
-//! by [`env_settings`] alone), the defaults, the file format and the
+//! ([`HARNESS_PATH`], bench target [`HARNESS_TARGET`]), the [`Settings`] on
+//! stdin, the environment of runs by hand ([`MEASUREMENTS_ENV`],
+//! [`REPEATS_ENV`], [`crate::TIME_UNIT_ENV`], read by [`env_settings`]
+//! alone), the defaults, the file format and the
 //! minimum of a metric ([`Metric::min`]). The grader and the harnesses both
 //! use these names; neither spells them again.
+//!
+//! What else the machine was doing is recorded beside the numbers (see
+//! [`crate::machine`]): `machine` holds the CPU facts of the run (online CPUs,
+//! affinity, quota), `during_run` the contention over the whole run, and every
+//! timing's `contention` one entry per measured repeat, in the order of its
+//! `values` (a timing the harness worked out itself may have none). A figure
+//! that could not be read is `null`, never 0:
+//! ```json
+//! { "...": "...",
+//!   "machine": { "available_parallelism": 2, "online_cpus": 2, "affinity": "0-1",
+//!                "affinity_cpus": 2, "quota": { "cores": null, "source": "cgroup v1 cpu.cfs_quota_us" } },
+//!   "during_run": { "seconds": 4.2, "others_cpu_seconds": 0.05, "cpu_pressure_seconds": 0.01,
+//!                   "throttled_seconds": 0.0 },
+//!   "metrics": [
+//!     { "name": "serial_seconds", "unit": "seconds", "values": [0.626],
+//!       "contention": [ { "seconds": 0.626, "others_cpu_seconds": 0.01,
+//!                         "cpu_pressure_seconds": 0.0, "throttled_seconds": 0.0 } ] } ] }
+//! ```
+//!
+//! A harness may add `traces` (the schedule behind an observation:
+//! [`Observations::record_trace`]) and `sweeps` (times per worker count:
+//! [`Observations::record_sweep`]), which the reports draw; older files
+//! without them still parse.
 
+use crate::machine::{Contention, Facts, Probe};
+use crate::trace::LaneSpan;
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Where the grader wants the measurements written.
+/// Where a harness run by hand writes its measurements, if set.
 pub const MEASUREMENTS_ENV: &str = "COURSE_MEASUREMENTS";
-/// The value of [`MEASUREMENTS_ENV`] that says "the file's name comes on stdin".
-pub const MEASUREMENTS_FROM_STDIN: &str = "-";
-/// How many measured runs follow the warm-up run.
+/// How many measured runs follow the warm-up run, for a harness run by hand.
 pub const REPEATS_ENV: &str = "COURSE_REPEATS";
 /// The measurement file's format version.
 pub const FORMAT_VERSION: u32 = 1;
@@ -72,9 +98,9 @@ pub enum ObserveError {
         value: String,
         expected: &'static str,
     },
-    /// `COURSE_MEASUREMENTS=-` but stdin named no file.
-    #[error("{MEASUREMENTS_ENV}=- but stdin did not name a file")]
-    NoFileOnStdin,
+    /// The grader's settings on stdin could not be read or parsed.
+    #[error("the harness's settings on stdin are not valid: {0}")]
+    BadSettings(String),
     /// The measurements file could not be written.
     #[error("cannot write the measurements to {path}: {source}")]
     Write {
@@ -164,14 +190,25 @@ pub struct Metric {
     /// Why the metric could not be measured (student code panicked, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the rest of the machine did during each timed repeat, in the
+    /// order of `values`; empty when the harness did not time it itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contention: Vec<Contention>,
 }
 
 impl Metric {
     /// The smallest of the values (infinity when there are none): noise
     /// only ever adds time, so the minimum is the honest estimate.
     pub fn min(&self) -> f64 {
-        self.values.iter().copied().fold(f64::INFINITY, f64::min)
+        minimum(&self.values)
     }
+}
+
+/// The smallest of `values` (infinity when there are none): how the grader
+/// reads a metric ([`Metric::min`]), for harnesses that work out a ratio of
+/// minimums themselves.
+pub fn minimum(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
 /// Everything one harness run measured: the file format.
@@ -183,27 +220,72 @@ pub struct Measurements {
     pub cores: usize,
     pub repeats: usize,
     pub metrics: Vec<Metric>,
+    /// The CPU this run could use; absent from files of older harnesses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Facts>,
+    /// What the rest of the machine did during the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during_run: Option<Contention>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<NamedTrace>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Sweep>,
+}
+
+/// A schedule as it ran: who ran which task when (see [`crate::trace`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedTrace {
+    pub name: String,
+    pub spans: Vec<LaneSpan>,
+}
+
+/// Wall-clock seconds of the same work on 1, 2, ... workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub name: String,
+    pub points: Vec<SweepPoint>,
+}
+
+/// The measured runs (seconds) of one worker count of a [`Sweep`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub workers: usize,
+    pub seconds: Vec<f64>,
 }
 
 /// Collects the measurements of one harness run.
 pub struct Observations {
     out: Option<PathBuf>,
     measurements: Measurements,
+    run: Probe,
 }
 
 impl Observations {
-    /// Start recording for `exercise` (the package name), reading
-    /// `COURSE_MEASUREMENTS`, `COURSE_REPEATS` and `COURSE_TIME_UNIT_MS`.
+    /// Start recording for `exercise` (the package name), with the grader's
+    /// [`Settings`] from stdin, or `COURSE_MEASUREMENTS`, `COURSE_REPEATS`
+    /// and `COURSE_TIME_UNIT_MS` when run by hand.
     ///
     /// # Errors
-    /// A bad `COURSE_REPEATS` or `COURSE_TIME_UNIT_MS`, or
-    /// `COURSE_MEASUREMENTS=-` with no file named on stdin.
+    /// Settings on stdin that do not parse, a bad `COURSE_REPEATS` or
+    /// `COURSE_TIME_UNIT_MS`.
     pub fn new(exercise: &str) -> Result<Self, ObserveError> {
-        let settings = env_settings()?;
-        let out = measurements_file()?;
-        // Student code runs in this process: do not hand it the file's name.
-        std::env::remove_var(MEASUREMENTS_ENV);
-        let repeats = settings.repeats.unwrap_or(DEFAULT_REPEATS);
+        let (out, repeats) = match Settings::from_stdin()? {
+            Some(settings) => {
+                crate::set_time_unit(Duration::from_secs_f64(settings.time_unit_ms / 1000.0));
+                (Some(settings.measurements), settings.repeats)
+            }
+            None => {
+                let repeats = env_settings()?.repeats.unwrap_or(DEFAULT_REPEATS);
+                (
+                    std::env::var_os(MEASUREMENTS_ENV).map(PathBuf::from),
+                    repeats,
+                )
+            }
+        };
+        Ok(Self::recording_to(exercise, out, repeats))
+    }
+
+    fn recording_to(exercise: &str, out: Option<PathBuf>, repeats: usize) -> Self {
         let time_unit_seconds = crate::time_unit().as_secs_f64();
         let cores = cores();
         let mut observations = Observations {
@@ -215,11 +297,21 @@ impl Observations {
                 cores,
                 repeats,
                 metrics: Vec::new(),
+                machine: Some(Facts::read()),
+                during_run: None,
+                traces: Vec::new(),
+                sweeps: Vec::new(),
             },
+            run: Probe::start(),
         };
         observations.record(UNIT_METRIC, Unit::Seconds, [time_unit_seconds]);
         observations.record(CORES_METRIC, Unit::Count, [cores as f64]);
-        Ok(observations)
+        observations
+    }
+
+    /// Whether this run was started by hand: it prints a table, not a file.
+    pub fn by_hand(&self) -> bool {
+        self.out.is_none()
     }
 
     /// How many measured runs each timing gets.
@@ -262,6 +354,11 @@ impl Observations {
             Some(_) => {
                 let skip = cpu.len() - self.repeats();
                 self.record(cpu_name, Unit::Seconds, cpu.into_iter().skip(skip));
+                // The same repeats, so the same contention.
+                let repeats = self.repeats();
+                let wall = self.metric(wall_name, Unit::Seconds);
+                let same = wall.contention[wall.contention.len() - repeats..].to_vec();
+                self.record_contention(cpu_name, same);
             }
             None => self.fail(cpu_name, format!("{wall_name} failed")),
         }
@@ -271,9 +368,13 @@ impl Observations {
     fn time_runs<R>(&mut self, name: &str, warmup: bool, mut f: impl FnMut() -> R) -> Option<R> {
         let runs = self.repeats() + usize::from(warmup);
         let mut seconds = Vec::with_capacity(runs);
+        let mut contention = Vec::with_capacity(runs);
         let mut last = None;
         for _ in 0..runs {
-            match catch_panic(|| measure(&mut f)) {
+            let probe = Probe::start();
+            let run = catch_panic(|| measure(&mut f));
+            contention.push(probe.stop());
+            match run {
                 Ok((r, elapsed)) => {
                     seconds.push(elapsed.as_secs_f64());
                     last = Some(r);
@@ -286,7 +387,20 @@ impl Observations {
         }
         let measured = seconds.split_off(usize::from(warmup));
         self.record(name, Unit::Seconds, measured);
+        self.record_contention(name, contention.split_off(usize::from(warmup)));
         last
+    }
+
+    /// Record what the rest of the machine did during repeats of `name` that
+    /// the harness timed itself (with a [`Probe`] around each), in the
+    /// order of their values.
+    pub fn record_contention(
+        &mut self,
+        name: &str,
+        contention: impl IntoIterator<Item = Contention>,
+    ) {
+        let metric = self.metric(name, Unit::Seconds);
+        metric.contention.extend(contention);
     }
 
     /// Record values the harness worked out itself: a count, a ratio, a
@@ -294,6 +408,33 @@ impl Observations {
     pub fn record(&mut self, name: &str, unit: Unit, values: impl IntoIterator<Item = f64>) {
         let metric = self.metric(name, unit);
         metric.values.extend(values);
+    }
+
+    /// Keep the schedule behind an observation under `name` (a later trace
+    /// of the same name replaces it: the last run's schedule is shown).
+    pub fn record_trace(&mut self, name: &str, spans: &[LaneSpan]) {
+        let trace = NamedTrace {
+            name: name.to_owned(),
+            spans: spans.to_vec(),
+        };
+        let traces = &mut self.measurements.traces;
+        match traces.iter_mut().find(|t| t.name == name) {
+            Some(old) => *old = trace,
+            None => traces.push(trace),
+        }
+    }
+
+    /// Keep a sweep's measured runs under `name`, replacing any before.
+    pub fn record_sweep(&mut self, name: &str, points: Vec<SweepPoint>) {
+        let sweep = Sweep {
+            name: name.to_owned(),
+            points,
+        };
+        let sweeps = &mut self.measurements.sweeps;
+        match sweeps.iter_mut().find(|s| s.name == name) {
+            Some(old) => *old = sweep,
+            None => sweeps.push(sweep),
+        }
     }
 
     /// Record that `name` could not be measured, and why.
@@ -312,6 +453,7 @@ impl Observations {
                     unit,
                     values: Vec::new(),
                     error: None,
+                    contention: Vec::new(),
                 });
                 metrics.len() - 1
             }
@@ -329,7 +471,8 @@ impl Observations {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn finish(self) -> Result<(), ObserveError> {
+    pub fn finish(mut self) -> Result<(), ObserveError> {
+        self.measurements.during_run = Some(self.run.stop());
         let Some(path) = &self.out else {
             print!("{}", self.table());
             return Ok(());
@@ -356,6 +499,9 @@ impl Observations {
             unit * 1000.0,
             self.measurements.cores
         );
+        if let Some(run) = &self.measurements.during_run {
+            out.push_str(&format!("  while measuring: {}\n", run.describe()));
+        }
         for m in &self.measurements.metrics {
             let min = m.min();
             let line = match (&m.error, m.unit) {
@@ -375,21 +521,78 @@ impl Observations {
     }
 }
 
-/// The file the measurements go to, if any: named by `COURSE_MEASUREMENTS`,
-/// or read from stdin's first line when that variable is `-`.
-fn measurements_file() -> Result<Option<PathBuf>, ObserveError> {
-    let Some(named) = std::env::var_os(MEASUREMENTS_ENV) else {
-        return Ok(None);
-    };
-    if named != MEASUREMENTS_FROM_STDIN {
-        return Ok(Some(named.into()));
+/// What the grader hands a harness on stdin, one `key=value` line each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The file the measurements go to.
+    pub measurements: PathBuf,
+    /// Measured runs per timing, after the warm-up.
+    pub repeats: usize,
+    /// The time unit, in milliseconds.
+    pub time_unit_ms: f64,
+}
+
+impl Settings {
+    /// The lines the harness reads on stdin.
+    pub fn to_stdin(&self) -> Vec<u8> {
+        let mut text = b"measurements=".to_vec();
+        text.extend_from_slice(self.measurements.as_os_str().as_encoded_bytes());
+        text.extend_from_slice(
+            format!(
+                "\nrepeats={}\ntime_unit_ms={}\n",
+                self.repeats, self.time_unit_ms
+            )
+            .as_bytes(),
+        );
+        text
     }
-    let mut line = String::new();
-    match std::io::stdin().read_line(&mut line) {
-        Ok(_) if !line.trim_end_matches(['\r', '\n']).is_empty() => {
-            Ok(Some(line.trim_end_matches(['\r', '\n']).into()))
+
+    /// Read from stdin, unless it is a terminal or empty (a run by hand).
+    fn from_stdin() -> Result<Option<Settings>, ObserveError> {
+        use std::io::{IsTerminal, Read};
+        let mut stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return Ok(None);
         }
-        _ => Err(ObserveError::NoFileOnStdin),
+        let mut text = String::new();
+        stdin
+            .read_to_string(&mut text)
+            .map_err(|e| ObserveError::BadSettings(format!("cannot read stdin: {e}")))?;
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        Settings::parse(&text)
+            .map(Some)
+            .map_err(ObserveError::BadSettings)
+    }
+
+    /// Parse the lines [`Settings::to_stdin`] writes.
+    pub fn parse(text: &str) -> Result<Settings, String> {
+        let (mut measurements, mut repeats, mut time_unit_ms) = (None, None, None);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (key, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("{line:?} is not key=value"))?;
+            match key {
+                "measurements" => measurements = Some(PathBuf::from(value)),
+                "repeats" => {
+                    repeats = value.trim().parse().ok().filter(|&r: &usize| r >= 1);
+                    repeats.ok_or_else(|| format!("repeats must be at least 1, got {value:?}"))?;
+                }
+                "time_unit_ms" => {
+                    time_unit_ms = value.trim().parse().ok().filter(|&ms: &f64| ms > 0.0);
+                    time_unit_ms.ok_or_else(|| {
+                        format!("time_unit_ms must be a positive number, got {value:?}")
+                    })?;
+                }
+                _ => return Err(format!("unknown setting {key:?}")),
+            }
+        }
+        Ok(Settings {
+            measurements: measurements.ok_or("no measurements file")?,
+            repeats: repeats.unwrap_or(DEFAULT_REPEATS),
+            time_unit_ms: time_unit_ms.ok_or("no time_unit_ms")?,
+        })
     }
 }
 
@@ -429,10 +632,7 @@ mod tests {
     use super::*;
 
     fn observations() -> Observations {
-        let mut o = Observations::new("exTest").unwrap();
-        o.out = None;
-        o.measurements.repeats = 2;
-        o
+        Observations::recording_to("exTest", None, 2)
     }
 
     #[test]
@@ -472,9 +672,11 @@ mod tests {
         o.time_with_cpu("sleep_wall", "sleep_cpu", false, || {
             std::thread::sleep(Duration::from_millis(20))
         });
+        // Spin until 40 ms of CPU time are used, not 40 ms of wall time: on a
+        // busy machine the spinning thread gets only part of a core.
         o.time_with_cpu("spin_wall", "spin_cpu", false, || {
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_millis(20) {
+            let start = cpu_time();
+            while cpu_time().saturating_sub(start) < Duration::from_millis(40) {
                 std::hint::spin_loop();
             }
         });
@@ -489,6 +691,43 @@ mod tests {
             m.min()
         };
         assert!(min("sleep_cpu") < min("spin_cpu"));
+    }
+
+    #[test]
+    fn every_measured_repeat_records_its_contention_and_the_warmup_none() {
+        let mut o = observations();
+        o.time_with_cpu("wall", "cpu", true, || {
+            std::thread::sleep(Duration::from_millis(2))
+        });
+        o.time("twice", || ());
+        o.time("twice", || ());
+        let metric = |name: &str| {
+            o.measurements()
+                .metrics
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap()
+                .clone()
+        };
+        let wall = metric("wall");
+        assert_eq!(wall.contention.len(), wall.values.len());
+        for (c, v) in wall.contention.iter().zip(&wall.values) {
+            // The contention's stretch holds the timed region.
+            assert!(c.seconds >= *v, "{c:?} {v}");
+        }
+        assert_eq!(metric("cpu").contention, wall.contention);
+        assert_eq!(metric("twice").contention.len(), 4);
+        assert!(metric("unit").contention.is_empty());
+        assert!(o.measurements().machine.is_some());
+    }
+
+    #[test]
+    fn files_without_contention_still_read() {
+        let old = r#"{ "format": 1, "exercise": "ex01", "time_unit_seconds": 0.05, "cores": 2,
+                      "repeats": 1, "metrics": [ { "name": "x", "unit": "seconds", "values": [1.0] } ] }"#;
+        let m: Measurements = serde_json::from_str(old).unwrap();
+        assert!(m.machine.is_none() && m.during_run.is_none());
+        assert!(m.metrics[0].contention.is_empty());
     }
 
     #[test]
@@ -507,9 +746,66 @@ mod tests {
     }
 
     #[test]
+    fn traces_and_sweeps_are_kept_by_name_and_files_without_them_parse() {
+        let mut o = observations();
+        let span = |label: &str| LaneSpan {
+            lane: 1,
+            label: label.into(),
+            start: 0.0,
+            end: 8.0,
+        };
+        o.record_trace("threads", &[span("first run")]);
+        o.record_trace("threads", &[span("last run")]);
+        o.record_sweep(
+            "slow",
+            vec![SweepPoint {
+                workers: 1,
+                seconds: vec![0.2, 0.21],
+            }],
+        );
+        let m = o.measurements();
+        assert_eq!(m.traces.len(), 1);
+        assert_eq!(m.traces[0].spans, [span("last run")]);
+        assert_eq!(m.sweeps[0].points[0].workers, 1);
+        let old = r#"{ "format": 1, "exercise": "ex02", "time_unit_seconds": 0.05,
+                       "cores": 2, "repeats": 3, "metrics": [] }"#;
+        let old: Measurements = serde_json::from_str(old).unwrap();
+        assert!(old.traces.is_empty() && old.sweeps.is_empty());
+    }
+
+    #[test]
+    fn settings_round_trip_through_stdin_lines() {
+        let settings = Settings {
+            measurements: PathBuf::from("/tmp/x y/measurements.json"),
+            repeats: 3,
+            time_unit_ms: 12.5,
+        };
+        let text = String::from_utf8(settings.to_stdin()).unwrap();
+        assert_eq!(Settings::parse(&text), Ok(settings));
+        assert!(Settings::parse("repeats=0\n")
+            .unwrap_err()
+            .contains("repeats"));
+        assert!(Settings::parse("colour=red\n")
+            .unwrap_err()
+            .contains("colour"));
+        assert!(Settings::parse("repeats=2\ntime_unit_ms=5\n")
+            .unwrap_err()
+            .contains("measurements"));
+    }
+
+    #[test]
     fn measurements_round_trip_through_json() {
         let mut o = observations();
         o.record("pids", Unit::Count, [2.0]);
+        o.record_trace(
+            "threads",
+            &[LaneSpan {
+                lane: 0,
+                label: "secret 1".into(),
+                start: 0.0,
+                end: 1.0,
+            }],
+        );
         let json = serde_json::to_string(o.measurements()).unwrap();
         let back: Measurements = serde_json::from_str(&json).unwrap();
         assert_eq!(&back, o.measurements());
@@ -547,6 +843,7 @@ mod tests {
             unit: Unit::Seconds,
             values: vec![0.3, 0.1, 0.2],
             error: None,
+            contention: Vec::new(),
         };
         assert_eq!(m.min(), 0.1);
     }

@@ -14,7 +14,12 @@
 //! Recording is off outside [`capture`], so code that is not being watched
 //! pays almost nothing, and captures run one at a time so that tests running
 //! in parallel do not mix their spans.
+//!
+//! [`Trace::lane_spans`] turns a trace into data ([`LaneSpan`]s: a lane per
+//! thread or worker process, times in course units) that a harness stores in
+//! its measurements file and the grader draws with [`timeline`].
 
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -145,38 +150,76 @@ impl Trace {
     /// Draw the trace as a text timeline, one row per thread, `width`
     /// characters for the time axis, times in course time units.
     pub fn timeline(&self, width: usize) -> String {
-        let width = width.max(10);
-        let Some(origin) = self.spans.iter().map(|s| s.start).min() else {
-            return String::from("(no tasks recorded)\n");
-        };
-        let total = self.makespan().as_secs_f64().max(f64::MIN_POSITIVE);
-        let column = |t: Duration| {
-            let fraction = (t.saturating_sub(origin)).as_secs_f64() / total;
-            ((fraction * width as f64).round() as usize).min(width)
-        };
-        let end_units = crate::units(self.makespan());
-        let mut out = format!("{:<4}0 units{:>w$.2}\n", "", end_units, w = width - 6);
-        for (lane, thread) in self.threads().into_iter().enumerate() {
-            let mut row = vec![' '; width];
-            for span in self.spans.iter().filter(|s| s.thread == thread) {
-                let (from, to) = (
-                    column(span.start),
-                    column(span.end).max(column(span.start) + 1),
-                );
-                let bar = format!("[{}", span.label);
-                for (i, cell) in row.iter_mut().enumerate().take(to.min(width)).skip(from) {
-                    *cell = if i + 1 == to {
-                        ']'
-                    } else {
-                        bar.chars().nth(i - from).unwrap_or('.')
-                    };
-                }
-            }
-            let row: String = row.into_iter().collect();
-            let _ = writeln!(out, "{:<3}|{}|", lane_name(lane), row);
-        }
-        out
+        timeline(&self.lane_spans(), width)
     }
+
+    /// The spans as data: lane 0 is the thread of the first task, as in
+    /// [`Trace::threads`]; times in course time units from the first start.
+    pub fn lane_spans(&self) -> Vec<LaneSpan> {
+        let threads = self.threads();
+        let origin = self.spans.iter().map(|s| s.start).min().unwrap_or_default();
+        let units = |t: Duration| crate::units(t.saturating_sub(origin));
+        self.spans
+            .iter()
+            .map(|s| LaneSpan {
+                lane: threads.iter().position(|t| *t == s.thread).unwrap_or(0),
+                label: s.label.clone(),
+                start: units(s.start),
+                end: units(s.end),
+            })
+            .collect()
+    }
+}
+
+/// One task as data: the lane (thread or worker) that ran it, its label, and
+/// its start and end in course time units since the trace began.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaneSpan {
+    pub lane: usize,
+    pub label: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// Draw spans as a text timeline: one row per lane (`A`, `B`, ...), `width`
+/// characters for the time axis from the first start to the last end.
+pub fn timeline(spans: &[LaneSpan], width: usize) -> String {
+    let width = width.max(10);
+    let origin = spans.iter().map(|s| s.start).fold(f64::INFINITY, f64::min);
+    let last = spans
+        .iter()
+        .map(|s| s.end)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if spans.is_empty() || !origin.is_finite() || !last.is_finite() {
+        return String::from("(no tasks recorded)\n");
+    }
+    let total = (last - origin).max(f64::MIN_POSITIVE);
+    let column = |t: f64| {
+        let fraction = ((t - origin) / total).clamp(0.0, 1.0);
+        ((fraction * width as f64).round() as usize).min(width)
+    };
+    let mut out = format!("{:<4}0 units{:>w$.2}\n", "", last - origin, w = width - 6);
+    let lanes = spans.iter().map(|s| s.lane).max().map_or(0, |l| l + 1);
+    for lane in 0..lanes {
+        let mut row = vec![' '; width];
+        for span in spans.iter().filter(|s| s.lane == lane) {
+            let (from, to) = (
+                column(span.start),
+                column(span.end).max(column(span.start) + 1),
+            );
+            let bar = format!("[{}", span.label);
+            for (i, cell) in row.iter_mut().enumerate().take(to.min(width)).skip(from) {
+                *cell = if i + 1 == to {
+                    ']'
+                } else {
+                    bar.chars().nth(i - from).unwrap_or('.')
+                };
+            }
+        }
+        let row: String = row.into_iter().collect();
+        let _ = writeln!(out, "{:<3}|{}|", lane_name(lane), row);
+    }
+    out
 }
 
 /// "A", "B", ..., "Z", "T26", "T27", ...
@@ -240,7 +283,59 @@ mod tests {
     }
 
     #[test]
+    fn lane_spans_are_data_in_units_from_the_first_start() {
+        let unit = crate::time_unit();
+        let ((), trace) = capture(|| {
+            span("alpha", || thread::sleep(unit / 5));
+            thread::scope(|s| {
+                s.spawn(|| span("beta", || ()));
+            });
+        });
+        // Tests running beside this one may add spans of their own.
+        let spans = trace.lane_spans();
+        let find = |label: &str| spans.iter().find(|s| s.label == label).unwrap();
+        let (alpha, beta) = (find("alpha"), find("beta"));
+        assert_ne!(alpha.lane, beta.lane);
+        assert!(alpha.end - alpha.start >= 0.2, "{spans:?}");
+        assert!(beta.start >= alpha.end, "{spans:?}");
+        assert!(spans.iter().all(|s| s.start >= 0.0), "{spans:?}");
+        let json = serde_json::to_string(&spans).unwrap();
+        let back: Vec<LaneSpan> = serde_json::from_str(&json).unwrap();
+        // serde_json may read a float back one bit off.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
+        assert_eq!(back.len(), spans.len());
+        for (b, s) in back.iter().zip(&spans) {
+            assert_eq!((b.lane, &b.label), (s.lane, &s.label));
+            assert!(
+                close(b.start, s.start) && close(b.end, s.end),
+                "{b:?} {s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_timeline_is_drawn_from_data() {
+        let span = |lane, label: &str, start, end| LaneSpan {
+            lane,
+            label: label.into(),
+            start,
+            end,
+        };
+        let spans = [
+            span(0, "1", 0.0, 1.0),
+            span(1, "8", 0.0, 8.0),
+            span(0, "2", 1.0, 3.0),
+        ];
+        let drawing = timeline(&spans, 32);
+        let rows: Vec<&str> = drawing.lines().collect();
+        assert_eq!(rows[0].trim(), "0 units                      8.00");
+        assert_eq!(rows[1], format!("A  |[1.][2.....]{}|", " ".repeat(20)));
+        assert_eq!(rows[2], format!("B  |[8{}]|", ".".repeat(29)));
+    }
+
+    #[test]
     fn an_empty_trace_says_so() {
+        assert_eq!(timeline(&[], 20), "(no tasks recorded)\n");
         assert_eq!(Trace::default().timeline(20), "(no tasks recorded)\n");
     }
 

@@ -176,6 +176,34 @@ fn pool_map_runs_exactly_n_threads_at_once() {
     }
 }
 
+/// How long each item keeps its thread busy in the thread-count tests: long
+/// enough for any extra thread a pool started to take an item of its own.
+/// The tests count thread ids; they never judge how long anything took.
+const LINGER: Duration = Duration::from_millis(5);
+
+#[test]
+fn pool_map_never_runs_on_more_than_n_threads() {
+    // One thread, and fewer threads than items: a pool that starts a thread
+    // per item shows up here as more threads than asked for.
+    for (n_threads, n_items) in [(1, 6), (2, 6), (3, 7)] {
+        let items: Vec<usize> = (0..n_items).collect();
+        let threads: Mutex<HashSet<ThreadId>> = Mutex::new(HashSet::new());
+        let results = pool_map(&items, n_threads, |&i| {
+            threads.lock().unwrap().insert(thread::current().id());
+            thread::sleep(LINGER);
+            i
+        });
+        assert_eq!(results, items);
+        let used = threads.lock().unwrap().len();
+        assert!(
+            used <= n_threads,
+            "pool_map(.., {n_threads}, ..) on {n_items} items ran on {used} different threads: \
+             start n_threads workers whatever the number of items, and let each take item \
+             after item"
+        );
+    }
+}
+
 #[test]
 #[should_panic(expected = "at least one thread")]
 fn pool_map_with_zero_threads_panics_and_says_why() {
@@ -302,6 +330,28 @@ fn secret_threaded_answers_every_query_in_order() {
             sorted_labels(&trace),
             asked,
             "with {n_threads} threads, each query asked exactly once"
+        );
+    }
+}
+
+#[test]
+fn secret_threaded_asks_on_at_most_n_threads() {
+    let expected: Vec<String> = SECRET_QUERIES.map(secret_database::answer).into();
+    for n_threads in [1, 2, 4] {
+        let (answers, trace) = traced(|| secret_threaded(&SECRET_QUERIES, n_threads));
+        assert_eq!(answers, expected, "with {n_threads} threads");
+        let used = trace.threads().len();
+        assert!(
+            used <= n_threads,
+            "secret_threaded(.., {n_threads}) asked on {used} threads:\n{}",
+            trace.timeline(60)
+        );
+        // Five queries of half a unit or more: a second worker has long
+        // started before the first one could have asked them all.
+        assert!(
+            n_threads == 1 || used >= 2,
+            "secret_threaded(.., {n_threads}) asked every query on one thread:\n{}",
+            trace.timeline(60)
         );
     }
 }

@@ -6,6 +6,7 @@
 //! a worker process's start-up is small against them.
 
 use common::observe::{catch_panic, measure, Observations, ObserveError, Unit};
+use common::trace::{self, Trace};
 use ex03::{
     gil_crunch, process_crunch, process_crunch_with_pids, serial_crunch, threaded_crunch,
     train_neural_network,
@@ -19,28 +20,53 @@ const TASKS: [f64; 8] = [2.0; 8];
 /// A start is too short to time alone: it is timed over this many starts per
 /// repeat and reported per start.
 const STARTS_PER_REPEAT: u32 = 10;
+/// The timings whose schedules the reports draw (worker processes record
+/// their spans in processes of their own, out of the harness's sight).
+const SCHEDULES: [&str; 2] = ["threads_seconds", "gil_seconds"];
 
 fn main() -> Result<(), ObserveError> {
     let worker = Path::new(WORKER);
     let mut o = Observations::new("ex03")?;
 
-    // crunch-scales-with-x, crunch-is-cpu-bound. One call of 1.0 is timed as
-    // the average of 4 in a row, so that both metrics span the same stretch
-    // of time and an interruption costs them alike.
-    time_per_call(&mut o, "crunch1_seconds", 4, || train_neural_network(1.0));
-    o.time("crunch4_seconds", || train_neural_network(4.0));
+    // crunch-scales-with-x: the student's countdown against the harness's
+    // own countdown of the same length, in the same run. A deleted loop
+    // takes nanoseconds at any repeat count; a real one about as long as
+    // the reference.
+    time_in_turns(
+        &mut o,
+        vec![
+            (
+                "reference_countdown_seconds",
+                Box::new(|| vec![reference_countdown(1.0)]),
+            ),
+            (
+                "crunch1_seconds",
+                Box::new(|| vec![train_neural_network(1.0)]),
+            ),
+            (
+                "crunch4_seconds",
+                Box::new(|| vec![train_neural_network(4.0)]),
+            ),
+        ],
+    );
+    // crunch-is-cpu-bound.
     o.time_with_cpu("crunch_wall_seconds", "crunch_cpu_seconds", true, || {
         checked("serial_crunch", &[1.0, 1.0], serial_crunch(&[1.0, 1.0]))
     });
 
     // threads-crunch-in-parallel, gil-serializes, processes-crunch-in-parallel.
+    // The serial reference is the harness's own loop over
+    // train_neural_network: a slowed-down serial_crunch changes nothing.
     // Taken in turns, so that a neighbour's build slows them alike.
     time_in_turns(
         &mut o,
         vec![
             (
-                "serial_seconds",
-                Box::new(|| checked("serial_crunch", &TASKS, serial_crunch(&TASKS))),
+                "reference_serial_seconds",
+                Box::new(|| {
+                    let results = TASKS.iter().map(|&x| train_neural_network(x)).collect();
+                    checked("train_neural_network", &TASKS, results)
+                }),
             ),
             (
                 "threads_seconds",
@@ -91,11 +117,26 @@ fn main() -> Result<(), ObserveError> {
     time_per_call(&mut o, "process_start_seconds", STARTS_PER_REPEAT, || {
         process_crunch(worker, &[0.0], 1).unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
     });
+    // The harness's own thread start: the reference is not the student's.
     time_per_call(&mut o, "thread_start_seconds", STARTS_PER_REPEAT, || {
-        threaded_crunch(&[0.0], 1)
+        std::thread::spawn(|| train_neural_network(0.0))
+            .join()
+            .expect("train_neural_network(0.0) panicked")
     });
 
     o.finish()
+}
+
+/// The lesson's countdown, the harness's own: `x` units of crunching, every
+/// step shown to `black_box`. The student's `train_neural_network` must take
+/// about as long.
+fn reference_countdown(x: f64) -> f64 {
+    let mut remaining = (x * common::ITERATIONS_PER_UNIT as f64) as u64;
+    while remaining > 0 {
+        remaining -= 1;
+        std::hint::black_box(remaining);
+    }
+    x * x
 }
 
 /// Panic (which the recorder notes as the metric's error) unless `results`
@@ -115,23 +156,34 @@ type Case<'a> = (&'static str, Box<dyn FnMut() -> Vec<f64> + 'a>);
 fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
     let mut seconds = vec![Vec::new(); cases.len()];
     let mut errors: Vec<Option<String>> = vec![None; cases.len()];
+    // Every run is traced alike; the last run's schedule is kept.
+    let mut schedules: Vec<Option<Trace>> = vec![None; cases.len()];
     for round in 0..=o.repeats() {
         for (i, (_, run)) in cases.iter_mut().enumerate() {
             if errors[i].is_some() {
                 continue;
             }
-            match catch_panic(|| measure(run).1) {
+            match catch_panic(|| trace::capture(|| measure(run).1)) {
                 // Round 0 is the warm-up.
-                Ok(elapsed) if round > 0 => seconds[i].push(elapsed.as_secs_f64()),
+                Ok((elapsed, schedule)) if round > 0 => {
+                    seconds[i].push(elapsed.as_secs_f64());
+                    schedules[i] = Some(schedule);
+                }
                 Ok(_) => {}
                 Err(message) => errors[i] = Some(message),
             }
         }
     }
-    for (((name, _), values), error) in cases.iter().zip(seconds).zip(errors) {
+    for ((((name, _), values), error), schedule) in
+        cases.iter().zip(seconds).zip(errors).zip(schedules)
+    {
         match error {
             Some(message) => o.fail(name, message),
             None => o.record(name, Unit::Seconds, values),
+        }
+        // For the reports to draw: the spans train_neural_network recorded.
+        if let Some(schedule) = schedule.filter(|_| SCHEDULES.contains(name)) {
+            o.record_trace(name, &schedule.lane_spans());
         }
     }
 }

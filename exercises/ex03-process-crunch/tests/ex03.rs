@@ -5,6 +5,7 @@
 //! business (`cargo bench -p ex03 --bench observe`).
 
 use assert_cmd::Command;
+use common::trace::{self, Trace};
 use ex03::{
     gil_crunch, process_crunch, serial_crunch, threaded_crunch, train_neural_network, PoolError,
 };
@@ -78,6 +79,115 @@ fn gil_crunch_agrees_with_serial_crunch() {
         assert_eq!(gil_crunch(&TINY, n_threads), serial, "{n_threads} threads");
     }
     assert_eq!(gil_crunch(&[], 2), Vec::<f64>::new(), "no items");
+}
+
+#[test]
+fn train_neural_network_records_its_call_in_the_trace() {
+    let (result, trace) = trace::capture(|| train_neural_network(0.0027));
+    assert_eq!(result, 0.0027 * 0.0027);
+    assert_eq!(
+        only(&trace, &[0.0027]).lanes(),
+        [["crunch 0.0027"]],
+        "train_neural_network(0.0027) must record one span labelled \"crunch 0.0027\""
+    );
+}
+
+/// A long task first, then short ones: the first task keeps its thread busy
+/// long after every other thread has started and taken what it could.
+/// Numbers no other test crunches, so their spans are this test's own.
+const LONG_FIRST: [f64; 4] = [0.5, 0.0011, 0.0012, 0.0013];
+/// Numbers for the one-thread test, likewise its own.
+const ONE_THREAD: [f64; 3] = [0.0021, 0.0022, 0.0023];
+
+/// The spans of crunching `items`: tests run in parallel, and a capture also
+/// records the crunching of other tests' threads.
+fn only(trace: &Trace, items: &[f64]) -> Trace {
+    let labels: Vec<String> = items.iter().map(|x| format!("crunch {x}")).collect();
+    Trace {
+        spans: trace
+            .spans
+            .iter()
+            .filter(|s| labels.contains(&s.label))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Which thread ran each item of `LONG_FIRST`, and the lanes as text.
+fn crunched_by(trace: &Trace) -> (Vec<Option<usize>>, String) {
+    let lane = |x: f64| trace.lane_of(&format!("crunch {x}"));
+    (
+        LONG_FIRST.iter().map(|&x| lane(x)).collect(),
+        trace.timeline(60),
+    )
+}
+
+#[test]
+fn threaded_crunch_hands_out_one_item_at_a_time_in_order() {
+    let (results, trace) = trace::capture(|| threaded_crunch(&LONG_FIRST, 2));
+    let trace = only(&trace, &LONG_FIRST);
+    assert_eq!(results, squares(&LONG_FIRST));
+    let (lanes, timeline) = crunched_by(&trace);
+    assert!(
+        lanes.iter().all(Option::is_some),
+        "each item crunched:\n{timeline}"
+    );
+    // From a shared counter: thread A takes item 0, thread B item 1, and B
+    // takes the rest while A is still busy. Fixed chunks would give A items
+    // 0 and 1.
+    assert_ne!(
+        lanes[0], lanes[1],
+        "items 0 and 1 were crunched by the same thread: each thread must take the next \
+         item from a shared counter, not a chunk of its own:\n{timeline}"
+    );
+    assert_eq!(
+        [lanes[2], lanes[3]],
+        [lanes[1], lanes[1]],
+        "while one thread crunched the long item 0, the other should have taken every \
+         other item, one after the other:\n{timeline}"
+    );
+    assert_eq!(trace.threads().len(), 2, "threads used:\n{timeline}");
+}
+
+#[test]
+fn gil_crunch_hands_out_one_item_at_a_time_in_order() {
+    let (results, trace) = trace::capture(|| gil_crunch(&LONG_FIRST, 2));
+    let trace = only(&trace, &LONG_FIRST);
+    assert_eq!(results, squares(&LONG_FIRST));
+    let (lanes, timeline) = crunched_by(&trace);
+    assert!(
+        lanes.iter().all(Option::is_some),
+        "each item crunched:\n{timeline}"
+    );
+    // Who gets the GIL next is the lock's choice, but items 0 and 1 are
+    // taken by two threads before either task ends.
+    assert_ne!(
+        lanes[0], lanes[1],
+        "items 0 and 1 were crunched by the same thread: each thread must take the next \
+         item from a shared counter, not a chunk of its own:\n{timeline}"
+    );
+    assert!(trace.threads().len() <= 2, "threads used:\n{timeline}");
+}
+
+#[test]
+fn one_thread_crunches_everything_on_one_thread() {
+    for (name, crunch) in [
+        (
+            "threaded_crunch",
+            threaded_crunch as fn(&[f64], usize) -> Vec<f64>,
+        ),
+        ("gil_crunch", gil_crunch),
+    ] {
+        let (results, trace) = trace::capture(|| crunch(&ONE_THREAD, 1));
+        let trace = only(&trace, &ONE_THREAD);
+        assert_eq!(results, squares(&ONE_THREAD), "{name}");
+        assert_eq!(
+            trace.threads().len(),
+            1,
+            "{name}(.., 1) crunched on several threads:\n{}",
+            trace.timeline(60)
+        );
+    }
 }
 
 #[test]

@@ -24,7 +24,9 @@
 #[path = "../src/workers.rs"]
 mod workers;
 
-use common::observe::{catch_panic, cores, Observations, ObserveError, Unit};
+use common::machine::{Contention, Probe};
+use common::observe::{catch_panic, cores, minimum, Observations, ObserveError, SweepPoint, Unit};
+use common::trace;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -81,10 +83,16 @@ fn observe_thread_sweep(o: &mut Observations, x: u64) {
     let tasks = vec![x; most];
     let runs = 1 + o.repeats();
     let mut times = vec![Vec::with_capacity(runs); most + 1];
+    // Every run is traced alike; the last 2-worker schedule is kept.
+    let mut schedule_at_2 = None;
     let measured = catch_panic(|| {
         for _ in 0..runs {
             for (n, time) in times.iter_mut().enumerate().skip(1) {
-                time.push(seconds(|| workers::run_threads(n, &tasks)));
+                let (took, trace) = trace::capture(|| seconds(|| workers::run_threads(n, &tasks)));
+                time.push(took);
+                if n == 2 {
+                    schedule_at_2 = Some(trace);
+                }
             }
         }
     });
@@ -108,6 +116,16 @@ fn observe_thread_sweep(o: &mut Observations, x: u64) {
         .map(|t| one / minimum(t))
         .fold(0.0, f64::max);
     o.record("best_speedup", Unit::Ratio, [best]);
+    // For the reports to draw: the schedule behind near-ideal-at-two and
+    // the whole sweep behind no-faster-than-cores.
+    if let Some(trace) = schedule_at_2 {
+        o.record_trace("slow_2_seconds", &trace.lane_spans());
+    }
+    let points = (1..=most).map(|workers| SweepPoint {
+        workers,
+        seconds: times[workers].clone(),
+    });
+    o.record_sweep("best_speedup", points.collect());
 }
 
 /// T(1)/T(2) for tiny tasks on worker processes, started anew for each run.
@@ -151,10 +169,6 @@ fn seconds<R>(f: impl FnOnce() -> R) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-fn minimum(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::INFINITY, f64::min)
-}
-
 // ---- tiny tasks on threads, one at a time and in chunks ----
 // (README: "Tiny tasks and chunks"; observations
 // `one-at-a-time-is-slow-for-tiny-tasks` and `chunks-recover-the-speedup`.)
@@ -190,13 +204,13 @@ use tiny_task::tiny_task;
 fn observe_tiny_tasks_on_threads(o: &mut Observations) {
     let items: Vec<u64> = (0..TINY_ITEMS as u64).collect();
     let runs = TINY_THREAD_RUNS.max(1 + o.repeats());
-    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut runs_of: [Vec<Run>; 3] = Default::default();
     let measured = catch_panic(|| -> Result<(), String> {
         for _ in 0..runs {
             let (expected, serial) = timed(|| items.iter().map(tiny_task).collect::<Vec<_>>());
-            times[0].push(serial);
-            for (chunk, time) in [(1, 1), (TINY_CHUNK, 2)] {
-                let (results, took) =
+            runs_of[0].push(serial);
+            for (chunk, way) in [(1, 1), (TINY_CHUNK, 2)] {
+                let (results, run) =
                     timed(|| ex04::pool_map_chunked(&items, TINY_THREADS, chunk, tiny_task));
                 if results != expected {
                     return Err(format!(
@@ -204,16 +218,19 @@ fn observe_tiny_tasks_on_threads(o: &mut Observations) {
                          serial loop"
                     ));
                 }
-                times[time].push(took);
+                runs_of[way].push(run);
             }
         }
         Ok(())
     });
     match measured.and_then(|checked| checked) {
         Ok(()) => {
-            for (name, time) in TINY_METRICS.into_iter().zip(times) {
+            for (name, runs) in TINY_METRICS.into_iter().zip(runs_of) {
                 // Drop the warm-up run.
-                o.record(name, Unit::Seconds, time.into_iter().skip(1));
+                let (seconds, contention): (Vec<f64>, Vec<Contention>) =
+                    runs.into_iter().skip(1).unzip();
+                o.record(name, Unit::Seconds, seconds);
+                o.record_contention(name, contention);
             }
         }
         Err(message) => {
@@ -224,9 +241,14 @@ fn observe_tiny_tasks_on_threads(o: &mut Observations) {
     }
 }
 
-/// `f`'s result and how long it took, in seconds.
-fn timed<R>(f: impl FnOnce() -> R) -> (R, f64) {
+/// One timed run: its seconds, and what the rest of the machine did meanwhile.
+type Run = (f64, Contention);
+
+/// `f`'s result and its [`Run`].
+fn timed<R>(f: impl FnOnce() -> R) -> (R, Run) {
+    let probe = Probe::start();
     let start = Instant::now();
     let result = black_box(f());
-    (result, start.elapsed().as_secs_f64())
+    let seconds = start.elapsed().as_secs_f64();
+    (result, (seconds, probe.stop()))
 }

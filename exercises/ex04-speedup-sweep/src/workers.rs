@@ -59,10 +59,14 @@ pub fn run_threads(workers: usize, tasks: &[u64]) -> Vec<u64> {
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    while let Some(&x) = tasks.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        done.push(ex04::crunch_numbers(x));
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&x) = tasks.get(i) else { break done };
+                        // Recorded only inside a trace capture: the harness
+                        // draws the schedule at 2 workers.
+                        let label = format!("task {i}");
+                        done.push(common::trace::span(label, || ex04::crunch_numbers(x)));
                     }
-                    done
                 })
             })
             .collect();

@@ -148,6 +148,26 @@ fn a_time_that_is_not_finite_is_an_error_naming_the_sample() {
     );
 }
 
+#[test]
+fn a_bad_time_is_reported_before_a_missing_one_worker_sample() {
+    // The README's order: empty, then bad times, then no 1-worker sample.
+    let sweep = samples(&[(2, 0.0), (4, 2.0)]);
+    let expected = SweepError::BadTime {
+        workers: 2,
+        seconds: 0.0,
+    };
+    assert_eq!(speedups(&sweep), Err(expected.clone()));
+    assert_eq!(efficiencies(&sweep), Err(expected));
+    let sweep = samples(&[(2, 4.0), (4, f64::INFINITY)]);
+    assert_eq!(
+        speedups(&sweep),
+        Err(SweepError::BadTime {
+            workers: 4,
+            seconds: f64::INFINITY
+        })
+    );
+}
+
 // ---- Amdahl and Karp–Flatt ----
 
 #[test]

@@ -4,9 +4,10 @@
 
 use super::{points, Reporter};
 use crate::model::{
-    ExerciseReport, GradeReport, NotMeasuredCause, ObservationResult, ObservationState, TestResult,
-    TestStatus, TestsReport, Verdict,
+    ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
+    TestResult, TestStatus, TestsReport, Verdict,
 };
+use common::trace::timeline;
 use owo_colors::OwoColorize;
 use std::fmt::Write;
 
@@ -14,7 +15,10 @@ use std::fmt::Write;
 const WIDTH: usize = 78;
 const VERDICT_WIDTH: usize = 13;
 
-pub struct Human;
+pub struct Human {
+    /// Draw every recorded schedule, not only those of failed observations.
+    pub verbose: bool,
+}
 
 impl Reporter for Human {
     fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
@@ -31,9 +35,12 @@ impl Reporter for Human {
             m.repeats,
             if m.repeats == 1 { "repeat" } else { "repeats" },
         )?;
+        if let Some(line) = machine_line(m) {
+            writeln!(out, "{line}")?;
+        }
         for ex in &report.exercises {
             out.push('\n');
-            exercise(&mut out, ex, report.observations_measured)?;
+            exercise(&mut out, ex, report.observations_measured, self.verbose)?;
         }
         out.push('\n');
         summary(&mut out, report)?;
@@ -44,10 +51,27 @@ impl Reporter for Human {
     }
 }
 
+/// `grader doctor`'s facts in one line: the CPU the grader could use and
+/// what other programs did while the harnesses ran.
+fn machine_line(m: &Machine) -> Option<String> {
+    let facts = m.facts.as_ref().map(|f| f.describe());
+    let busy = m
+        .while_measuring
+        .as_ref()
+        .map(|c| format!("while measuring, {}", c.describe()));
+    match (facts, busy) {
+        (None, None) => None,
+        (Some(f), None) => Some(format!("machine: {f}")),
+        (None, Some(b)) => Some(format!("machine: {b}")),
+        (Some(f), Some(b)) => Some(format!("machine: {f}; {b}")),
+    }
+}
+
 fn exercise(
     out: &mut String,
     ex: &ExerciseReport,
     observations_measured: bool,
+    verbose: bool,
 ) -> std::fmt::Result {
     let title = format!("{}  {}", ex.id, ex.title);
     let score = format!("{} / {}", points(ex.score), points(ex.max_score));
@@ -70,6 +94,9 @@ fn exercise(
     writeln!(out, "  observations")?;
     for o in &ex.observations {
         observation(out, o)?;
+        if verbose || (o.verdict == Verdict::Fail && o.state == ObservationState::Measured) {
+            schedules(out, o)?;
+        }
     }
     let passed = passed(&ex.tests);
     let some_tests_failed = passed < ex.tests.tests.len() || ex.tests.build_error.is_some();
@@ -216,6 +243,25 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
             for line in lines {
                 writeln!(out, "{indent}{line}")?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The schedules recorded behind `o`, as text timelines: what the student's
+/// code did, to read beside what the observation expected.
+fn schedules(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
+    let indent = " ".repeat(6);
+    // The lane names and the two bars take 6 columns.
+    let width = WIDTH - indent.len() - 6;
+    for trace in &o.recorded.traces {
+        writeln!(
+            out,
+            "{indent}{}",
+            format!("schedule of {}:", trace.name).dimmed()
+        )?;
+        for line in timeline(&trace.spans, width).lines() {
+            writeln!(out, "{indent}{line}")?;
         }
     }
     Ok(())
@@ -406,5 +452,39 @@ mod tests {
         let long = "a".repeat(30);
         assert_eq!(wrap(&format!("x {long} y"), 20), ["x", long.as_str(), "y"]);
         assert_eq!(visible_len(&"FAIL".red().bold().to_string()), 4);
+    }
+
+    #[test]
+    fn the_header_carries_the_machine_in_one_line() {
+        use common::machine::{Contention, Facts, Quota};
+        let mut m = Machine {
+            cores: 2,
+            time_unit_ms: 50.0,
+            repeats: 3,
+            facts: None,
+            while_measuring: None,
+        };
+        assert_eq!(machine_line(&m), None);
+        m.facts = Some(Facts {
+            available_parallelism: 1,
+            online_cpus: Some(2),
+            affinity: Some("0".into()),
+            affinity_cpus: Some(1),
+            quota: Some(Quota {
+                cores: None,
+                source: "cgroup v2 cpu.max".into(),
+            }),
+        });
+        m.while_measuring = Some(Contention {
+            seconds: 10.0,
+            others_cpu_seconds: Some(9.5),
+            cpu_pressure_seconds: Some(4.0),
+            throttled_seconds: Some(0.0),
+        });
+        assert_eq!(
+            machine_line(&m).unwrap(),
+            "machine: 1 of 2 CPUs usable (affinity 0), no CPU quota; while measuring, \
+             other programs used 0.95 cores, tasks waited for a CPU 40% of the time"
+        );
     }
 }

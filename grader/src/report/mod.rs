@@ -4,6 +4,7 @@
 
 mod github;
 mod gradescope;
+mod html;
 mod human;
 mod json;
 mod junit;
@@ -22,30 +23,47 @@ pub enum Format {
     Junit,
     Gradescope,
     Github,
+    Html,
 }
 
 /// Renders a grading report as text.
 pub trait Reporter {
     /// The whole report. Human reports may carry ANSI colour codes, which
-    /// [`write`] strips where colour does not belong.
+    /// [`write()`] strips where colour does not belong.
     fn render(&self, report: &GradeReport) -> anyhow::Result<String>;
 }
 
+/// How much a report shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// The human report draws every recorded schedule, not only those of
+    /// failed observations.
+    pub verbose: bool,
+}
+
 /// The reporter for `format`.
-pub fn reporter(format: Format) -> Box<dyn Reporter> {
+pub fn reporter(format: Format, detail: Detail) -> Box<dyn Reporter> {
     match format {
-        Format::Human => Box::new(human::Human),
+        Format::Human => Box::new(human::Human {
+            verbose: detail.verbose,
+        }),
         Format::Json => Box::new(json::Json),
         Format::Junit => Box::new(junit::Junit),
         Format::Gradescope => Box::new(gradescope::Gradescope),
         Format::Github => Box::new(github::Github),
+        Format::Html => Box::new(html::Html),
     }
 }
 
 /// Render `report` and write it to `out`, or to standard output (colour only
 /// on a terminal, and never with `NO_COLOR` set). A file never gets colour.
-pub fn write(report: &GradeReport, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
-    let text = reporter(format).render(report)?;
+pub fn write(
+    report: &GradeReport,
+    format: Format,
+    detail: Detail,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let text = reporter(format, detail).render(report)?;
     match out {
         Some(path) => {
             let plain = anstream::adapter::strip_str(&text).to_string();
@@ -162,6 +180,27 @@ pub(crate) mod fixtures {
             hint: matches!(verdict, Verdict::Fail | Verdict::Inconclusive)
                 .then(|| format!("The hint of {id}.")),
             measurements: 1,
+            recorded: Recorded::default(),
+        }
+    }
+
+    /// A schedule behind an observation: `(lane, label, start, end)`.
+    fn traced(name: &str, spans: &[(usize, &str, f64, f64)]) -> Recorded {
+        let spans = spans
+            .iter()
+            .map(|&(lane, label, start, end)| common::trace::LaneSpan {
+                lane,
+                label: label.into(),
+                start,
+                end,
+            })
+            .collect();
+        Recorded {
+            traces: vec![common::observe::NamedTrace {
+                name: name.into(),
+                spans,
+            }],
+            sweeps: Vec::new(),
         }
     }
 
@@ -188,15 +227,18 @@ pub(crate) mod fixtures {
                 test("ex02::rayon_queries_match", TestStatus::Passed, ""),
             ]),
         observations: vec![
-            observation(
+            ObservationResult {
+                recorded: traced("threads_seconds", &[(0, "query 1", 0.0, 1.0), (1, "query 8", 0.0, 8.0), (0, "query 1.5", 1.0, 2.5), (0, "query 2", 2.5, 4.5)]),
+                ..observation(
                 "threads-overlap",
                 (Verdict::Pass, ObservationState::Measured),
                 2.0,
                 "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units",
                 vec![check("threads_seconds", Some("unit"), Some(8.03), true, "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units")],
-            ),
+            )},
             ObservationResult {
                 measurements: 3,
+                recorded: traced("long_last_seconds", &[(0, "query 1", 0.0, 1.0), (1, "query 1.5", 0.0, 1.5), (0, "query 2", 1.0, 3.0), (1, "query 8", 4.5, 12.5)]),
                 ..observation(
                     "long-last-is-slower",
                     (Verdict::Fail, ObservationState::Measured),
@@ -281,6 +323,8 @@ pub(crate) mod fixtures {
                 cores: 1,
                 time_unit_ms: 50.0,
                 repeats: 3,
+                facts: None,
+                while_measuring: None,
             },
             exercises,
             observations_measured: true,
@@ -322,7 +366,8 @@ mod tests {
     use crate::model::Verdict;
 
     fn render(format: Format, report: &GradeReport) -> String {
-        anstream::adapter::strip_str(&reporter(format).render(report).unwrap()).to_string()
+        anstream::adapter::strip_str(&reporter(format, Detail::default()).render(report).unwrap())
+            .to_string()
     }
 
     #[test]
@@ -344,13 +389,32 @@ mod tests {
 
     #[test]
     fn human_colours_only_what_it_should() {
-        let coloured = reporter(Format::Human).render(&fixtures::mixed()).unwrap();
+        let coloured = reporter(Format::Human, Detail::default())
+            .render(&fixtures::mixed())
+            .unwrap();
         assert!(
             coloured.contains("\u{1b}["),
             "the human report colours verdicts"
         );
         let plain = render(Format::Human, &fixtures::mixed());
         assert!(!plain.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn the_human_report_draws_a_failed_observations_schedule_and_every_one_when_verbose() {
+        let report = fixtures::mixed();
+        let plain = render(Format::Human, &report);
+        assert!(plain.contains("schedule of long_last_seconds:"), "{plain}");
+        assert!(!plain.contains("schedule of threads_seconds:"), "{plain}");
+        let verbose = reporter(Format::Human, Detail { verbose: true })
+            .render(&report)
+            .unwrap();
+        let verbose = anstream::adapter::strip_str(&verbose).to_string();
+        assert!(
+            verbose.contains("schedule of threads_seconds:"),
+            "{verbose}"
+        );
+        assert!(verbose.contains("B  |[query 8"), "{verbose}");
     }
 
     #[test]

@@ -6,11 +6,8 @@ use super::cargo;
 use super::sandbox::{self, RunOutput};
 use super::{HarnessEnv, HarnessOutcome, Limits};
 use crate::workspace::GradedTree;
-use common::observe::{
-    Measurements, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET, MEASUREMENTS_ENV,
-    MEASUREMENTS_FROM_STDIN, REPEATS_ENV,
-};
-use std::path::Path;
+use common::observe::{Measurements, Settings, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// How much of the harness's stderr an error message quotes.
@@ -26,6 +23,8 @@ pub enum HarnessError {
     Missing { package: String },
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
+    #[error("cannot copy the harness to run it: {0}")]
+    Copy(std::io::Error),
     #[error("cannot start the harness: {0}")]
     Start(std::io::Error),
     #[error("The harness of {package} timed out after {timeout} and was killed: student code that never returns?{}", last_output(stderr))]
@@ -111,20 +110,27 @@ fn measure(
     env: &HarnessEnv,
     limits: &Limits,
 ) -> (Result<Measurements, HarnessError>, f64) {
-    let out_dir = match tempfile::Builder::new()
-        .prefix("grader-measurements-")
-        .tempdir()
-    {
-        Ok(dir) => dir,
-        Err(error) => return (Err(HarnessError::TempDir(error)), 0.0),
+    // Temporary directories under tempfile's own neutral names: one for the
+    // measurements, another for the harness's copy.
+    let (out_dir, run_dir) = match (tempfile::tempdir(), tempfile::tempdir()) {
+        (Ok(out), Ok(run)) => (out, run),
+        (Err(error), _) | (_, Err(error)) => return (Err(HarnessError::TempDir(error)), 0.0),
     };
     let file = out_dir.path().join("measurements.json");
-    let mut command = harness_command(harness, package_dir, env);
-    let mut secret = file.as_os_str().as_encoded_bytes().to_vec();
-    secret.push(b'\n');
+    let copy = match neutral_copy(harness, run_dir.path(), package) {
+        Ok(copy) => copy,
+        Err(error) => return (Err(HarnessError::Copy(error)), 0.0),
+    };
+    let mut command = harness_command(&copy, package_dir);
+    // Everything else goes through stdin, read before student code runs.
+    let settings = Settings {
+        measurements: file.clone(),
+        repeats: env.repeats,
+        time_unit_ms: env.time_unit_ms,
+    };
     let output = match sandbox::run_with_input(
         &mut command,
-        Some(&secret),
+        Some(&settings.to_stdin()),
         limits.harness_timeout,
         limits.output_cap_bytes,
     ) {
@@ -135,22 +141,25 @@ fn measure(
     (read_measurements(&output, &file, package, limits), seconds)
 }
 
-/// The harness run from its package's directory in a clean environment,
-/// told where to write through stdin.
-fn harness_command(harness: &Path, package_dir: &Path, env: &HarnessEnv) -> Command {
+/// The harness run as a test is: from its package's directory, in a test
+/// run's environment, without arguments. Nothing in its name, arguments or
+/// environment tells student code that this run is the one being measured.
+fn harness_command(harness: &Path, package_dir: &Path) -> Command {
     let mut command = Command::new(harness);
     cargo::scrub_env(&mut command);
     command
-        .arg("--bench")
         .current_dir(package_dir)
         .env("CARGO_MANIFEST_DIR", package_dir)
-        // The file's name goes through stdin, read before student code runs:
-        // an environment variable would stay readable in /proc/self/environ.
-        .env(MEASUREMENTS_ENV, MEASUREMENTS_FROM_STDIN)
-        .env(REPEATS_ENV, env.repeats.to_string())
-        .env(common::TIME_UNIT_ENV, env.time_unit_ms.to_string())
         .env("RUST_BACKTRACE", "0");
     command
+}
+
+/// Copy the harness executable into `dir` under the package's name, the
+/// name of the package's own program.
+fn neutral_copy(harness: &Path, dir: &Path, package: &str) -> std::io::Result<PathBuf> {
+    let copy = dir.join(package);
+    std::fs::copy(harness, &copy)?;
+    Ok(copy)
 }
 
 /// What a finished harness run left: its measurements, or why there are none.

@@ -57,8 +57,9 @@ pub struct HarnessOutcome {
     pub run_seconds: f64,
 }
 
-/// Build `benches/observe.rs` in release (bench profile) and run it with
-/// `COURSE_MEASUREMENTS` pointing into a fresh temporary directory.
+/// Build `benches/observe.rs` in release (bench profile) and run a copy of it
+/// with its settings on stdin, the measurements file in a fresh temporary
+/// directory.
 pub fn run_harness(
     tree: &GradedTree,
     package: &str,

@@ -16,18 +16,22 @@ mod pool_error;
 pub use pool_error::PoolError;
 
 /// Mimic training a neural network: count down from `x` units of crunching,
-/// then return `x * x`.
+/// then return `x * x`, recorded in the course's trace as `crunch {x}`.
 pub fn train_neural_network(x: f64) -> f64 {
-    // `as` saturates: a negative or NaN x counts down from 0.
-    let mut remaining = (x * common::ITERATIONS_PER_UNIT as f64) as u64;
-    while remaining > 0 {
-        remaining -= 1;
-        // Nothing uses the counter, so without black_box the optimizer
-        // deletes the whole loop in release mode. black_box makes the
-        // compiler assume every value is looked at, so every step happens.
-        std::hint::black_box(remaining);
-    }
-    x * x
+    // The span is how tests see which thread crunched which item; outside a
+    // capture it costs a check of one flag.
+    common::trace::span(format!("crunch {x}"), || {
+        // `as` saturates: a negative or NaN x counts down from 0.
+        let mut remaining = (x * common::ITERATIONS_PER_UNIT as f64) as u64;
+        while remaining > 0 {
+            remaining -= 1;
+            // Nothing uses the counter, so without black_box the optimizer
+            // deletes the whole loop in release mode. black_box makes the
+            // compiler assume every value is looked at, so every step happens.
+            std::hint::black_box(remaining);
+        }
+        x * x
+    })
 }
 
 /// Crunch the items one after the other.

@@ -15,6 +15,7 @@ mod workers;
 #[path = "../../../exercises/ex04-speedup-sweep/benches/support/tiny_task.rs"]
 mod tiny_task;
 
+use common::observe::minimum;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -103,8 +104,4 @@ fn seconds<R>(f: impl FnOnce() -> R) -> f64 {
     let start = Instant::now();
     black_box(f());
     start.elapsed().as_secs_f64()
-}
-
-fn minimum(values: &[f64]) -> f64 {
-    values.iter().copied().fold(f64::INFINITY, f64::min)
 }

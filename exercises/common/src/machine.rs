@@ -1,0 +1,640 @@
+//! What else the machine was doing while a harness measured.
+//!
+//! Timing noise from other programs is one-sided, and steady contention slows
+//! every repeat alike, so the spread of the repeats cannot reveal it. This
+//! module reads what the operating system knows instead:
+//!
+//! - [`Facts`], read once per run: how many CPUs are online, which ones this
+//!   process may run on (its affinity), its CPU quota (cgroup v2 `cpu.max`,
+//!   cgroup v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`) and
+//!   `available_parallelism`, which takes both into account;
+//! - [`Contention`], for a stretch of time measured with a [`Probe`]: the CPU
+//!   seconds the rest of the machine used meanwhile (`/proc/stat` busy time
+//!   minus this process's own CPU time), the seconds during which some task
+//!   waited for a CPU (`/proc/pressure/cpu`, "some"), and the seconds the CPU
+//!   quota held this process back (its cgroup's `cpu.stat`).
+//!
+//! Every figure that cannot be read on this machine (another OS, no pressure
+//! accounting, no cgroup) is `None`: unknown, never zero. `/proc/stat` counts
+//! in ticks of 10 ms, so over a short stretch the rest of the machine's CPU
+//! time is coarse and may even come out slightly negative; add several
+//! stretches up before judging them.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// The kernel's `USER_HZ`: `/proc/stat` counts in hundredths of a second on
+/// every architecture Rust targets on Linux.
+const STAT_TICKS_PER_SECOND: f64 = 100.0;
+const PROC_STAT: &str = "/proc/stat";
+const PROC_PRESSURE_CPU: &str = "/proc/pressure/cpu";
+const PROC_SELF_STATUS: &str = "/proc/self/status";
+const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
+const PROC_SELF_MOUNTINFO: &str = "/proc/self/mountinfo";
+
+/// The CPU this process may use, read once: none of it changes during a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    /// `std::thread::available_parallelism`: the cores this process may use,
+    /// affinity and quota included. The grader's "cores".
+    pub available_parallelism: usize,
+    /// CPUs the kernel has online.
+    #[serde(default)]
+    pub online_cpus: Option<usize>,
+    /// The CPUs this process may run on, as the kernel lists them (`0-1`).
+    #[serde(default)]
+    pub affinity: Option<String>,
+    /// How many CPUs [`affinity`](Self::affinity) names.
+    #[serde(default)]
+    pub affinity_cpus: Option<usize>,
+    /// The CPU quota; `None` when it could not be read.
+    #[serde(default)]
+    pub quota: Option<Quota>,
+}
+
+/// A CPU quota of a cgroup this process belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quota {
+    /// The CPU time allowed per wall second, in cores (0.5 is half a core);
+    /// `None` when there is no limit.
+    pub cores: Option<f64>,
+    /// Where it was read, e.g. `cgroup v2 cpu.max`.
+    pub source: String,
+}
+
+/// What the rest of the machine did during one stretch of time.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Contention {
+    /// The stretch's wall-clock seconds.
+    pub seconds: f64,
+    /// CPU seconds the rest of the machine used: its busy time (including
+    /// time a hypervisor gave to other machines) minus this process's CPU
+    /// time. In 10 ms ticks, so coarse over short stretches.
+    #[serde(default)]
+    pub others_cpu_seconds: Option<f64>,
+    /// Seconds during which at least one task waited for a CPU.
+    #[serde(default)]
+    pub cpu_pressure_seconds: Option<f64>,
+    /// Seconds this process's cgroup was throttled by its CPU quota.
+    #[serde(default)]
+    pub throttled_seconds: Option<f64>,
+}
+
+impl Contention {
+    /// The sum of several stretches: a figure is known only when it is
+    /// known for every stretch.
+    pub fn total<'a>(stretches: impl IntoIterator<Item = &'a Contention>) -> Option<Contention> {
+        stretches.into_iter().copied().reduce(|a, b| Contention {
+            seconds: a.seconds + b.seconds,
+            others_cpu_seconds: add(a.others_cpu_seconds, b.others_cpu_seconds),
+            cpu_pressure_seconds: add(a.cpu_pressure_seconds, b.cpu_pressure_seconds),
+            throttled_seconds: add(a.throttled_seconds, b.throttled_seconds),
+        })
+    }
+
+    /// The cores' worth of CPU the rest of the machine used on average.
+    pub fn others_cores(&self) -> Option<f64> {
+        self.per_second(self.others_cpu_seconds)
+    }
+
+    /// The fraction of the time some task waited for a CPU.
+    pub fn pressure(&self) -> Option<f64> {
+        self.per_second(self.cpu_pressure_seconds)
+    }
+
+    /// The fraction of the time the CPU quota held this process back.
+    pub fn throttled(&self) -> Option<f64> {
+        self.per_second(self.throttled_seconds)
+    }
+
+    /// One phrase for people, e.g. `other programs used 0.95 cores, tasks
+    /// waited for a CPU 40% of the time, not held back by a CPU quota`.
+    pub fn describe(&self) -> String {
+        let others = match self.others_cores() {
+            Some(cores) => format!("other programs used {:.2} cores", cores.max(0.0)),
+            None => "other programs' CPU use unknown".to_owned(),
+        };
+        let pressure = match self.pressure() {
+            Some(p) => format!("tasks waited for a CPU {:.0}% of the time", p * 100.0),
+            None => "CPU pressure unknown".to_owned(),
+        };
+        let throttled = match self.throttled() {
+            Some(t) if t > 0.0 => {
+                format!(
+                    ", the CPU quota held this process back {:.0}% of the time",
+                    t * 100.0
+                )
+            }
+            _ => String::new(),
+        };
+        format!("{others}, {pressure}{throttled}")
+    }
+
+    fn per_second(&self, figure: Option<f64>) -> Option<f64> {
+        figure
+            .filter(|_| self.seconds > 0.0)
+            .map(|x| x / self.seconds)
+    }
+}
+
+fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? + b?)
+}
+
+/// Measures the [`Contention`] of a stretch of time: start it, do the work,
+/// stop it. Reading the counters takes a few microseconds.
+pub struct Probe {
+    wall: Instant,
+    counters: Counters,
+}
+
+impl Probe {
+    pub fn start() -> Probe {
+        let counters = Counters::read();
+        Probe {
+            wall: Instant::now(),
+            counters,
+        }
+    }
+
+    /// The contention since [`start`](Self::start).
+    pub fn stop(&self) -> Contention {
+        let seconds = self.wall.elapsed().as_secs_f64();
+        let end = Counters::read();
+        let delta = |f: fn(&Counters) -> Option<f64>| Some(f(&end)? - f(&self.counters)?);
+        let own = end.own_cpu_seconds - self.counters.own_cpu_seconds;
+        Contention {
+            seconds,
+            others_cpu_seconds: delta(|c| c.machine_busy_seconds).map(|busy| round(busy - own)),
+            cpu_pressure_seconds: delta(|c| c.pressure_some_seconds).map(round),
+            throttled_seconds: delta(|c| c.throttled_seconds).map(round),
+        }
+    }
+}
+
+/// Microseconds are plenty, and keep the measurements file readable.
+fn round(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// The cumulative counters a [`Probe`] subtracts.
+struct Counters {
+    machine_busy_seconds: Option<f64>,
+    own_cpu_seconds: f64,
+    pressure_some_seconds: Option<f64>,
+    throttled_seconds: Option<f64>,
+}
+
+impl Counters {
+    fn read() -> Counters {
+        Counters {
+            machine_busy_seconds: read(PROC_STAT).as_deref().and_then(busy_seconds),
+            own_cpu_seconds: crate::observe::cpu_time().as_secs_f64(),
+            pressure_some_seconds: read(PROC_PRESSURE_CPU)
+                .as_deref()
+                .and_then(pressure_some_seconds),
+            throttled_seconds: cgroups().throttle.as_ref().and_then(Throttle::seconds),
+        }
+    }
+}
+
+impl Facts {
+    /// Read the facts of this machine and process.
+    pub fn read() -> Facts {
+        let status = read(PROC_SELF_STATUS);
+        let affinity = status.as_deref().and_then(allowed_cpus);
+        Facts {
+            available_parallelism: crate::observe::cores(),
+            online_cpus: read(PROC_STAT).as_deref().and_then(online_cpus),
+            affinity_cpus: affinity.as_deref().and_then(count_cpus),
+            affinity,
+            quota: cgroups().quota.clone(),
+        }
+    }
+
+    /// One line for people, e.g. `2 of 2 CPUs (affinity 0-1), no CPU quota`.
+    pub fn describe(&self) -> String {
+        let online = self.online_cpus.map_or("?".to_owned(), |n| n.to_string());
+        let affinity = self
+            .affinity
+            .as_deref()
+            .map_or(String::new(), |a| format!(" (affinity {a})"));
+        let quota = match &self.quota {
+            None => "CPU quota unknown".to_owned(),
+            Some(Quota { cores: None, .. }) => "no CPU quota".to_owned(),
+            Some(Quota {
+                cores: Some(cores),
+                source,
+            }) => format!("CPU quota {cores:.2} cores ({source})"),
+        };
+        format!(
+            "{} of {online} CPUs usable{affinity}, {quota}",
+            self.available_parallelism
+        )
+    }
+}
+
+fn read(path: impl AsRef<Path>) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// The busy time of all CPUs from `/proc/stat`'s first line: everything but
+/// idle and I/O wait. Guest time is already inside user time; steal (time
+/// a hypervisor gave to other machines) counts as busy, since this machine
+/// could not use it either.
+fn busy_seconds(stat: &str) -> Option<f64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal [guest guest_nice]
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .map(|&i| ticks.get(i).copied().unwrap_or(0))
+        .sum();
+    (ticks.len() >= 4).then(|| busy as f64 / STAT_TICKS_PER_SECOND)
+}
+
+fn online_cpus(stat: &str) -> Option<usize> {
+    let n = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count();
+    (n > 0).then_some(n)
+}
+
+/// The `total=` microseconds of the `some` line of a pressure file.
+fn pressure_some_seconds(pressure: &str) -> Option<f64> {
+    let line = pressure.lines().find(|l| l.starts_with("some "))?;
+    let total = line
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("total="))?;
+    Some(total.parse::<u64>().ok()? as f64 / 1e6)
+}
+
+fn allowed_cpus(status: &str) -> Option<String> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|list| list.trim().to_owned())
+}
+
+/// How many CPUs a kernel CPU list such as `0-3,8,10-11` names.
+fn count_cpus(list: &str) -> Option<usize> {
+    list.split(',')
+        .map(|range| match range.split_once('-') {
+            Some((lo, hi)) => {
+                let (lo, hi): (usize, usize) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+                hi.checked_sub(lo).map(|d| d + 1)
+            }
+            None => range.trim().parse::<usize>().ok().map(|_| 1),
+        })
+        .sum()
+}
+
+/// The cgroup files this process's CPU is limited by, found once.
+struct Cgroups {
+    quota: Option<Quota>,
+    throttle: Option<Throttle>,
+}
+
+/// A cgroup's `cpu.stat`, whose throttled time grows while its quota holds
+/// its processes back.
+struct Throttle {
+    file: PathBuf,
+    /// `throttled_usec` (v2) or `throttled_time` in nanoseconds (v1).
+    key: &'static str,
+    per_second: f64,
+}
+
+impl Throttle {
+    fn seconds(&self) -> Option<f64> {
+        let stat = read(&self.file)?;
+        let value = stat.lines().find_map(|l| {
+            let (key, value) = l.split_once(' ')?;
+            (key == self.key).then(|| value.trim().parse::<u64>().ok())?
+        })?;
+        Some(value as f64 / self.per_second)
+    }
+}
+
+fn cgroups() -> &'static Cgroups {
+    static CGROUPS: OnceLock<Cgroups> = OnceLock::new();
+    CGROUPS.get_or_init(|| {
+        let (Some(membership), Some(mounts)) = (read(PROC_SELF_CGROUP), read(PROC_SELF_MOUNTINFO))
+        else {
+            return Cgroups {
+                quota: None,
+                throttle: None,
+            };
+        };
+        find_cgroups(&membership, &mounts, |p| read(p))
+    })
+}
+
+/// The cgroup hierarchy of one version: where it is mounted and which
+/// directory of it holds this process.
+struct Hierarchy {
+    version: u8,
+    dir: PathBuf,
+    mount: PathBuf,
+}
+
+/// The quota and throttle files of this process's cgroups: cgroup v2 where
+/// it has the cpu controller, else v1's `cpu` hierarchy. The tightest quota
+/// of the process's cgroup and its ancestors applies.
+fn find_cgroups(
+    membership: &str,
+    mountinfo: &str,
+    read: impl Fn(&Path) -> Option<String>,
+) -> Cgroups {
+    let mut found = Cgroups {
+        quota: None,
+        throttle: None,
+    };
+    for hierarchy in hierarchies(membership, mountinfo) {
+        let mut dir = hierarchy.dir.clone();
+        let mut tightest: Option<(f64, PathBuf)> = None;
+        let mut readable = false;
+        loop {
+            let limit = match hierarchy.version {
+                2 => read(&dir.join("cpu.max")).map(|max| parse_cpu_max(&max)),
+                _ => read(&dir.join("cpu.cfs_quota_us")).map(|quota| {
+                    let period = read(&dir.join("cpu.cfs_period_us"));
+                    parse_cfs(&quota, period.as_deref().unwrap_or(""))
+                }),
+            };
+            if let Some(limit) = limit {
+                readable = true;
+                if let Some(cores) = limit {
+                    if tightest.as_ref().map_or(true, |(t, _)| cores < *t) {
+                        tightest = Some((cores, dir.clone()));
+                    }
+                }
+            }
+            if dir == hierarchy.mount || !dir.pop() {
+                break;
+            }
+        }
+        // The root cgroup has no quota files even where the cpu controller is on.
+        let controllers = read(&hierarchy.mount.join("cgroup.controllers"));
+        readable |= hierarchy.version == 2
+            && hierarchy.dir == hierarchy.mount
+            && controllers.is_some_and(|c| c.split_whitespace().any(|c| c == "cpu"));
+        if !readable {
+            continue; // this hierarchy has no cpu controller here
+        }
+        let source = match hierarchy.version {
+            2 => "cgroup v2 cpu.max",
+            _ => "cgroup v1 cpu.cfs_quota_us",
+        };
+        let throttle_dir = tightest.as_ref().map_or(&hierarchy.dir, |(_, d)| d);
+        found.throttle = Some(match hierarchy.version {
+            2 => Throttle {
+                file: throttle_dir.join("cpu.stat"),
+                key: "throttled_usec",
+                per_second: 1e6,
+            },
+            _ => Throttle {
+                file: throttle_dir.join("cpu.stat"),
+                key: "throttled_time",
+                per_second: 1e9,
+            },
+        });
+        found.quota = Some(Quota {
+            cores: tightest.map(|(cores, _)| cores),
+            source: source.to_owned(),
+        });
+        return found;
+    }
+    found
+}
+
+/// The cgroup v2 hierarchy first, then v1's `cpu` one, each with the
+/// directory this process is in.
+fn hierarchies(membership: &str, mountinfo: &str) -> Vec<Hierarchy> {
+    let mut found = Vec::new();
+    for version in [2, 1] {
+        let path = membership.lines().find_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (id, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+            let wanted = match version {
+                2 => id == "0" && controllers.is_empty(),
+                _ => controllers.split(',').any(|c| c == "cpu"),
+            };
+            wanted.then_some(path)
+        });
+        let mount = mountinfo.lines().find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let left: Vec<&str> = left.split_whitespace().collect();
+            let right: Vec<&str> = right.split_whitespace().collect();
+            let wanted = match version {
+                2 => right.first() == Some(&"cgroup2"),
+                _ => {
+                    right.first() == Some(&"cgroup")
+                        && right
+                            .get(2)
+                            .is_some_and(|opts| opts.split(',').any(|o| o == "cpu"))
+                }
+            };
+            // Fields 4 and 5: the mount's root inside the hierarchy, its mount point.
+            wanted.then(|| (left.get(3).copied(), left.get(4).copied()))
+        });
+        if let (Some(path), Some((Some(root), Some(mount)))) = (path, mount) {
+            // Inside a container the mount's root is the container's cgroup.
+            let inside = path.strip_prefix(root).unwrap_or(path);
+            let dir = Path::new(mount).join(inside.trim_start_matches('/'));
+            found.push(Hierarchy {
+                version,
+                dir,
+                mount: PathBuf::from(mount),
+            });
+        }
+    }
+    found
+}
+
+/// cgroup v2 `cpu.max`: `max 100000` (no limit) or `50000 100000`.
+/// `None` inside: no limit.
+fn parse_cpu_max(max: &str) -> Option<f64> {
+    let mut fields = max.split_whitespace();
+    let quota = fields.next()?.parse::<f64>().ok()?;
+    let period = fields.next()?.parse::<f64>().ok()?;
+    (quota > 0.0 && period > 0.0).then(|| quota / period)
+}
+
+/// cgroup v1 `cpu.cfs_quota_us` (-1: no limit) and `cpu.cfs_period_us`.
+fn parse_cfs(quota: &str, period: &str) -> Option<f64> {
+    let quota = quota.trim().parse::<f64>().ok()?;
+    let period = period.trim().parse::<f64>().ok()?;
+    (quota > 0.0 && period > 0.0).then(|| quota / period)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const STAT: &str = "cpu  28524 0 5482 17615 181 0 27 17 0 0\n\
+                        cpu0 14000 0 2700 8800 90 0 13 8 0 0\n\
+                        cpu1 14524 0 2782 8815 91 0 14 9 0 0\n\
+                        intr 123\nctxt 456\n";
+
+    #[test]
+    fn busy_time_is_everything_but_idle_and_iowait() {
+        let busy = busy_seconds(STAT).unwrap();
+        assert!((busy - (28524.0 + 5482.0 + 27.0 + 17.0) / 100.0).abs() < 1e-9);
+        assert_eq!(online_cpus(STAT), Some(2));
+        assert_eq!(busy_seconds("intr 1\n"), None);
+    }
+
+    #[test]
+    fn pressure_reads_the_some_total_in_microseconds() {
+        let psi = "some avg10=82.72 avg60=39.79 avg300=13.08 total=49223557\n\
+                   full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+        assert_eq!(pressure_some_seconds(psi), Some(49.223557));
+        assert_eq!(pressure_some_seconds("full total=3\n"), None);
+    }
+
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(count_cpus("0-1"), Some(2));
+        assert_eq!(count_cpus("0"), Some(1));
+        assert_eq!(count_cpus("0-3,8,10-11"), Some(7));
+        assert_eq!(count_cpus("3-1"), None);
+        assert_eq!(
+            allowed_cpus("Name:\tx\nCpus_allowed_list:\t0-1\n").as_deref(),
+            Some("0-1")
+        );
+    }
+
+    #[test]
+    fn quotas_parse_with_no_limit_as_none() {
+        assert_eq!(parse_cpu_max("max 100000\n"), None);
+        assert_eq!(parse_cpu_max("50000 100000\n"), Some(0.5));
+        assert_eq!(parse_cfs("-1\n", "100000\n"), None);
+        assert_eq!(parse_cfs("150000\n", "100000\n"), Some(1.5));
+    }
+
+    const HYBRID_MOUNTS: &str = "\
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+
+    fn files(entries: &[(&str, &str)]) -> impl Fn(&Path) -> Option<String> {
+        let map: HashMap<PathBuf, String> = entries
+            .iter()
+            .map(|(p, c)| (PathBuf::from(p), (*c).to_owned()))
+            .collect();
+        move |p: &Path| map.get(p).cloned()
+    }
+
+    #[test]
+    fn a_v1_quota_is_found_when_v2_has_no_cpu_controller() {
+        let membership = "1:cpu:/grading\n0::/\n";
+        let found = find_cgroups(
+            membership,
+            HYBRID_MOUNTS,
+            files(&[
+                ("/sys/fs/cgroup/cpu/grading/cpu.cfs_quota_us", "50000"),
+                ("/sys/fs/cgroup/cpu/grading/cpu.cfs_period_us", "100000"),
+                ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "-1"),
+                ("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000"),
+            ]),
+        );
+        let quota = found.quota.unwrap();
+        assert_eq!(quota.cores, Some(0.5));
+        assert!(quota.source.contains("v1"));
+        let throttle = found.throttle.unwrap();
+        assert_eq!(
+            throttle.file,
+            PathBuf::from("/sys/fs/cgroup/cpu/grading/cpu.stat")
+        );
+    }
+
+    #[test]
+    fn the_tightest_v2_quota_of_the_ancestors_applies_inside_a_container() {
+        let mounts = "29 1 0:26 /ctr /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let membership = "0::/ctr/job\n";
+        let found = find_cgroups(
+            membership,
+            mounts,
+            files(&[
+                ("/sys/fs/cgroup/job/cpu.max", "max 100000"),
+                ("/sys/fs/cgroup/cpu.max", "50000 100000"),
+            ]),
+        );
+        assert_eq!(found.quota.unwrap().cores, Some(0.5));
+        let throttle = found.throttle.unwrap();
+        assert_eq!(throttle.file, PathBuf::from("/sys/fs/cgroup/cpu.stat"));
+        assert_eq!(throttle.key, "throttled_usec");
+    }
+
+    #[test]
+    fn no_readable_quota_is_unknown_and_no_limit_is_known() {
+        let unknown = find_cgroups("0::/\n", HYBRID_MOUNTS, files(&[]));
+        assert!(unknown.quota.is_none() && unknown.throttle.is_none());
+        let unlimited = find_cgroups(
+            "1:cpu:/\n0::/\n",
+            HYBRID_MOUNTS,
+            files(&[
+                ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "-1"),
+                ("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000"),
+            ]),
+        );
+        assert_eq!(unlimited.quota.unwrap().cores, None);
+    }
+
+    #[test]
+    fn totals_know_a_figure_only_when_every_stretch_knows_it() {
+        let known = Contention {
+            seconds: 1.0,
+            others_cpu_seconds: Some(0.5),
+            cpu_pressure_seconds: Some(0.1),
+            throttled_seconds: None,
+        };
+        let unknown = Contention {
+            others_cpu_seconds: None,
+            ..known
+        };
+        let total = Contention::total([&known, &known]).unwrap();
+        assert_eq!(total.others_cores(), Some(0.5));
+        assert_eq!(
+            total.describe(),
+            "other programs used 0.50 cores, tasks waited for a CPU 10% of the time"
+        );
+        assert!(unknown.describe().contains("CPU use unknown"));
+        assert_eq!(total.pressure(), Some(0.1));
+        assert_eq!(total.throttled(), None);
+        assert_eq!(
+            Contention::total([&known, &unknown])
+                .unwrap()
+                .others_cores(),
+            None
+        );
+        assert_eq!(Contention::total([]), None);
+    }
+
+    #[test]
+    fn this_machine_reads_its_facts_and_a_probe_measures_a_stretch() {
+        let facts = Facts::read();
+        assert!(facts.available_parallelism >= 1);
+        assert!(
+            facts.describe().contains("CPUs usable"),
+            "{}",
+            facts.describe()
+        );
+        let probe = Probe::start();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let c = probe.stop();
+        assert!(c.seconds >= 0.005);
+        if cfg!(target_os = "linux") {
+            assert!(facts.online_cpus.is_some() && c.others_cpu_seconds.is_some());
+        }
+    }
+}

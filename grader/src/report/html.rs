@@ -1,0 +1,308 @@
+//! One self-contained HTML page for one grade: every exercise's tests and
+//! observations with the numbers beside the expectations, each schedule
+//! behind an observation as an SVG Gantt chart, and each sweep as a speedup
+//! chart. No scripts, no network, no external fonts: the page is a file to
+//! keep or send.
+
+mod gantt;
+mod speedup;
+mod svg;
+
+use super::{points, Reporter};
+use crate::model::{ExerciseReport, GradeReport, ObservationResult, TestStatus, Verdict};
+use common::observe::{NamedTrace, Sweep};
+use std::fmt::Write;
+use svg::escape;
+
+pub struct Html;
+
+/// Nothing may be loaded from anywhere: a browser blocks (and reports) any
+/// attempt, so a page that renders cleanly is self-contained.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
+
+const STYLE: &str = r#"
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 2em auto; max-width: 62em; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin: 1.6em 0 0.4em; border-bottom: 1px solid #ddd; }
+h2 .score, h1 .score { float: right; font-weight: normal; }
+.meta { color: #666; }
+table { border-collapse: collapse; width: 100%; margin: 0.4em 0 1em; }
+td, th { text-align: left; padding: 0.25em 0.5em; vertical-align: top; border-bottom: 1px solid #eee; }
+th { font-weight: 600; color: #555; } td.points { text-align: right; white-space: nowrap; }
+.verdict { font-weight: 600; white-space: nowrap; }
+.pass { color: #1a7f37; } .fail { color: #cf222e; } .skipped, .inconclusive { color: #9a6700; }
+.claim { color: #555; } .hint { color: #0550ae; }
+pre { background: #f6f8fa; padding: 0.5em; overflow-x: auto; font-size: 0.9em; margin: 0.3em 0; }
+figure { margin: 0.5em 0 1em; } figcaption { color: #555; font-size: 0.9em; }
+svg { max-width: 100%; height: auto; font: 12px system-ui, sans-serif; }
+svg .grid { stroke: #e4e4e4; } svg .axis { fill: #555; } svg .lane { fill: #333; font-weight: 600; }
+svg .label { fill: #fff; font-size: 11px; }
+"#;
+
+impl Reporter for Html {
+    fn render(&self, report: &GradeReport) -> anyhow::Result<String> {
+        let mut out = String::new();
+        page(&mut out, report)?;
+        Ok(out)
+    }
+}
+
+fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
+    let m = &report.machine;
+    writeln!(
+        out,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<title>{} · {}</title><style>{STYLE}</style></head><body>"#,
+        escape(&report.course),
+        escape(&report.target)
+    )?;
+    writeln!(
+        out,
+        r#"<h1>{} <span class="score">{} / {} points</span></h1>
+<p class="meta">graded: {} · {} · 1 time unit = {} ms · {}</p>"#,
+        escape(&report.course),
+        points(report.score),
+        points(report.max_score),
+        escape(&report.target),
+        plural(m.cores, "core"),
+        points(m.time_unit_ms),
+        plural(m.repeats, "repeat")
+    )?;
+    for ex in &report.exercises {
+        exercise(out, ex, m.time_unit_ms, report.observations_measured)?;
+    }
+    let t = &report.timings;
+    writeln!(
+        out,
+        r#"<p class="meta">Time: build {:.1} s, tests {:.1} s, observations {:.1} s, total {:.1} s.</p></body></html>"#,
+        t.build_seconds, t.test_seconds, t.measure_seconds, t.total_seconds
+    )
+}
+
+fn exercise(
+    out: &mut String,
+    ex: &ExerciseReport,
+    unit_ms: f64,
+    observations_measured: bool,
+) -> std::fmt::Result {
+    writeln!(
+        out,
+        r#"<section id="{0}"><h2>{0} {1} <span class="score">{2} / {3}</span></h2>"#,
+        escape(&ex.id),
+        escape(&ex.title),
+        points(ex.score),
+        points(ex.max_score)
+    )?;
+    tests(out, ex)?;
+    if observations_measured && !ex.observations.is_empty() {
+        writeln!(
+            out,
+            r#"<table class="observations"><tr><th>verdict</th><th>observation</th><th>measured</th><th>points</th></tr>"#
+        )?;
+        for o in &ex.observations {
+            observation(out, o)?;
+            recorded(out, o, unit_ms)?;
+        }
+        writeln!(out, "</table>")?;
+    }
+    writeln!(out, "</section>")
+}
+
+fn tests(out: &mut String, ex: &ExerciseReport) -> std::fmt::Result {
+    let t = &ex.tests;
+    let passed = t
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Passed)
+        .count();
+    writeln!(
+        out,
+        r#"<p>Tests: {passed} of {} passed · {} / {} points</p>"#,
+        t.tests.len(),
+        points(t.points),
+        points(t.max_points)
+    )?;
+    if let Some(error) = &t.build_error {
+        writeln!(
+            out,
+            r#"<p class="fail">Does not build; the compiler's first error:</p><pre>{}</pre>"#,
+            escape(error)
+        )?;
+        return Ok(());
+    }
+    writeln!(out, r#"<table class="tests">"#)?;
+    for test in &t.tests {
+        let (class, word) = match test.status {
+            TestStatus::Passed => ("pass", "pass"),
+            TestStatus::Failed => ("fail", "fail"),
+            TestStatus::TimedOut => ("fail", "timed out"),
+            TestStatus::NotRun => ("fail", "never reported"),
+        };
+        write!(
+            out,
+            r#"<tr><td class="verdict {class}">{word}</td><td>{}"#,
+            escape(&test.name)
+        )?;
+        if test.status != TestStatus::Passed {
+            if let Some(message) = &test.failure {
+                write!(out, "<pre>{}</pre>", escape(message))?;
+            }
+        }
+        writeln!(
+            out,
+            r#"</td><td class="points">{:.2} s</td></tr>"#,
+            test.seconds
+        )?;
+    }
+    writeln!(out, "</table>")
+}
+
+fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
+    let (class, word) = verdict(o.verdict);
+    write!(
+        out,
+        r#"<tr><td class="verdict {class}">{word}</td><td><strong>{}</strong><div class="claim">{}</div></td><td>"#,
+        escape(&o.id),
+        escape(&o.claim)
+    )?;
+    let summaries: Vec<&str> = o
+        .checks
+        .iter()
+        .map(|c| c.summary.as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if summaries.is_empty() || !matches!(o.verdict, Verdict::Pass | Verdict::Fail) {
+        write!(out, "{}", escape(&o.reason))?;
+    } else {
+        for summary in summaries {
+            write!(out, "<div>{}</div>", escape(summary))?;
+        }
+    }
+    if o.measurements > 1 {
+        write!(
+            out,
+            r#"<div class="claim">measured {} times</div>"#,
+            o.measurements
+        )?;
+    }
+    if o.verdict == Verdict::Fail {
+        if let Some(hint) = &o.hint {
+            write!(out, r#"<div class="hint">hint: {}</div>"#, escape(hint))?;
+        }
+    }
+    writeln!(
+        out,
+        r#"</td><td class="points">{} / {}</td></tr>"#,
+        points(o.points),
+        points(o.max_points)
+    )
+}
+
+/// What the harness recorded behind `o`, drawn in a row under it.
+fn recorded(out: &mut String, o: &ObservationResult, unit_ms: f64) -> std::fmt::Result {
+    let r = &o.recorded;
+    if r.traces.is_empty() && r.sweeps.is_empty() {
+        return Ok(());
+    }
+    write!(out, r#"<tr class="recorded"><td></td><td colspan="3">"#)?;
+    for trace in &r.traces {
+        schedule(out, o, trace, unit_ms)?;
+    }
+    for sweep in &r.sweeps {
+        sweep_chart(out, o, sweep)?;
+    }
+    writeln!(out, "</td></tr>")
+}
+
+fn schedule(
+    out: &mut String,
+    o: &ObservationResult,
+    trace: &NamedTrace,
+    unit_ms: f64,
+) -> std::fmt::Result {
+    let title = format!("{}: the schedule of {}", o.id, trace.name);
+    if trace.spans.is_empty() {
+        return writeln!(
+            out,
+            r#"<p class="claim">{}: no tasks recorded.</p>"#,
+            escape(&title)
+        );
+    }
+    writeln!(
+        out,
+        r#"<figure class="schedule" id="{}-{}">{}<figcaption>{}: who ran which task when (a lane per thread or worker; hover a bar for its times).</figcaption></figure>"#,
+        escape(&o.id),
+        escape(&trace.name),
+        gantt::chart(&trace.spans, unit_ms, &title),
+        escape(&title)
+    )
+}
+
+fn sweep_chart(out: &mut String, o: &ObservationResult, sweep: &Sweep) -> std::fmt::Result {
+    let title = format!("{}: the speedup of {}", o.id, sweep.name);
+    let Some(svg) = speedup::chart(sweep, &title) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "<figure class=\"sweep\">{svg}<figcaption>{}: the measured speedup T(1)/T(n) (minimum of each worker count's runs), the ideal line and Amdahl's law fitted to the measurements.</figcaption></figure>",
+        escape(&title)
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    match n {
+        1 => format!("1 {word}"),
+        _ => format!("{n} {word}s"),
+    }
+}
+
+fn verdict(v: Verdict) -> (&'static str, &'static str) {
+    match v {
+        Verdict::Pass => ("pass", "pass"),
+        Verdict::Fail => ("fail", "FAIL"),
+        Verdict::Skipped => ("skipped", "skipped"),
+        Verdict::Inconclusive => ("inconclusive", "inconclusive"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn the_page_is_self_contained_and_shows_the_numbers() {
+        let page = Html.render(&fixtures::mixed()).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.ends_with("</body></html>\n"));
+        for outside in ["http://", "https://", "<script", "<link", "@import", "url("] {
+            let allowed = page.matches("http://www.w3.org/2000/svg").count();
+            if outside == "http://" {
+                assert_eq!(page.matches(outside).count(), allowed, "{outside}");
+            } else {
+                assert!(!page.contains(outside), "{outside}");
+            }
+        }
+        assert!(page.contains("threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units"));
+        assert!(page.contains("12 / 70 points"));
+        assert!(page.contains("error[E0308]: mismatched types"));
+        assert!(page.contains("left: [2, 1]"), "a failing test's message");
+        assert!(page.contains("hint: The hint of long-last-is-slower."));
+    }
+
+    #[test]
+    fn an_empty_schedule_says_so_instead_of_drawing_nothing() {
+        let mut report = fixtures::mixed();
+        let o = &mut report.exercises[0].observations[0];
+        o.recorded.traces[0].spans.clear();
+        let page = Html.render(&report).unwrap();
+        assert!(page.contains("the schedule of threads_seconds: no tasks recorded."));
+        assert_eq!(
+            page.matches(r#"<svg class="gantt""#).count(),
+            1,
+            "the other one"
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! A sweep as an SVG speedup chart: the measured speedup T(1)/T(n) per
+//! worker count, the ideal line S(n) = n, and Amdahl's law fitted to the
+//! measurements, S(n) = 1 / (s + (1 - s) / n) with serial fraction s.
+
+use super::svg::{escape, number, tick_step};
+use common::observe::Sweep;
+use std::fmt::Write;
+
+const WIDTH: f64 = 520.0;
+const HEIGHT: f64 = 340.0;
+const LEFT: f64 = 48.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 40.0;
+const BOTTOM: f64 = 44.0;
+const MEASURED: &str = "#e15759";
+const IDEAL: &str = "#888888";
+const AMDAHL: &str = "#4e79a7";
+
+/// The measured speedup per worker count, from the minimum of each count's
+/// runs; `None` without a 1-worker time to divide by.
+pub fn speedups(sweep: &Sweep) -> Option<Vec<(usize, f64)>> {
+    let minimum = |seconds: &[f64]| seconds.iter().copied().fold(f64::INFINITY, f64::min);
+    let one = sweep
+        .points
+        .iter()
+        .find(|p| p.workers == 1)
+        .map(|p| minimum(&p.seconds))
+        .filter(|t| t.is_finite() && *t > 0.0)?;
+    let mut speedups: Vec<(usize, f64)> = sweep
+        .points
+        .iter()
+        .map(|p| (p.workers, one / minimum(&p.seconds)))
+        .filter(|(n, s)| *n > 0 && s.is_finite() && *s > 0.0)
+        .collect();
+    speedups.sort_by_key(|(n, _)| *n);
+    Some(speedups)
+}
+
+/// The serial fraction s of Amdahl's law that fits `speedups` best (least
+/// squares on 1/S(n) = s (1 - 1/n) + 1/n), within 0 and 1.
+pub fn amdahl_fit(speedups: &[(usize, f64)]) -> f64 {
+    let (mut ab, mut aa) = (0.0, 0.0);
+    for &(n, s) in speedups.iter().filter(|(n, _)| *n > 1) {
+        let a = 1.0 - 1.0 / n as f64;
+        let b = 1.0 / s - 1.0 / n as f64;
+        ab += a * b;
+        aa += a * a;
+    }
+    if aa == 0.0 {
+        return 0.0;
+    }
+    (ab / aa).clamp(0.0, 1.0)
+}
+
+/// Amdahl's speedup on `n` workers with serial fraction `s`.
+pub fn amdahl(s: f64, n: f64) -> f64 {
+    1.0 / (s + (1.0 - s) / n)
+}
+
+/// Where the chart's points go: worker counts across, speedups up.
+struct Frame {
+    most: f64,
+    top: f64,
+}
+
+impl Frame {
+    fn plot_w() -> f64 {
+        WIDTH - LEFT - RIGHT
+    }
+
+    fn plot_h() -> f64 {
+        HEIGHT - TOP - BOTTOM
+    }
+
+    fn x(&self, n: f64) -> f64 {
+        LEFT + (n - 1.0) / (self.most - 1.0) * Self::plot_w()
+    }
+
+    fn y(&self, s: f64) -> f64 {
+        TOP + Self::plot_h() - s / self.top * Self::plot_h()
+    }
+}
+
+/// The chart, or `None` when the sweep has no 1-worker time.
+pub fn chart(sweep: &Sweep, title: &str) -> Option<String> {
+    let speedups = speedups(sweep)?;
+    let most = speedups.iter().map(|(n, _)| *n).max()?.max(2) as f64;
+    let top = speedups.iter().map(|(_, s)| *s).fold(most, f64::max).ceil();
+    let frame = Frame { most, top };
+    let serial = amdahl_fit(&speedups);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="speedup" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{0}"><title>{0}</title>"#,
+        escape(title)
+    );
+    axes(&mut svg, &frame);
+    lines(&mut svg, &frame, &speedups, serial);
+    legend(&mut svg, serial);
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+/// A grid line and a label per tick on both axes, and the axes' names.
+fn axes(svg: &mut String, frame: &Frame) {
+    let (plot_w, plot_h) = (Frame::plot_w(), Frame::plot_h());
+    let step = tick_step(frame.most - 1.0, 8.0).max(1.0);
+    let mut n = 1.0;
+    while n <= frame.most + 1e-9 {
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{0:.1}" y1="{TOP}" x2="{0:.1}" y2="{1}"/><text class="axis" x="{0:.1}" y="{2}" text-anchor="middle">{3}</text>"#,
+            frame.x(n),
+            TOP + plot_h,
+            TOP + plot_h + 16.0,
+            number(n)
+        );
+        n += step;
+    }
+    let step = tick_step(frame.top, 6.0);
+    let mut s = 0.0;
+    while s <= frame.top + 1e-9 {
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}"/><text class="axis" x="{2}" y="{0:.1}" text-anchor="end" dominant-baseline="middle">{3}</text>"#,
+            frame.y(s),
+            LEFT + plot_w,
+            LEFT - 6.0,
+            number(s)
+        );
+        s += step;
+    }
+    let _ = write!(
+        svg,
+        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">workers</text><text class="axis" x="12" y="{2}" transform="rotate(-90 12 {2})" text-anchor="middle">speedup T(1)/T(n)</text>"#,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 8.0,
+        TOP + plot_h / 2.0,
+    );
+}
+
+/// The ideal line, then Amdahl's curve, then the measurements on top.
+fn lines(svg: &mut String, frame: &Frame, speedups: &[(usize, f64)], serial: f64) {
+    let most = frame.most;
+    let _ = write!(
+        svg,
+        r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{IDEAL}" stroke-width="1.5" stroke-dasharray="6 4"/>"#,
+        frame.x(1.0),
+        frame.y(1.0),
+        frame.x(most),
+        frame.y(most.min(frame.top))
+    );
+    let curve: Vec<String> = (0..=60)
+        .map(|i| 1.0 + (most - 1.0) * f64::from(i) / 60.0)
+        .map(|n| format!("{:.1},{:.1}", frame.x(n), frame.y(amdahl(serial, n))))
+        .collect();
+    let _ = write!(
+        svg,
+        r#"<polyline points="{}" fill="none" stroke="{AMDAHL}" stroke-width="1.5"/>"#,
+        curve.join(" ")
+    );
+    let measured: Vec<String> = speedups
+        .iter()
+        .map(|(n, s)| format!("{:.1},{:.1}", frame.x(*n as f64), frame.y(*s)))
+        .collect();
+    let _ = write!(
+        svg,
+        r#"<polyline class="measured" points="{}" fill="none" stroke="{MEASURED}" stroke-width="2"/>"#,
+        measured.join(" ")
+    );
+    for (n, s) in speedups {
+        let _ = write!(
+            svg,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{MEASURED}"><title>{n} workers: speedup {:.2}</title></circle>"#,
+            frame.x(*n as f64),
+            frame.y(*s),
+            s
+        );
+    }
+}
+
+fn legend(svg: &mut String, serial: f64) {
+    let entries = [
+        (MEASURED, "", "measured".to_owned()),
+        (IDEAL, r#" stroke-dasharray="6 4""#, "ideal: n".to_owned()),
+        (
+            AMDAHL,
+            "",
+            format!("Amdahl fit: serial fraction {:.3}", serial),
+        ),
+    ];
+    let mut x = LEFT;
+    for (colour, dash, text) in entries {
+        let _ = write!(
+            svg,
+            r#"<line x1="{x}" y1="16" x2="{}" y2="16" stroke="{colour}" stroke-width="2"{dash}/><text class="axis" x="{}" y="16" dominant-baseline="middle">{}</text>"#,
+            x + 18.0,
+            x + 22.0,
+            escape(&text)
+        );
+        x += 40.0 + 7.0 * text.chars().count() as f64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use common::observe::SweepPoint;
+
+    fn sweep(times: &[(usize, f64)]) -> Sweep {
+        Sweep {
+            name: "slow".into(),
+            points: times
+                .iter()
+                .map(|&(workers, t)| SweepPoint {
+                    workers,
+                    seconds: vec![t * 1.1, t, t * 1.05],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn speedups_divide_minimums_by_the_one_worker_minimum() {
+        let s = speedups(&sweep(&[(2, 0.5), (1, 1.0), (4, 0.5)])).unwrap();
+        assert_eq!(s, [(1, 1.0), (2, 2.0), (4, 2.0)]);
+        assert_eq!(speedups(&sweep(&[(2, 0.5)])), None);
+    }
+
+    #[test]
+    fn amdahl_fit_recovers_the_serial_fraction() {
+        let truth = 0.2;
+        let points: Vec<(usize, f64)> = (1..=8).map(|n| (n, amdahl(truth, n as f64))).collect();
+        assert!((amdahl_fit(&points) - truth).abs() < 1e-9);
+        assert_eq!(amdahl_fit(&[(1, 1.0)]), 0.0);
+        // Slower with more workers than with one: all serial, no less.
+        assert_eq!(amdahl_fit(&[(1, 1.0), (2, 0.5)]), 1.0);
+    }
+
+    #[test]
+    fn the_chart_has_the_three_lines_and_a_point_per_worker_count() {
+        let svg = chart(&sweep(&[(1, 1.0), (2, 0.52), (3, 0.5), (4, 0.5)]), "sweep").unwrap();
+        assert_eq!(svg.matches("<circle").count(), 4);
+        assert!(svg.contains("stroke-dasharray"), "the ideal line");
+        assert_eq!(svg.matches("<polyline").count(), 2, "Amdahl and measured");
+        assert!(svg.contains("2 workers: speedup 1.92"), "{svg}");
+        assert!(svg.contains("Amdahl fit: serial fraction"), "{svg}");
+    }
+}

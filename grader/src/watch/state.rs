@@ -1,0 +1,488 @@
+//! What `grader watch` knows and how it reacts: a state machine fed with
+//! events (a key, a save, a finished run) that answers with the job to start.
+//! It runs nothing and draws nothing itself, so it is tested by feeding it
+//! events.
+
+use crate::course;
+use crate::model::{ObservationResult, TestStatus, TestsReport};
+use std::path::PathBuf;
+
+/// One exercise as the watch shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub id: String,
+    pub title: String,
+    /// The crate's directory, relative to course.yaml.
+    pub dir: PathBuf,
+    pub hints: Vec<String>,
+}
+
+impl From<&course::Exercise> for Entry {
+    fn from(ex: &course::Exercise) -> Self {
+        Entry {
+            id: ex.id.clone(),
+            title: ex.title.clone(),
+            dir: ex.dir.clone(),
+            hints: ex.hints.clone(),
+        }
+    }
+}
+
+/// A key the watch understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// `h`: show the next hint.
+    Hint,
+    /// `l`: the list of exercises, or back from it.
+    List,
+    /// `r`: run the tests again.
+    Run,
+    /// `o`: measure the observations of this exercise.
+    Observe,
+    /// `q` (or Ctrl-C).
+    Quit,
+}
+
+impl Key {
+    /// The key a typed character stands for.
+    pub fn from_char(c: char) -> Option<Key> {
+        match c.to_ascii_lowercase() {
+            'h' => Some(Key::Hint),
+            'l' => Some(Key::List),
+            'r' => Some(Key::Run),
+            'o' => Some(Key::Observe),
+            'q' => Some(Key::Quit),
+            _ => None,
+        }
+    }
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Key(Key),
+    /// Files under these exercises' `src` were saved (indices into the
+    /// course's exercises, in order).
+    Saved(Vec<usize>),
+    /// The tests of an exercise ran.
+    TestsRan {
+        exercise: usize,
+        tests: TestsReport,
+    },
+    /// The observations of an exercise were measured and judged.
+    Measured {
+        exercise: usize,
+        observations: Vec<ObservationResult>,
+    },
+    /// Something the watch cannot go on without (file events, the terminal).
+    Failed(String),
+}
+
+/// Work for the runner, one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Tests(usize),
+    Observations(usize),
+}
+
+/// What the loop does after an event (it redraws in every case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    Continue,
+    Start(Job),
+    Quit,
+}
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Exercise,
+    List,
+}
+
+/// How many tests of an exercise passed when they last ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub passed: usize,
+    pub total: usize,
+    pub builds: bool,
+}
+
+impl Progress {
+    fn of(tests: &TestsReport) -> Progress {
+        Progress {
+            passed: tests
+                .tests
+                .iter()
+                .filter(|t| t.status == TestStatus::Passed)
+                .count(),
+            total: tests.tests.len(),
+            builds: tests.build_error.is_none(),
+        }
+    }
+
+    /// Every test passes (and there is at least one).
+    pub fn done(&self) -> bool {
+        self.builds && self.total > 0 && self.passed == self.total
+    }
+}
+
+/// The watch's whole state.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub exercises: Vec<Entry>,
+    /// The exercise shown; `exercises.len()` once every one is done.
+    pub current: usize,
+    /// Runs start on `r` only, not on saves.
+    pub manual_run: bool,
+    pub running: Option<Job>,
+    /// Asked for while another job ran; starts when it ends.
+    pub queued: Option<Job>,
+    /// What each exercise's tests gave when they last ran.
+    pub progress: Vec<Option<Progress>>,
+    /// The current exercise's last test run.
+    pub tests: Option<TestsReport>,
+    /// The current exercise's last measured observations.
+    pub observations: Option<Vec<ObservationResult>>,
+    /// How many of the current exercise's hints are shown.
+    pub hints_shown: usize,
+    pub view: View,
+    /// One line about what just happened ("ex01 is done: on to ex02").
+    pub message: Option<String>,
+    /// Why the watch had to stop, when it did not stop on `q`.
+    pub failure: Option<String>,
+}
+
+impl State {
+    /// A watch over `exercises`, starting at the first.
+    pub fn new(exercises: Vec<Entry>, manual_run: bool) -> State {
+        let progress = vec![None; exercises.len()];
+        State {
+            exercises,
+            current: 0,
+            manual_run,
+            running: None,
+            queued: None,
+            progress,
+            tests: None,
+            observations: None,
+            hints_shown: 0,
+            view: View::Exercise,
+            message: None,
+            failure: None,
+        }
+    }
+
+    /// The first job: run the first exercise's tests. Exercises whose tests
+    /// all pass are passed over one by one, so the watch settles on the
+    /// first unfinished one.
+    pub fn start(&mut self) -> Reaction {
+        self.request(Job::Tests(self.current))
+    }
+
+    /// The exercise shown, unless every one is done.
+    pub fn current_entry(&self) -> Option<&Entry> {
+        self.exercises.get(self.current)
+    }
+
+    /// Every exercise's tests pass.
+    pub fn finished(&self) -> bool {
+        self.current >= self.exercises.len()
+    }
+
+    pub fn handle(&mut self, event: Event) -> Reaction {
+        match event {
+            Event::Key(Key::Quit) => Reaction::Quit,
+            Event::Key(Key::Hint) => {
+                let available = self.current_entry().map_or(0, |e| e.hints.len());
+                self.hints_shown = (self.hints_shown + 1).min(available);
+                self.view = View::Exercise;
+                Reaction::Continue
+            }
+            Event::Key(Key::List) => {
+                self.view = match self.view {
+                    View::Exercise => View::List,
+                    View::List => View::Exercise,
+                };
+                Reaction::Continue
+            }
+            Event::Key(Key::Run) => self.request(Job::Tests(self.current)),
+            Event::Key(Key::Observe) => self.request(Job::Observations(self.current)),
+            Event::Saved(_) if self.manual_run => Reaction::Continue,
+            Event::Saved(exercises) => self.saved(&exercises),
+            Event::TestsRan { exercise, tests } => self.tests_ran(exercise, tests),
+            Event::Measured {
+                exercise,
+                observations,
+            } => {
+                self.running = None;
+                if exercise == self.current {
+                    self.observations = Some(observations);
+                }
+                self.next_queued()
+            }
+            Event::Failed(why) => {
+                self.failure = Some(why);
+                Reaction::Quit
+            }
+        }
+    }
+
+    /// A save in the current exercise runs its tests; a save in another
+    /// exercise makes that one current (the student is working on it).
+    fn saved(&mut self, exercises: &[usize]) -> Reaction {
+        let Some(&first) = exercises.first() else {
+            return Reaction::Continue;
+        };
+        if !exercises.contains(&self.current) && first < self.exercises.len() {
+            self.go_to(first);
+        }
+        self.request(Job::Tests(self.current))
+    }
+
+    fn tests_ran(&mut self, exercise: usize, tests: TestsReport) -> Reaction {
+        self.running = None;
+        let progress = Progress::of(&tests);
+        if let Some(slot) = self.progress.get_mut(exercise) {
+            *slot = Some(progress);
+        }
+        if exercise != self.current {
+            return self.next_queued();
+        }
+        if progress.done() {
+            let done = &self.exercises[exercise].id;
+            self.message = Some(match self.exercises.get(exercise + 1) {
+                Some(next) => format!("{done}: every test passes. On to {}.", next.id),
+                None => format!("{done}: every test passes."),
+            });
+            self.go_to(exercise + 1);
+            // What was queued was for the exercise that is done now.
+            self.queued = None;
+            if self.finished() {
+                return Reaction::Continue;
+            }
+            return self.request(Job::Tests(self.current));
+        }
+        self.tests = Some(tests);
+        self.next_queued()
+    }
+
+    fn go_to(&mut self, exercise: usize) {
+        self.current = exercise;
+        self.tests = None;
+        self.observations = None;
+        self.hints_shown = 0;
+        self.view = View::Exercise;
+    }
+
+    /// Start `job` now, or after the job that is running.
+    fn request(&mut self, job: Job) -> Reaction {
+        if self.finished() {
+            return Reaction::Continue;
+        }
+        if self.running.is_some() {
+            self.queued = Some(job);
+            return Reaction::Continue;
+        }
+        self.running = Some(job);
+        Reaction::Start(job)
+    }
+
+    fn next_queued(&mut self) -> Reaction {
+        match self.queued.take() {
+            Some(job) => self.request(job),
+            None => Reaction::Continue,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::TestResult;
+
+    pub(crate) fn entries(n: usize) -> Vec<Entry> {
+        (1..=n)
+            .map(|i| Entry {
+                id: format!("ex0{i}"),
+                title: format!("Exercise {i}"),
+                dir: PathBuf::from(format!("exercises/ex0{i}")),
+                hints: vec![format!("first hint of ex0{i}"), "second hint".into()],
+            })
+            .collect()
+    }
+
+    /// A test run where `passed` of `total` tests pass.
+    pub(crate) fn tests(passed: usize, total: usize) -> TestsReport {
+        TestsReport {
+            points: 0.0,
+            max_points: 10.0,
+            build_error: None,
+            tests: (0..total)
+                .map(|i| TestResult {
+                    name: format!("exNN::test_{i}"),
+                    status: if i < passed {
+                        TestStatus::Passed
+                    } else {
+                        TestStatus::Failed
+                    },
+                    seconds: 0.01,
+                    points: 0.0,
+                    max_points: 1.0,
+                    output: format!(
+                        "thread 'test_{i}' panicked at src/lib.rs:1:1:\nassertion failed in test_{i}\n"
+                    ),
+                    failure: (i >= passed).then(|| format!("assertion failed in test_{i}")),
+                })
+                .collect(),
+        }
+    }
+
+    fn ran(exercise: usize, passed: usize, total: usize) -> Event {
+        Event::TestsRan {
+            exercise,
+            tests: tests(passed, total),
+        }
+    }
+
+    #[test]
+    fn it_starts_with_the_first_exercise_and_passes_over_finished_ones() {
+        let mut state = State::new(entries(3), false);
+        assert_eq!(state.start(), Reaction::Start(Job::Tests(0)));
+        assert_eq!(state.handle(ran(0, 2, 2)), Reaction::Start(Job::Tests(1)));
+        assert_eq!(state.handle(ran(1, 1, 2)), Reaction::Continue);
+        assert_eq!(state.current, 1);
+        assert_eq!(state.tests, Some(tests(1, 2)));
+        assert!(state.message.as_deref().unwrap().contains("On to ex02"));
+    }
+
+    #[test]
+    fn a_save_runs_the_tests_and_a_passing_exercise_moves_on() {
+        let mut state = State::new(entries(2), false);
+        state.start();
+        state.handle(ran(0, 0, 3));
+        assert_eq!(
+            state.handle(Event::Saved(vec![0])),
+            Reaction::Start(Job::Tests(0))
+        );
+        assert_eq!(state.handle(ran(0, 3, 3)), Reaction::Start(Job::Tests(1)));
+        assert_eq!(state.current, 1);
+        assert_eq!(
+            state.tests, None,
+            "the new exercise's tests have not run yet"
+        );
+    }
+
+    #[test]
+    fn saves_during_a_run_run_the_tests_once_more_afterwards() {
+        let mut state = State::new(entries(1), false);
+        state.start();
+        assert_eq!(state.handle(Event::Saved(vec![0])), Reaction::Continue);
+        assert_eq!(state.handle(Event::Saved(vec![0])), Reaction::Continue);
+        assert_eq!(state.handle(ran(0, 0, 1)), Reaction::Start(Job::Tests(0)));
+        assert_eq!(state.handle(ran(0, 0, 1)), Reaction::Continue);
+    }
+
+    #[test]
+    fn with_manual_run_only_r_runs_the_tests() {
+        let mut state = State::new(entries(1), true);
+        state.start();
+        state.handle(ran(0, 0, 1));
+        assert_eq!(state.handle(Event::Saved(vec![0])), Reaction::Continue);
+        assert_eq!(
+            state.handle(Event::Key(Key::Run)),
+            Reaction::Start(Job::Tests(0))
+        );
+    }
+
+    #[test]
+    fn a_save_in_another_exercise_makes_it_current() {
+        let mut state = State::new(entries(3), false);
+        state.start();
+        state.handle(ran(0, 0, 1));
+        assert_eq!(
+            state.handle(Event::Saved(vec![2])),
+            Reaction::Start(Job::Tests(2))
+        );
+        assert_eq!(state.current, 2);
+    }
+
+    #[test]
+    fn hints_come_one_at_a_time_up_to_the_last() {
+        let mut state = State::new(entries(1), false);
+        for expected in [1, 2, 2] {
+            assert_eq!(state.handle(Event::Key(Key::Hint)), Reaction::Continue);
+            assert_eq!(state.hints_shown, expected);
+        }
+    }
+
+    #[test]
+    fn o_measures_the_current_exercise_and_keeps_its_verdicts() {
+        let mut state = State::new(entries(2), false);
+        state.start();
+        state.handle(ran(0, 1, 2));
+        assert_eq!(
+            state.handle(Event::Key(Key::Observe)),
+            Reaction::Start(Job::Observations(0))
+        );
+        let measured = Event::Measured {
+            exercise: 0,
+            observations: Vec::new(),
+        };
+        assert_eq!(state.handle(measured), Reaction::Continue);
+        assert_eq!(state.observations, Some(Vec::new()));
+    }
+
+    #[test]
+    fn the_list_toggles_and_q_quits() {
+        let mut state = State::new(entries(1), false);
+        state.handle(Event::Key(Key::List));
+        assert_eq!(state.view, View::List);
+        state.handle(Event::Key(Key::List));
+        assert_eq!(state.view, View::Exercise);
+        assert_eq!(state.handle(Event::Key(Key::Quit)), Reaction::Quit);
+        assert_eq!(state.failure, None);
+    }
+
+    #[test]
+    fn a_broken_file_watch_stops_the_watch_and_says_why() {
+        let mut state = State::new(entries(1), false);
+        let event = Event::Failed("cannot watch the exercises' files: gone".into());
+        assert_eq!(state.handle(event), Reaction::Quit);
+        assert!(state.failure.as_deref().unwrap().contains("gone"));
+    }
+
+    #[test]
+    fn when_every_exercise_is_done_nothing_more_runs() {
+        let mut state = State::new(entries(1), false);
+        state.start();
+        assert_eq!(state.handle(ran(0, 1, 1)), Reaction::Continue);
+        assert!(state.finished());
+        assert_eq!(state.handle(Event::Key(Key::Run)), Reaction::Continue);
+        assert_eq!(
+            state.handle(Event::Saved(vec![0])),
+            Reaction::Start(Job::Tests(0))
+        );
+    }
+
+    #[test]
+    fn a_stub_that_does_not_build_is_not_done() {
+        let mut state = State::new(entries(2), false);
+        state.start();
+        let mut broken = tests(0, 0);
+        broken.build_error = Some("error[E0308]".into());
+        let event = Event::TestsRan {
+            exercise: 0,
+            tests: broken,
+        };
+        assert_eq!(state.handle(event), Reaction::Continue);
+        assert_eq!(state.current, 0);
+    }
+
+    #[test]
+    fn keys_are_read_from_characters() {
+        assert_eq!(Key::from_char('h'), Some(Key::Hint));
+        assert_eq!(Key::from_char('Q'), Some(Key::Quit));
+        assert_eq!(Key::from_char('x'), None);
+    }
+}
