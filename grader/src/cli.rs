@@ -77,6 +77,10 @@ pub struct BatchArgs {
     /// Run the tests only: no timing observations.
     #[arg(long, conflicts_with = "merge")]
     pub no_observations: bool,
+    /// Grade without --strict (the default for submissions): flags are
+    /// reported but cost nothing, and a machine without the sandbox still grades.
+    #[arg(long, conflicts_with = "merge")]
+    pub no_strict: bool,
     #[command(flatten)]
     pub course: CourseArgs,
 }
@@ -173,6 +177,12 @@ pub struct GradeArgs {
     /// Run the tests only: no timing observations (and no observation points).
     #[arg(long)]
     pub no_observations: bool,
+    /// Trust nothing: refuse to grade without the sandbox, and give an exercise whose sources are flagged no points [default: on with --submission]
+    #[arg(long, overrides_with = "no_strict")]
+    pub strict: bool,
+    /// Grade without --strict: flags are reported but cost nothing, and a machine without the sandbox still grades.
+    #[arg(long, overrides_with = "strict")]
+    pub no_strict: bool,
     /// Exit with code 1 when the score is below N points.
     #[arg(long, value_name = "N")]
     pub min_score: Option<f64>,

@@ -79,6 +79,10 @@ pub struct Exercise {
     /// harnesses may build on them.
     #[serde(default)]
     pub given: Vec<PathBuf>,
+    /// The lesson starts processes: `std::process::Command` in the
+    /// student's code is expected, not flagged.
+    #[serde(default)]
+    pub starts_processes: bool,
     #[serde(default)]
     pub observations: Vec<Observation>,
 }

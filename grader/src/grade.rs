@@ -8,12 +8,13 @@ use crate::course::{Course, Exercise, Observation};
 use crate::load;
 use crate::margin;
 use crate::model::{
-    CheckResult, ExerciseReport, GradeReport, InconclusiveCause, Machine, NotMeasuredCause,
-    ObservationResult, ObservationState, Recorded, TestResult, TestStatus, TestsReport, Timings,
-    Verdict,
+    CheckResult, ExerciseReport, FlaggedExercise, GradeReport, InconclusiveCause, Integrity,
+    Machine, NotMeasuredCause, ObservationResult, ObservationState, Recorded, TestResult,
+    TestStatus, TestsReport, Timings, Verdict,
 };
 use crate::progress::{Phase, Place, Progress};
 use crate::runner::{self, HarnessEnv, Limits};
+use crate::scan;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
@@ -39,6 +40,8 @@ pub struct Options {
     pub repeats: Option<usize>,
     /// False with `--no-observations`.
     pub observations: bool,
+    /// `--strict`: needs the sandbox; a flagged exercise earns no points.
+    pub strict: bool,
 }
 
 /// Grade `course` as `options` say: the whole run's report.
@@ -55,11 +58,17 @@ pub fn grade(
         &options.source,
         options.repeats,
         progress,
-    )?;
+    )?
+    .strict(options.strict)?;
     let mut run = grader.grade_all(&exercises, options.observations);
     progress.done();
     run.timings.total_seconds = started.elapsed().as_secs_f64();
-    Ok(grader.report(run, options.observations))
+    let mut report = grader.report(run, options.observations);
+    report.integrity.restored = grader
+        .tree
+        .restore_course()
+        .context("cannot restore the instructor's course")?;
+    Ok(report)
 }
 
 /// What grading some exercises found, before it becomes a [`GradeReport`].
@@ -67,6 +76,8 @@ pub fn grade(
 pub struct Run {
     pub exercises: Vec<ExerciseReport>,
     pub timings: Timings,
+    /// What the source scan found, per exercise with flags.
+    pub flagged: Vec<FlaggedExercise>,
 }
 
 /// The tree being graded and everything needed to run it.
@@ -84,6 +95,8 @@ pub struct Grader<'a> {
     /// What other programs did during each harness run.
     while_measuring: Mutex<Vec<Contention>>,
     progress: &'a Progress,
+    /// `--strict`: flagged exercises earn nothing.
+    strict: bool,
 }
 
 impl<'a> Grader<'a> {
@@ -126,7 +139,21 @@ impl<'a> Grader<'a> {
             facts,
             while_measuring: Mutex::new(Vec::new()),
             progress,
+            strict: false,
         })
+    }
+
+    /// Grade strictly (`--strict`): only inside the sandbox, and a flagged
+    /// exercise earns no points.
+    pub fn strict(mut self, strict: bool) -> anyhow::Result<Self> {
+        if strict && !self.tree.isolation.is_isolated() {
+            bail!(
+                "--strict grading needs the sandbox, and this machine has none ({}); use --no-strict to grade without it",
+                self.tree.isolation.description()
+            );
+        }
+        self.strict = strict;
+        Ok(self)
     }
 
     /// The one grading loop (`grade`, `check` and `list` share it): each
@@ -134,6 +161,7 @@ impl<'a> Grader<'a> {
     /// exercise at a time.
     pub fn grade_all(&self, exercises: &[&Exercise], observations: bool) -> Run {
         let mut timings = Timings::default();
+        let mut flagged = Vec::new();
         let total = exercises.len();
         let exercises = exercises
             .iter()
@@ -144,19 +172,58 @@ impl<'a> Grader<'a> {
                     total,
                     id: &ex.id,
                 };
-                let tests = self.tests(ex, place, &mut timings);
-                let observed = if observations {
-                    self.observe_again_if_needed(ex, &tests, place, &mut timings)
-                } else {
+                let found = self.scan(ex);
+                let withheld = found.as_ref().is_some_and(|f| f.points_withheld);
+                flagged.extend(found);
+                let mut tests = self.tests(ex, place, &mut timings);
+                let observed = if !observations {
                     Vec::new()
+                } else if withheld {
+                    self.not_measured(ex, NotMeasuredCause::PointsWithheld)
+                } else {
+                    self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 };
+                if withheld {
+                    withhold(&mut tests);
+                }
                 exercise_report(ex, tests, observed)
             })
             .collect();
         Run {
             exercises,
             timings: timings.with_overhead(),
+            flagged,
         }
+    }
+
+    /// What the source scan finds in the student's code of `ex` (the
+    /// reference solutions are not scanned); under `--strict`, flags
+    /// withhold the exercise's points.
+    fn scan(&self, ex: &Exercise) -> Option<FlaggedExercise> {
+        let src = self.tree.student_src(&ex.dir)?;
+        let given: Vec<PathBuf> = ex
+            .given_files()
+            .iter()
+            .map(|f| self.tree.root().join(f))
+            .collect();
+        let rules = scan::Rules {
+            starts_processes: ex.starts_processes,
+            ..scan::Rules::default()
+        };
+        let flags = scan::scan_src(self.tree.root(), &src, &given, rules);
+        (!flags.is_empty()).then(|| FlaggedExercise {
+            exercise: ex.id.clone(),
+            flags,
+            points_withheld: self.strict,
+        })
+    }
+
+    /// Every observation of `ex`, not measured for `cause`.
+    fn not_measured(&self, ex: &Exercise, cause: NotMeasuredCause) -> Vec<ObservationResult> {
+        ex.observations
+            .iter()
+            .map(|o| verdict::not_measured(o, self.rules.cores, cause.clone()))
+            .collect()
     }
 
     /// Build and run the exercise's tests, with each test's share of points.
@@ -331,8 +398,23 @@ impl<'a> Grader<'a> {
             observations_measured,
             timings: run.timings,
             instructor_files: None,
+            integrity: Integrity {
+                isolation: self.tree.isolation.description(),
+                strict: self.strict,
+                flagged: run.flagged,
+                restored: Vec::new(),
+            },
         }
     }
+}
+
+/// No test earns its points (`--strict` and flagged sources); what libtest
+/// reported stays as it was.
+fn withhold(tests: &mut TestsReport) {
+    for test in &mut tests.tests {
+        test.points = 0.0;
+    }
+    tests.points = 0.0;
 }
 
 /// The traces and sweeps named after a metric `o`'s checks read.

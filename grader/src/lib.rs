@@ -29,6 +29,7 @@ pub mod progress;
 pub mod release;
 pub mod report;
 pub mod runner;
+pub mod scan;
 pub mod slurm;
 pub mod student;
 pub mod value_enums;
@@ -94,6 +95,8 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
         source,
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
+        // A submission is someone else's code; your own exercises are not.
+        strict: args.strict || (args.submission.is_some() && !args.no_strict),
     };
     let progress = progress::Progress::stderr();
     let mut report = grade::grade(&course, &options, &progress)?;

@@ -25,6 +25,45 @@ pub struct GradeReport {
     /// SHA-256 manifest; None where there is no release to compare with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructor_files: Option<crate::manifest::InstructorFiles>,
+    /// The sandbox and the source scan (absent from reports made before them).
+    #[serde(default, skip_serializing_if = "Integrity::is_unknown")]
+    pub integrity: Integrity,
+}
+
+/// How far the run can be trusted: whether student code was isolated, and
+/// what the scan of the student's sources found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Integrity {
+    /// "isolated (...)" or "not isolated: <why>".
+    pub isolation: String,
+    /// `--strict`: a flagged exercise earns no points.
+    pub strict: bool,
+    /// The exercises whose sources were flagged.
+    pub flagged: Vec<FlaggedExercise>,
+    /// Instructor files found changed after grading and put back (course-relative).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restored: Vec<String>,
+}
+
+impl Integrity {
+    /// Nothing known (a report from before the sandbox, or a test fixture).
+    pub fn is_unknown(&self) -> bool {
+        self.isolation.is_empty() && self.flagged.is_empty()
+    }
+
+    /// The flags of one exercise.
+    pub fn flags_of(&self, exercise: &str) -> Option<&FlaggedExercise> {
+        self.flagged.iter().find(|f| f.exercise == exercise)
+    }
+}
+
+/// What the scan found in one exercise's sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlaggedExercise {
+    pub exercise: String,
+    pub flags: Vec<crate::scan::SourceFlag>,
+    /// The exercise earned no points for it (`--strict`).
+    pub points_withheld: bool,
 }
 
 /// The machine the observations were measured on.
@@ -234,12 +273,17 @@ pub enum NotMeasuredCause {
     /// A metric a check needs is missing, failed (the student's code
     /// panicked) or has no usable value: the check's error.
     Metric(String),
+    /// `--strict` grading, and the exercise's sources are flagged.
+    PointsWithheld,
 }
 
 impl NotMeasuredCause {
     /// Measuring again cannot change these.
     pub fn waits_for_tests(&self) -> bool {
-        matches!(self, Self::DoesNotBuild | Self::NoTestPasses)
+        matches!(
+            self,
+            Self::DoesNotBuild | Self::NoTestPasses | Self::PointsWithheld
+        )
     }
 }
 

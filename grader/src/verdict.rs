@@ -36,6 +36,9 @@ const BUSY_ADVICE: &str =
 const REFERENCE_MISSES_ADVICE: &str =
     "this machine cannot show it now: grade again when it is quieter (see `grader doctor`)";
 
+/// Why a flagged exercise's observations are not measured under `--strict`.
+const POINTS_WITHHELD: &str =
+    "--strict grading withholds the points of an exercise whose sources are flagged";
 /// Why an exercise's observations wait until a test passes.
 const NO_TEST_PASSES: &str =
     "no test passes yet; observations are measured once the tests start passing";
@@ -330,6 +333,7 @@ pub fn not_measured(obs: &Observation, cores: usize, cause: NotMeasuredCause) ->
     let why = match &cause {
         NotMeasuredCause::DoesNotBuild => DOES_NOT_BUILD,
         NotMeasuredCause::NoTestPasses => NO_TEST_PASSES,
+        NotMeasuredCause::PointsWithheld => POINTS_WITHHELD,
         NotMeasuredCause::Harness(why) | NotMeasuredCause::Metric(why) => why.as_str(),
     };
     let checks = obs

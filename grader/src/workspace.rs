@@ -6,9 +6,11 @@
 //! Cargo.toml files, build scripts, course.yaml, Cargo.lock) is the
 //! instructor's copy, so nothing a student edits outside `src` takes part.
 
+use crate::runner::isolation::{Isolation, Phase, View};
 use anyhow::{bail, Context};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::process::Command;
 use walkdir::WalkDir;
 
 /// The tree to grade.
@@ -31,8 +33,15 @@ pub struct GradedTree {
     pub manifest: PathBuf,
     /// `CARGO_TARGET_DIR` for every cargo call on this tree.
     pub target_dir: PathBuf,
+    /// The box builds and runs of this tree go into.
+    pub isolation: Isolation,
+    /// What a confined build or run of this tree sees.
+    pub view: View,
     /// Keeps a submission's temporary copy alive as long as the tree.
     _temp: Option<tempfile::TempDir>,
+    /// The instructor's files a submission's copy was made from, as they
+    /// were before grading (none for the trusted trees).
+    seal: Option<CourseSeal>,
 }
 
 impl GradedTree {
@@ -40,8 +49,103 @@ impl GradedTree {
     pub fn root(&self) -> &Path {
         self.manifest.parent().unwrap_or(Path::new("."))
     }
+
+    /// The `src` directory of the exercise in `exercise_dir` (relative to
+    /// the course) when it holds a student's code: not for the solutions.
+    pub fn student_src(&self, exercise_dir: &Path) -> Option<PathBuf> {
+        (self.label != SOLUTIONS_LABEL).then(|| self.root().join(exercise_dir).join("src"))
+    }
+
+    /// Check the instructor's files against their checksums from before
+    /// grading and put back every one that changed or went missing (none
+    /// can from inside the box; this guards the next submission whatever
+    /// happened). The course-relative paths restored.
+    pub fn restore_course(&self) -> anyhow::Result<Vec<String>> {
+        match &self.seal {
+            Some(seal) => seal.restore_changes(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// `command` (cargo or student code over this tree) inside the box.
+    pub fn confine(&self, command: &Command, phase: Phase) -> Command {
+        self.isolation.confine(command, &self.view, phase)
+    }
 }
 
+/// The instructor's files a submission's tree is made from, with their
+/// contents and SHA-256, taken before any student code runs.
+#[derive(Debug)]
+struct CourseSeal {
+    root: PathBuf,
+    files: Vec<(PathBuf, [u8; 32], Vec<u8>)>,
+}
+
+impl CourseSeal {
+    /// Every file [`copy_course`] reads, and the solutions.
+    fn take(course_root: &Path, exercise_dirs: &[PathBuf]) -> anyhow::Result<CourseSeal> {
+        let mut dirs = vec![PathBuf::from("exercises"), PathBuf::from("solutions")];
+        dirs.extend(exercise_dirs.iter().cloned());
+        let mut paths = vec![
+            PathBuf::from("Cargo.toml"),
+            PathBuf::from("Cargo.lock"),
+            PathBuf::from("course.yaml"),
+        ];
+        for dir in &dirs {
+            check_relative(dir)?;
+            let walk = WalkDir::new(course_root.join(dir))
+                .into_iter()
+                .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"));
+            for entry in walk.flatten().filter(|e| e.file_type().is_file()) {
+                let relative = entry
+                    .path()
+                    .strip_prefix(course_root)
+                    .expect("walked under the root");
+                paths.push(relative.to_path_buf());
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        let mut files = Vec::new();
+        for path in paths {
+            let Ok(bytes) = fs::read(course_root.join(&path)) else {
+                continue;
+            };
+            files.push((path, sha256(&bytes), bytes));
+        }
+        Ok(CourseSeal {
+            root: course_root.to_path_buf(),
+            files,
+        })
+    }
+
+    fn restore_changes(&self) -> anyhow::Result<Vec<String>> {
+        let mut restored = Vec::new();
+        for (path, sum, bytes) in &self.files {
+            let full = self.root.join(path);
+            let now = fs::read(&full).ok();
+            if now.as_deref().map(sha256) == Some(*sum) {
+                continue;
+            }
+            if let Some(parent) = full.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot restore {}", full.display()))?;
+            }
+            fs::write(&full, bytes)
+                .with_context(|| format!("cannot restore {}", full.display()))?;
+            restored.push(path.display().to_string());
+        }
+        Ok(restored)
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// The label of the reference solutions' tree.
+const SOLUTIONS_LABEL: &str = "solutions";
 /// The most a submission's source files may weigh together.
 const SUBMISSION_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The most source files a submission may have.
@@ -58,20 +162,28 @@ pub fn prepare(
     // The outer cargo (`cargo run`) holds a lock on its own target dir: nested
     // builds use directories of their own under it.
     let grader_target = course_root.join("target");
-    match source {
-        Source::Exercises => Ok(GradedTree {
+    let isolation = Isolation::detect();
+    let tree = match source {
+        Source::Exercises => GradedTree {
             label: "exercises".to_owned(),
             manifest: existing_manifest(&course_root.join("Cargo.toml"))?,
             target_dir: grader_target.join("grader").join("exercises"),
+            view: trusted_view(course_root),
+            isolation,
             _temp: None,
-        }),
-        Source::Solutions => Ok(GradedTree {
-            label: "solutions".to_owned(),
+            seal: None,
+        },
+        Source::Solutions => GradedTree {
+            label: SOLUTIONS_LABEL.to_owned(),
             manifest: existing_manifest(&course_root.join("solutions").join("Cargo.toml"))?,
             target_dir: grader_target.join("grader").join("solutions"),
+            view: trusted_view(course_root),
+            isolation,
             _temp: None,
-        }),
+            seal: None,
+        },
         Source::Submission(dir) => {
+            let seal = CourseSeal::take(course_root, exercise_dirs)?;
             let temp = tempfile::Builder::new()
                 .prefix("grader-submission-")
                 .tempdir()
@@ -79,15 +191,60 @@ pub fn prepare(
             copy_course(course_root, exercise_dirs, temp.path())?;
             copy_submission(dir, exercise_dirs, temp.path())?;
             restore_given(course_root, given_files, temp.path())?;
-            Ok(GradedTree {
+            GradedTree {
                 label: format!("submission {}", dir.display()),
                 manifest: temp.path().join("Cargo.toml"),
-                // Shared by all submissions: dependencies compile once.
+                // Shared by all submissions: dependencies compile once. Student
+                // code only ever sees it read-only.
                 target_dir: grader_target.join("grader-submissions"),
+                // Only the copy: not the instructor's course, not solutions/.
+                view: View {
+                    readable: vec![temp.path().to_path_buf()],
+                    target_dir: PathBuf::new(),
+                },
+                isolation,
                 _temp: Some(temp),
-            })
+                seal: Some(seal),
+            }
         }
+    };
+    ready_for_the_box(tree)
+}
+
+/// The course itself is visible (the solutions' tests are the exercises').
+fn trusted_view(course_root: &Path) -> View {
+    View {
+        readable: vec![course_root.to_path_buf()],
+        target_dir: PathBuf::new(),
     }
+}
+
+/// Make `tree` usable from inside the box: its build directory exists (to be
+/// bound), student code running as `nobody` can read the tree, and every
+/// dependency is in the crate cache (builds have no network).
+fn ready_for_the_box(mut tree: GradedTree) -> anyhow::Result<GradedTree> {
+    tree.view.target_dir = tree.target_dir.clone();
+    if !tree.isolation.is_isolated() {
+        return Ok(tree);
+    }
+    fs::create_dir_all(&tree.target_dir)
+        .with_context(|| format!("cannot create {}", tree.target_dir.display()))?;
+    if let (Some(temp), true) = (&tree._temp, tree.isolation.runs_as_nobody()) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755))
+            .context("cannot open the submission's copy to the sandbox")?;
+    }
+    fetch_dependencies(&tree);
+    Ok(tree)
+}
+
+/// `cargo fetch` over the instructor's manifests and lock file, outside the
+/// box (it runs no student code): confined builds then work offline. A
+/// failure is left to the build to report, in its own words.
+fn fetch_dependencies(tree: &GradedTree) {
+    use crate::runner::{cargo, sandbox};
+    let mut fetch = cargo::command(tree, "fetch");
+    let _ = sandbox::run(&mut fetch, cargo::BUILD_TIMEOUT, 64 * 1024);
 }
 
 fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {
@@ -462,6 +619,30 @@ mod tests {
         let read = |p: &str| fs::read_to_string(tree.root().join(p)).unwrap();
         assert_eq!(read("exercises/ex01-a/src/driver.rs"), "// given\n");
         assert_eq!(read("exercises/ex01-a/src/lib.rs"), "// student\n");
+    }
+
+    #[test]
+    fn changed_instructor_files_are_restored_after_grading() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sub.path().join("exercises")).unwrap();
+        let tree = submit(&root, sub.path()).unwrap();
+        assert_eq!(tree.restore_course().unwrap(), Vec::<String>::new());
+        let r = root.path();
+        fs::write(r.join("course.yaml"), "title: changed\n").unwrap();
+        fs::remove_file(r.join("exercises/ex01-a/tests/ex01.rs")).unwrap();
+        assert_eq!(
+            tree.restore_course().unwrap(),
+            ["course.yaml", "exercises/ex01-a/tests/ex01.rs"]
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("course.yaml")).unwrap(),
+            "title: t\n"
+        );
+        assert_eq!(
+            fs::read_to_string(r.join("exercises/ex01-a/tests/ex01.rs")).unwrap(),
+            "// instructor test\n"
+        );
     }
 
     #[test]

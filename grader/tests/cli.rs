@@ -273,6 +273,7 @@ fn the_stubs_get_a_friendly_report_and_exit_0() {
         (r"\d+ cores?", "[cores]"),
         (r"Time: .*", "Time: [timings]"),
         (r"first failure: .*", "first failure: [the stub's todo! message]"),
+        (r"sandbox: .*", "sandbox: [isolated or not, and how]"),
     ]}, {
         insta::assert_snapshot!("stubs_ex01_human", stdout);
     });
@@ -281,7 +282,7 @@ fn the_stubs_get_a_friendly_report_and_exit_0() {
 #[test]
 fn every_format_reports_the_stubs() {
     let dir = tempfile::tempdir().unwrap();
-    for format in ["json", "junit", "gradescope", "github"] {
+    for format in ["json", "junit", "gradescope", "github", "html"] {
         let file = dir.path().join(format!("report.{format}"));
         graded(&["--exercise", "ex01", "--format", format, "--out"])
             .arg(&file)
@@ -329,6 +330,12 @@ fn every_format_reports_the_stubs() {
                     (Some(14.0), Some("fail"))
                 );
             }
+            "html" => assert!(
+                text.starts_with("<!DOCTYPE html>")
+                    && text.contains(r#"<section id="ex01">"#)
+                    && text.contains("0 / 14 points"),
+                "{text}"
+            ),
             _ => unreachable!(),
         }
     }

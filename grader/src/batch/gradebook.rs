@@ -52,6 +52,9 @@ pub fn flags(report: &GradeReport) -> Vec<String> {
             flags.push(format!("instructor-files-changed:{}", files.changed.len()));
         }
     }
+    for flagged in &report.integrity.flagged {
+        flags.push(format!("source-flagged:{}", flagged.exercise));
+    }
     if !report.observations_measured {
         flags.push("no-observations".to_owned());
     }

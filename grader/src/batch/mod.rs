@@ -204,6 +204,7 @@ fn grade_one(
         source: Source::Submission(submission.to_owned()),
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
+        strict: !args.no_strict,
     };
     let mut report = grade::grade(course, &options, &Progress::quiet())?;
     report.instructor_files = instructor_files(course, &options.source)?;

@@ -38,13 +38,13 @@ impl Reporter for Github {
         let mut tests = Vec::new();
         for ex in &report.exercises {
             for test in &ex.tests.tests {
-                let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
+                let passed = super::earned(report, ex, test);
                 let message = match (&ex.tests.build_error, test.status) {
                     (Some(error), _) => format!(
                         "does not build: {}",
                         error.lines().next().unwrap_or_default()
                     ),
-                    (None, TestStatus::Passed) => String::new(),
+                    (None, TestStatus::Passed) => super::withheld_note(report, &ex.id),
                     (None, TestStatus::TimedOut) => "timed out".to_owned(),
                     (None, TestStatus::NotRun) => "never reported".to_owned(),
                     (None, TestStatus::Failed) => {

@@ -35,10 +35,10 @@ impl Reporter for Gradescope {
         let mut tests = Vec::new();
         for ex in &report.exercises {
             for test in &ex.tests.tests {
-                let passed = test.status == TestStatus::Passed && ex.tests.build_error.is_none();
+                let passed = super::earned(report, ex, test);
                 let output = match (&ex.tests.build_error, test.status) {
                     (Some(error), _) => format!("The exercise does not build:\n{error}"),
-                    (None, TestStatus::Passed) => String::new(),
+                    (None, TestStatus::Passed) => super::withheld_note(report, &ex.id),
                     (None, TestStatus::TimedOut) => format!("Timed out.\n{}", test.output),
                     (None, TestStatus::NotRun) => {
                         "Never reported: the test process exited early.".to_owned()
@@ -85,7 +85,7 @@ impl Reporter for Gradescope {
         let results = Results {
             score: report.score,
             execution_time: report.timings.total_seconds.max(0.0).round() as u64,
-            output: summary(report),
+            output: summary(report) + &integrity_text(report),
             output_format: "text",
             tests,
         };
@@ -133,6 +133,20 @@ fn summary(report: &GradeReport) -> String {
     if let Some(files) = &report.instructor_files {
         text.push('\n');
         text.push_str(&super::instructor_files_line(files));
+    }
+    text
+}
+
+/// The sandbox and every source flag, for the results' top-level output.
+fn integrity_text(report: &GradeReport) -> String {
+    if report.integrity.is_unknown() {
+        return String::new();
+    }
+    let mut text = format!("\nSandbox: {}.", report.integrity.isolation);
+    for ex in &report.exercises {
+        for line in super::flag_lines(report, &ex.id) {
+            text.push_str(&format!("\nSource flag: {line}"));
+        }
     }
     text
 }

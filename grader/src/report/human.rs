@@ -38,9 +38,11 @@ impl Reporter for Human {
         if let Some(line) = machine_line(m) {
             writeln!(out, "{line}")?;
         }
+        integrity(&mut out, report)?;
         for ex in &report.exercises {
             out.push('\n');
             exercise(&mut out, ex, report.observations_measured, self.verbose)?;
+            flags(&mut out, report, &ex.id)?;
         }
         out.push('\n');
         summary(&mut out, report)?;
@@ -49,6 +51,42 @@ impl Reporter for Human {
         }
         Ok(out)
     }
+}
+
+/// The sandbox line of the header (absent from reports made before it).
+fn integrity(out: &mut String, report: &GradeReport) -> std::fmt::Result {
+    let integrity = &report.integrity;
+    if integrity.is_unknown() {
+        return Ok(());
+    }
+    let strict = if integrity.strict { " · strict" } else { "" };
+    writeln!(out, "sandbox: {}{strict}", integrity.isolation)?;
+    if !integrity.restored.is_empty() {
+        writeln!(
+            out,
+            "the instructor's course changed during grading and was restored: {}",
+            integrity.restored.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+/// What the source scan flagged in the exercise, and what it cost.
+fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
+    let lines = super::flag_lines(report, id);
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let cost = if super::points_withheld(report, id) {
+        super::POINTS_WITHHELD
+    } else {
+        "reported only (not --strict)"
+    };
+    writeln!(out, "  {} {cost}", "source flags:".yellow())?;
+    for line in lines {
+        writeln!(out, "    {line}")?;
+    }
+    Ok(())
 }
 
 /// `grader doctor`'s facts in one line: the CPU the grader could use and

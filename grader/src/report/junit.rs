@@ -26,6 +26,9 @@ impl Reporter for Junit {
         for ex in &report.exercises {
             let mut suite = TestSuite::new(format!("{} {}", ex.id, ex.title));
             let mut skipped = 0;
+            if !report.integrity.is_unknown() {
+                suite.add_property(("sandbox", report.integrity.isolation.as_str()));
+            }
             for test in &ex.tests.tests {
                 suite.add_test_case(test_case(ex, test));
             }
@@ -42,6 +45,19 @@ impl Reporter for Junit {
                 XmlString::new("skipped"),
                 XmlString::new(skipped.to_string()),
             );
+            let flags = super::flag_lines(report, &ex.id);
+            if !flags.is_empty() {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(if super::points_withheld(report, &ex.id) {
+                    super::POINTS_WITHHELD
+                } else {
+                    "sources flagged (reported only, not --strict)"
+                });
+                status.set_description(flags.join("\n"));
+                let mut case = TestCase::new("source scan", status);
+                case.set_classname(format!("{}.integrity", ex.id));
+                suite.add_test_case(case);
+            }
             junit.add_test_suite(suite);
         }
         Ok(junit.to_string()?)

@@ -67,7 +67,7 @@ pub fn write(
     match out {
         Some(path) => {
             let plain = anstream::adapter::strip_str(&text).to_string();
-            std::fs::write(path, plain)
+            write_atomically(path, &plain)
                 .with_context(|| format!("cannot write the report to {}", path.display()))
         }
         None => {
@@ -100,6 +100,66 @@ pub fn instructor_files_line(files: &crate::manifest::InstructorFiles) -> String
         line.push_str(&format!("; missing: {}", files.missing.join(", ")));
     }
     line + "."
+}
+
+/// Write `text` to a temporary file beside `path`, then rename it over
+/// `path`: a reader sees the old report or the whole new one, never a part.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(text.as_bytes())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Whether `--strict` withheld the test points of exercise `id`.
+pub fn points_withheld(report: &GradeReport, id: &str) -> bool {
+    report
+        .integrity
+        .flags_of(id)
+        .is_some_and(|f| f.points_withheld)
+}
+
+/// Whether `test` of `ex` earned its points: libtest reported it passed,
+/// the exercise built, and `--strict` did not withhold them.
+pub fn earned(
+    report: &GradeReport,
+    ex: &crate::model::ExerciseReport,
+    test: &crate::model::TestResult,
+) -> bool {
+    test.status == crate::model::TestStatus::Passed
+        && ex.tests.build_error.is_none()
+        && !points_withheld(report, &ex.id)
+}
+
+/// For a passing test whose points `--strict` withheld: why, with the flags.
+pub fn withheld_note(report: &GradeReport, id: &str) -> String {
+    if !points_withheld(report, id) {
+        return String::new();
+    }
+    format!("{POINTS_WITHHELD}:\n{}", flag_lines(report, id).join("\n"))
+}
+
+/// Why an exercise earns nothing although tests passed.
+pub const POINTS_WITHHELD: &str =
+    "points withheld: --strict grading, and the exercise's sources are flagged";
+
+/// What the source scan found in exercise `id`, one `file:line: what` each.
+pub fn flag_lines(report: &GradeReport, id: &str) -> Vec<String> {
+    report
+        .integrity
+        .flags_of(id)
+        .map(|f| {
+            f.flags
+                .iter()
+                .map(|flag| format!("{}:{}: {}", flag.file, flag.line, flag.what))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Points without noise: `10`, `6.67`.
@@ -339,6 +399,7 @@ pub(crate) mod fixtures {
                 total_seconds: 36.0,
             },
             instructor_files: None,
+            integrity: Default::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! told to write, never from its output (student code prints there).
 
 use super::cargo;
+use super::isolation::Phase;
 use super::sandbox::{self, RunOutput};
 use super::{HarnessEnv, HarnessOutcome, Limits};
 use crate::workspace::GradedTree;
@@ -25,6 +26,8 @@ pub enum HarnessError {
     TempDir(std::io::Error),
     #[error("cannot copy the harness to run it: {0}")]
     Copy(std::io::Error),
+    #[error("cannot hand the harness's directories to the sandbox: {0}")]
+    Sandbox(std::io::Error),
     #[error("cannot start the harness: {0}")]
     Start(std::io::Error),
     #[error("The harness of {package} timed out after {timeout} and was killed: student code that never returns?{}", last_output(stderr))]
@@ -76,7 +79,7 @@ pub(super) fn run(
         "--bench",
         HARNESS_TARGET,
     ]);
-    let build = cargo::build(build);
+    let build = cargo::build(tree.confine(&build, Phase::Build));
     let mut outcome = HarnessOutcome {
         measurements: Err(HarnessError::Missing {
             package: package.to_owned(),
@@ -95,8 +98,14 @@ pub(super) fn run(
     else {
         return outcome;
     };
-    let (measurements, seconds) =
-        measure(&harness.path, &harness.package_dir, package, env, limits);
+    let (measurements, seconds) = measure(
+        tree,
+        &harness.path,
+        &harness.package_dir,
+        package,
+        env,
+        limits,
+    );
     outcome.measurements = measurements;
     outcome.run_seconds = seconds;
     outcome
@@ -104,6 +113,7 @@ pub(super) fn run(
 
 /// Run the harness binary once and read what it measured.
 fn measure(
+    tree: &GradedTree,
     harness: &Path,
     package_dir: &Path,
     package: &str,
@@ -121,7 +131,14 @@ fn measure(
         Ok(copy) => copy,
         Err(error) => return (Err(HarnessError::Copy(error)), 0.0),
     };
-    let mut command = harness_command(&copy, package_dir);
+    // Inside the box both directories are bound writable (the harness's own
+    // copy is used once, and a running executable cannot be rewritten).
+    let dirs = [out_dir.path().to_path_buf(), run_dir.path().to_path_buf()];
+    if let Err(error) = dirs.iter().try_for_each(|dir| open_to_the_box(tree, dir)) {
+        return (Err(HarnessError::Sandbox(error)), 0.0);
+    }
+    let command = harness_command(&copy, package_dir);
+    let mut command = tree.confine(&command, Phase::Run { writable: &dirs });
     // Everything else goes through stdin, read before student code runs.
     let settings = Settings {
         measurements: file.clone(),
@@ -139,6 +156,16 @@ fn measure(
     };
     let seconds = output.elapsed.as_secs_f64();
     (read_measurements(&output, &file, package, limits), seconds)
+}
+
+/// Student code running as `nobody` must be able to use the harness's
+/// directories (besides its scratch /tmp, the only ones it may write).
+fn open_to_the_box(tree: &GradedTree, dir: &Path) -> std::io::Result<()> {
+    if !tree.isolation.runs_as_nobody() {
+        return Ok(());
+    }
+    let nobody = Some(super::isolation::NOBODY);
+    std::os::unix::fs::chown(dir, nobody, nobody)
 }
 
 /// The harness run as a test is: from its package's directory, in a test

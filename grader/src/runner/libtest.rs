@@ -3,6 +3,7 @@
 //! judge it from what libtest itself reported.
 
 use super::cargo::{self, Executable};
+use super::isolation::Phase;
 use super::sandbox::{self, RunOutput};
 use super::{Limits, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
@@ -37,7 +38,7 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
         "--test",
         "*",
     ]);
-    let build = cargo::build(build);
+    let build = cargo::build(tree.confine(&build, Phase::Build));
     let start = Instant::now();
     let mut outcome = TestsOutcome {
         build_error: build.error.clone(),
@@ -63,7 +64,7 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
 
     let mut cases = Vec::new();
     for binary in binaries {
-        match list_tests(binary, limits) {
+        match list_tests(tree, binary, limits) {
             Ok(names) => cases.extend(names.into_iter().map(|name| Case { binary, name })),
             Err(error) => {
                 outcome.build_error = Some(format!(
@@ -73,7 +74,7 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
             }
         }
     }
-    outcome.tests = run_cases(&cases, limits);
+    outcome.tests = run_cases(tree, &cases, limits);
     outcome.test_seconds = start.elapsed().as_secs_f64();
     outcome
 }
@@ -92,21 +93,31 @@ pub enum ListError {
 
 /// The test names `binary` defines (the instructor's file), without the
 /// ignored ones.
-fn list_tests(binary: &Executable, limits: &Limits) -> Result<Vec<String>, ListError> {
-    let all = list(binary, limits, false)?;
-    let ignored = list(binary, limits, true)?;
+fn list_tests(
+    tree: &GradedTree,
+    binary: &Executable,
+    limits: &Limits,
+) -> Result<Vec<String>, ListError> {
+    let all = list(tree, binary, limits, false)?;
+    let ignored = list(tree, binary, limits, true)?;
     Ok(all
         .into_iter()
         .filter(|name| !ignored.contains(name))
         .collect())
 }
 
-fn list(binary: &Executable, limits: &Limits, ignored: bool) -> Result<Vec<String>, ListError> {
+fn list(
+    tree: &GradedTree,
+    binary: &Executable,
+    limits: &Limits,
+    ignored: bool,
+) -> Result<Vec<String>, ListError> {
     let mut command = test_command(binary);
     command.args(["--list", "--format", "terse"]);
     if ignored {
         command.arg("--ignored");
     }
+    let mut command = tree.confine(&command, Phase::Run { writable: &[] });
     let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes).map_err(
         |source| ListError::Start {
             binary: binary.path.display().to_string(),
@@ -143,7 +154,7 @@ fn test_command(binary: &Executable) -> Command {
 }
 
 /// Run every case, a few at a time, keeping the cases' order.
-fn run_cases(cases: &[Case], limits: &Limits) -> Vec<TestResult> {
+fn run_cases(tree: &GradedTree, cases: &[Case], limits: &Limits) -> Vec<TestResult> {
     let results: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; cases.len()]);
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
@@ -154,7 +165,7 @@ fn run_cases(cases: &[Case], limits: &Limits) -> Vec<TestResult> {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(index) else { break };
-                let result = run_case(case, limits);
+                let result = run_case(tree, case, limits);
                 results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
             });
         }
@@ -167,12 +178,13 @@ fn run_cases(cases: &[Case], limits: &Limits) -> Vec<TestResult> {
         .collect()
 }
 
-fn run_case(case: &Case, limits: &Limits) -> TestResult {
+fn run_case(tree: &GradedTree, case: &Case, limits: &Limits) -> TestResult {
     let full_name = format!("{}::{}", case.binary.target_name, case.name);
     let mut command = test_command(case.binary);
     // No --nocapture: what the student prints stays in libtest's capture and
     // cannot pose as libtest's own report.
     command.args([case.name.as_str(), "--exact", "--test-threads", "1"]);
+    let mut command = tree.confine(&command, Phase::Run { writable: &[] });
     match sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes) {
         Ok(output) => judge(full_name, &case.name, &output, limits),
         Err(error) => not_run(full_name, &format!("could not start the test: {error}")),

@@ -3,6 +3,7 @@
 
 pub mod cargo;
 pub mod harness;
+pub mod isolation;
 pub mod libtest;
 pub mod sandbox;
 

@@ -27,6 +27,8 @@ pub trait Runner: Sync {
     fn tests(&self, exercise: usize) -> TestsReport;
     /// Run its tests again, then measure and judge its observations.
     fn observations(&self, exercise: usize) -> Vec<ObservationResult>;
+    /// Stop the job that is running, if any: the watch is ending.
+    fn cancel(&self) {}
 }
 
 /// `grader watch [--manual-run]`.
@@ -65,8 +67,6 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
     let result = event_loop(&mut state, &events, sender, &runner, &mut |screen| {
         terminal.draw(screen)
     });
-    // Tests still running belong to a watch that is over.
-    crate::runner::sandbox::kill_running();
     drop(terminal);
     result?;
     match state.failure {
@@ -91,7 +91,11 @@ pub fn event_loop(
         let mut reaction = state.start();
         loop {
             match reaction {
-                Reaction::Quit => break,
+                Reaction::Quit => {
+                    // Quitting does not wait for a build or a test to end.
+                    runner.cancel();
+                    break;
+                }
                 Reaction::Start(job) => {
                     // The worker ends only when `jobs` is dropped.
                     let _ = jobs.send(job);
@@ -143,6 +147,10 @@ impl Runner for GraderRunner<'_> {
             .exercises
             .remove(0)
             .tests
+    }
+
+    fn cancel(&self) {
+        crate::runner::sandbox::kill_running();
     }
 
     fn observations(&self, exercise: usize) -> Vec<ObservationResult> {
@@ -229,5 +237,54 @@ mod tests {
             "{last}"
         );
         assert!(last.contains("ex02 Exercise 2 (2 of 2)"), "{last}");
+    }
+
+    /// A runner whose test run lasts until it is cancelled.
+    struct Endless {
+        cancelled: (Mutex<bool>, std::sync::Condvar),
+    }
+
+    impl Runner for Endless {
+        fn tests(&self, _: usize) -> TestsReport {
+            let (lock, wake) = &self.cancelled;
+            // A bound on waiting, so that a broken cancel fails the test
+            // instead of hanging it.
+            let (cancelled, _) = wake
+                .wait_timeout_while(
+                    lock.lock().unwrap(),
+                    std::time::Duration::from_secs(120),
+                    |cancelled| !*cancelled,
+                )
+                .unwrap();
+            assert!(*cancelled, "quitting did not cancel the running job");
+            tests(0, 1)
+        }
+
+        fn observations(&self, _: usize) -> Vec<ObservationResult> {
+            Vec::new()
+        }
+
+        fn cancel(&self) {
+            *self.cancelled.0.lock().unwrap() = true;
+            self.cancelled.1.notify_all();
+        }
+    }
+
+    #[test]
+    fn quitting_during_a_run_cancels_it() {
+        let runner = Endless {
+            cancelled: (Mutex::new(false), std::sync::Condvar::new()),
+        };
+        let mut state = State::new(entries(1), false);
+        let (sender, events) = mpsc::channel();
+        let script = sender.clone();
+        event_loop(&mut state, &events, sender, &runner, &mut |screen| {
+            if screen.contains("running the tests") {
+                script.send(Event::Key(Key::Quit)).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert!(*runner.cancelled.0.lock().unwrap());
     }
 }

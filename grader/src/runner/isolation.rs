@@ -1,0 +1,498 @@
+//! The box every run of student code goes into: Debian's `bubblewrap`
+//! (`bwrap`) when the machine has it and can use it.
+//!
+//! A confined command sees a read-only view made of the system directories,
+//! the toolchain, the graded tree and its build directory, plus a private
+//! `/tmp`; nothing else of the machine exists for it. It has no network, its
+//! own PID namespace (the grader is not in it, and every process it starts,
+//! whatever session it moves to, dies with the run), its own IPC and UTS
+//! namespaces. The build directory is writable while cargo builds (cargo and
+//! rustc run the instructor's build scripts and macros only; student code
+//! does not run at build time) and read-only while tests and harnesses run,
+//! so student code cannot replace an executable or poison a later build.
+//! When the grader is root, student code runs as `nobody` with limits on
+//! processes, file size, CPU time and address space.
+//!
+//! Where bwrap is missing or cannot create namespaces, or off Linux, runs are
+//! not isolated: [`Isolation::unavailable`] says why, and grading that needs
+//! the box (`--strict`) is refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The unprivileged user student code runs as when the grader is root
+/// (`nobody` and `nogroup` on Debian).
+pub const NOBODY: u32 = 65534;
+/// Limits on one run of student code (`prlimit` options).
+const RUN_LIMITS: &[&str] = &[
+    // Files it writes (in its scratch /tmp or the measurements file).
+    "--fsize=268435456",
+    // CPU seconds per process, above any timeout's worth of one core.
+    "--cpu=1200",
+    // Address space per process: a memory bomb fails, threads and arenas fit.
+    "--as=8589934592",
+];
+/// Processes of the `nobody` user at once (only when running as `nobody`:
+/// the limit counts every process of the user).
+const NOBODY_PROCESSES: &str = "--nproc=512";
+/// The whole environment of student code, besides what the run sets.
+const RUN_ENVIRONMENT: &[(&str, &str)] = &[
+    ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+    ("HOME", "/tmp"),
+    ("TMPDIR", "/tmp"),
+    ("LANG", "C.UTF-8"),
+];
+/// The private scratch directory's size limit, in bytes.
+const SCRATCH_BYTES: &str = "268435456";
+
+/// What the machine offers for confining student code.
+#[derive(Debug, Clone)]
+pub struct Isolation {
+    jail: Result<Jail, String>,
+}
+
+/// How to call bwrap on this machine.
+#[derive(Debug, Clone)]
+struct Jail {
+    bwrap: PathBuf,
+    /// The grader is root: student code runs as [`NOBODY`].
+    as_nobody: bool,
+    /// Toolchain and crate cache directories, bound read-only.
+    toolchain: Vec<PathBuf>,
+}
+
+/// What a confined command may see.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Directories bound read-only at their own path (the graded tree).
+    pub readable: Vec<PathBuf>,
+    /// The build directory: writable while building, read-only when running.
+    pub target_dir: PathBuf,
+}
+
+/// Which kind of run is being confined.
+#[derive(Debug, Clone, Copy)]
+pub enum Phase<'a> {
+    /// cargo over the graded tree: the build directory is writable.
+    Build,
+    /// Student code: only these directories (and a private /tmp) are writable.
+    Run { writable: &'a [PathBuf] },
+}
+
+impl Isolation {
+    /// What this machine offers: bwrap if it is installed and a probe run in
+    /// the namespaces the box uses succeeds.
+    pub fn detect() -> Isolation {
+        Isolation {
+            jail: detect_jail(),
+        }
+    }
+
+    /// No isolation, for the given reason (tests, or a refused mechanism).
+    pub fn unavailable(reason: &str) -> Isolation {
+        Isolation {
+            jail: Err(reason.to_owned()),
+        }
+    }
+
+    pub fn is_isolated(&self) -> bool {
+        self.jail.is_ok()
+    }
+
+    /// Whether student code runs as [`NOBODY`] (the grader is root).
+    pub fn runs_as_nobody(&self) -> bool {
+        self.jail.as_ref().is_ok_and(|j| j.as_nobody)
+    }
+
+    /// One line for the report's header.
+    pub fn description(&self) -> String {
+        match &self.jail {
+            Ok(jail) if jail.as_nobody => {
+                "isolated (bubblewrap: own PID, network and mount namespaces; student code runs as nobody with resource limits)".to_owned()
+            }
+            Ok(_) => {
+                "isolated (bubblewrap: own user, PID, network and mount namespaces; resource limits)".to_owned()
+            }
+            Err(reason) => format!("not isolated: {reason}"),
+        }
+    }
+
+    /// `command` wrapped so that it runs inside the box (unchanged when the
+    /// machine cannot isolate). Its program, arguments, environment changes
+    /// and working directory are kept.
+    pub fn confine(&self, command: &Command, view: &View, phase: Phase) -> Command {
+        match &self.jail {
+            Ok(jail) => jail.wrap(command, view, phase),
+            Err(_) => copy(command),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn detect_jail() -> Result<Jail, String> {
+    let Some(bwrap) = find_program("bwrap") else {
+        return Err(
+            "bubblewrap (bwrap) is not installed; on Debian or Ubuntu: apt-get install bubblewrap"
+                .to_owned(),
+        );
+    };
+    let jail = Jail {
+        bwrap,
+        as_nobody: nix::unistd::geteuid().is_root(),
+        toolchain: toolchain_dirs(),
+    };
+    let view = View {
+        readable: Vec::new(),
+        target_dir: std::env::temp_dir(),
+    };
+    let mut probe = jail.wrap(&Command::new("true"), &view, Phase::Run { writable: &[] });
+    match super::sandbox::run(&mut probe, std::time::Duration::from_secs(30), 4096) {
+        Ok(output) if output.success() => Ok(jail),
+        Ok(output) => Err(format!(
+            "bubblewrap cannot create its namespaces here ({}: {})",
+            output.describe_end(std::time::Duration::from_secs(30)),
+            output.stderr.tail_text(300).trim()
+        )),
+        Err(error) => Err(format!("bubblewrap cannot start: {error}")),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn detect_jail() -> Result<Jail, String> {
+    Err("the sandbox needs Linux namespaces; this system has none".to_owned())
+}
+
+/// `program` on PATH.
+fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Where cargo, rustc and the crate cache live: `CARGO_HOME` and
+/// `RUSTUP_HOME` (or their defaults under `HOME`) and the toolchain of the
+/// cargo the grader runs.
+fn toolchain_dirs() -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let from_env = |name: &str, default: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(default)))
+    };
+    let mut dirs: Vec<PathBuf> = [
+        from_env("CARGO_HOME", ".cargo"),
+        from_env("RUSTUP_HOME", ".rustup"),
+        // `$CARGO` is .../toolchains/<name>/bin/cargo: keep the toolchain.
+        std::env::var_os("CARGO")
+            .map(PathBuf::from)
+            .and_then(|cargo| cargo.parent()?.parent().map(Path::to_path_buf)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|dir| dir.canonicalize().ok())
+    .filter(|dir| !dir.starts_with("/usr") && dir.is_dir())
+    .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+impl Jail {
+    fn wrap(&self, command: &Command, view: &View, phase: Phase) -> Command {
+        let mut jail = Command::new(&self.bwrap);
+        self.system_view(&mut jail);
+        let writable = match phase {
+            Phase::Build => &[][..],
+            Phase::Run { writable } => writable,
+        };
+        let bound = self.toolchain.iter().chain(&view.readable);
+        open_ancestors(&mut jail, bound.chain([&view.target_dir]).chain(writable));
+        if let Some(dir) = command.get_current_dir() {
+            jail.arg("--chdir").arg(dir);
+        }
+        match phase {
+            Phase::Build => self.build(&mut jail, command, view),
+            Phase::Run { writable } => self.run(&mut jail, command, view, writable),
+        }
+        jail.arg(command.get_program()).args(command.get_args());
+        jail
+    }
+
+    /// cargo: the toolchain, the tree, the build directory writable, offline.
+    fn build(&self, jail: &mut Command, command: &Command, view: &View) {
+        for dir in self.toolchain.iter().chain(&view.readable) {
+            jail.arg("--ro-bind").arg(dir).arg(dir);
+        }
+        jail.arg("--bind")
+            .arg(&view.target_dir)
+            .arg(&view.target_dir);
+        for (name, value) in command.get_envs() {
+            match value {
+                Some(value) => jail.env(name, value),
+                None => jail.env_remove(name),
+            };
+        }
+        // The crate cache is read-only and there is no network: every
+        // dependency was fetched before the build.
+        jail.env("CARGO_NET_OFFLINE", "true").arg("--");
+    }
+
+    /// Student code: the tree and the build directory read-only, only
+    /// `writable` and /tmp writable, a cleared environment, limits, and
+    /// `nobody` when the grader is root.
+    fn run(&self, jail: &mut Command, command: &Command, view: &View, writable: &[PathBuf]) {
+        for dir in view.readable.iter().chain([&view.target_dir]) {
+            jail.arg("--ro-bind").arg(dir).arg(dir);
+        }
+        for dir in writable {
+            jail.arg("--bind").arg(dir).arg(dir);
+        }
+        // No variable of the grader's environment (a token, a path) but
+        // those the run sets.
+        jail.arg("--clearenv");
+        for (name, value) in RUN_ENVIRONMENT {
+            jail.args(["--setenv", name, value]);
+        }
+        for (name, value) in command.get_envs() {
+            if let Some(value) = value {
+                jail.arg("--setenv").arg(name).arg(value);
+            }
+        }
+        jail.args(["--", "prlimit"]).args(RUN_LIMITS);
+        if self.as_nobody {
+            jail.args([NOBODY_PROCESSES, "--", "setpriv"])
+                .arg(format!("--reuid={NOBODY}"))
+                .arg(format!("--regid={NOBODY}"))
+                .args(["--clear-groups"]);
+        }
+        jail.arg("--");
+    }
+
+    /// The namespaces and the system part of the view: /usr, /etc, the
+    /// top-level links or directories into them, /proc, /dev, a private /tmp.
+    fn system_view(&self, jail: &mut Command) {
+        jail.args([
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+        ])
+        .args(["--unshare-cgroup-try", "--die-with-parent", "--new-session"]);
+        if !self.as_nobody {
+            // An unprivileged user creates the other namespaces inside a
+            // user namespace of its own.
+            jail.arg("--unshare-user");
+        }
+        jail.args(["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]);
+        for top in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
+            let top = Path::new(top);
+            match std::fs::read_link(top) {
+                Ok(target) => {
+                    jail.arg("--symlink").arg(target).arg(top);
+                }
+                Err(_) if top.is_dir() => {
+                    jail.arg("--ro-bind").arg(top).arg(top);
+                }
+                Err(_) => {}
+            }
+        }
+        jail.args(["--proc", "/proc", "--dev", "/dev"]).args([
+            "--perms",
+            "1777",
+            "--size",
+            SCRATCH_BYTES,
+            "--tmpfs",
+            "/tmp",
+        ]);
+    }
+}
+
+/// The directories bwrap creates to hold the bound ones (`/work` for
+/// `/work/course`) would be root's and closed (0700): student code running as
+/// `nobody` could not reach what is bound below them. Create them open.
+fn open_ancestors<'a>(jail: &mut Command, bound: impl Iterator<Item = &'a PathBuf>) {
+    const SYSTEM: &[&str] = &["/tmp", "/usr", "/etc", "/proc", "/dev"];
+    let mut ancestors: Vec<&Path> = bound
+        .flat_map(|dir| dir.ancestors().skip(1))
+        .filter(|a| a.parent().is_some() && !SYSTEM.iter().any(|s| a.starts_with(s)))
+        .collect();
+    ancestors.sort_by_key(|a| a.components().count());
+    ancestors.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    for dir in ancestors {
+        if seen.insert(dir) {
+            jail.args(["--perms", "0755", "--dir"]).arg(dir);
+        }
+    }
+}
+
+/// A copy of `command`: program, arguments, environment changes, directory.
+fn copy(command: &Command) -> Command {
+    let mut copy = Command::new(command.get_program());
+    copy.args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        copy.current_dir(dir);
+    }
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => copy.env(name, value),
+            None => copy.env_remove(name),
+        };
+    }
+    copy
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::runner::sandbox;
+    use std::time::Duration;
+
+    /// The box on this machine; these tests need it (`.ci/run` installs bwrap).
+    fn isolation() -> Isolation {
+        let isolation = Isolation::detect();
+        assert!(
+            isolation.is_isolated(),
+            "these tests need the sandbox: {}",
+            isolation.description()
+        );
+        isolation
+    }
+
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
+        command
+    }
+
+    /// Run `script` confined, with `view` and `phase`; its stdout.
+    fn run(script: &str, view: &View, phase: Phase) -> String {
+        let mut command = isolation().confine(&sh(script), view, phase);
+        let output = sandbox::run(&mut command, Duration::from_secs(60), 64 * 1024).unwrap();
+        assert!(output.success(), "{output:?}");
+        output.stdout.text()
+    }
+
+    fn view(target_dir: &Path) -> View {
+        View {
+            readable: Vec::new(),
+            target_dir: target_dir.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn the_build_directory_is_writable_only_while_building() {
+        let target = tempfile::tempdir().unwrap();
+        let view = view(target.path());
+        let write = format!(
+            "echo x > {}/f && echo wrote || echo refused",
+            target.path().display()
+        );
+        assert_eq!(run(&write, &view, Phase::Build), "wrote\n");
+        assert_eq!(
+            run(&write, &view, Phase::Run { writable: &[] }),
+            "refused\n"
+        );
+        let scratch = tempfile::tempdir().unwrap();
+        if isolation().runs_as_nobody() {
+            let nobody = Some(NOBODY);
+            std::os::unix::fs::chown(scratch.path(), nobody, nobody).unwrap();
+        }
+        let writable = [scratch.path().to_path_buf()];
+        let write = format!("echo x > {}/f && echo wrote", scratch.path().display());
+        let phase = Phase::Run {
+            writable: &writable,
+        };
+        assert_eq!(run(&write, &view, phase), "wrote\n");
+        assert_eq!(run("echo x > /tmp/f && cat /tmp/f", &view, phase), "x\n");
+    }
+
+    #[test]
+    fn student_code_can_start_programs_from_the_build_directory() {
+        // Outside /tmp, below directories bwrap must create (as ex03's
+        // worker program in a course under /work or /home).
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+        std::fs::create_dir_all(&target).unwrap();
+        let target = tempfile::tempdir_in(target).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let worker = target.path().join("worker");
+        std::fs::write(&worker, "#!/bin/sh\necho worked\n").unwrap();
+        std::fs::set_permissions(&worker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = format!("sh -c {}", worker.display());
+        let phase = Phase::Run { writable: &[] };
+        assert_eq!(run(&script, &view(target.path()), phase), "worked\n");
+    }
+
+    #[test]
+    fn only_the_view_exists() {
+        let target = tempfile::tempdir().unwrap();
+        let hidden = tempfile::tempdir().unwrap();
+        std::fs::write(hidden.path().join("secret"), "s").unwrap();
+        let script = format!(
+            "cat {}/secret 2>/dev/null || echo hidden; ls /root/.ssh 2>/dev/null || echo no-home",
+            hidden.path().display()
+        );
+        let phase = Phase::Run { writable: &[] };
+        assert_eq!(
+            run(&script, &view(target.path()), phase),
+            "hidden\nno-home\n"
+        );
+    }
+
+    #[test]
+    fn student_code_gets_no_network_no_grader_and_no_environment() {
+        let target = tempfile::tempdir().unwrap();
+        let mut command = sh("echo $(tail -n +3 /proc/net/dev | cut -d: -f1); echo pids $(ls /proc | grep -c '^[0-9]'); echo \"[$GRADER_SECRET][$RUN_SET]\"; id -u");
+        command.env("RUN_SET", "given");
+        std::env::set_var("GRADER_SECRET", "token");
+        let isolation = isolation();
+        let mut command =
+            isolation.confine(&command, &view(target.path()), Phase::Run { writable: &[] });
+        let output = sandbox::run(&mut command, Duration::from_secs(60), 4096).unwrap();
+        let text = output.stdout.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "lo", "{text}");
+        // sh, ls, grep and bwrap's init: nothing of the machine's.
+        let pids: usize = lines[1].trim_start_matches("pids ").parse().unwrap();
+        assert!(pids <= 6, "{text}");
+        assert_eq!(lines[2], "[][given]");
+        let uid = if isolation.runs_as_nobody() {
+            NOBODY
+        } else {
+            nix::unistd::getuid().as_raw()
+        };
+        assert_eq!(lines[3], uid.to_string());
+    }
+
+    #[test]
+    fn a_process_in_a_new_session_dies_with_the_run() {
+        let target = tempfile::tempdir().unwrap();
+        let marker = format!("{}", 770_000 + std::process::id() % 10_000);
+        let script = format!("setsid -f sleep {marker}; (sleep {marker} &) ; echo started");
+        let phase = Phase::Run { writable: &[] };
+        assert_eq!(run(&script, &view(target.path()), phase), "started\n");
+        std::thread::sleep(Duration::from_millis(200));
+        let left = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(&marker))
+            .count();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn without_the_box_commands_run_as_they_are() {
+        let isolation = Isolation::unavailable("no bwrap here");
+        assert!(!isolation.is_isolated());
+        assert_eq!(isolation.description(), "not isolated: no bwrap here");
+        let mut command = sh("echo plain");
+        command.current_dir("/").env("A", "1");
+        let confined = isolation.confine(&command, &view(Path::new("/t")), Phase::Build);
+        assert_eq!(confined.get_program(), "sh");
+        assert_eq!(confined.get_current_dir(), Some(Path::new("/")));
+        assert_eq!(confined.get_envs().count(), 1);
+    }
+}
