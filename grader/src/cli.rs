@@ -36,6 +36,109 @@ pub enum Command {
     /// Work through the exercises: the current one's tests run again on every
     /// save. Keys: h hint, l list, r run again, o measure the observations, q quit.
     Watch(WatchArgs),
+    /// Grade a class one submission at a time (or merge reports graded
+    /// elsewhere) into gradebook.csv and report.html.
+    Batch(BatchArgs),
+    /// Render a saved JSON report in another format.
+    Report(ReportArgs),
+    /// Write the student repository: stubs, tests, grader, Classroom workflow, no solutions.
+    Release(ReleaseArgs),
+    /// Write Gradescope's autograder.zip (setup.sh, run_autograder, the course).
+    Gradescope(GradescopeArgs),
+    /// Write a Slurm job array that grades one submission per task, then merges.
+    Slurm(SlurmArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// The submissions (students' repositories), or with --merge the JSON reports.
+    #[arg(value_name = "SUBMISSION|REPORT.json", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Merge reports graded elsewhere (`grader grade --format json`) instead of grading.
+    #[arg(long)]
+    pub merge: bool,
+    /// The directory for each submission's report, gradebook.csv and report.html.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The reference solutions' JSON report, drawn beside the class in report.html.
+    #[arg(long, value_name = "REPORT.json")]
+    pub reference: Option<PathBuf>,
+    /// Grade only this exercise (repeat for several).
+    #[arg(
+        long = "exercise",
+        short = 'e',
+        value_name = "ID",
+        conflicts_with = "merge"
+    )]
+    pub exercises: Vec<String>,
+    /// Measured runs per timing [default: course.yaml's defaults.repeats]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100), conflicts_with = "merge")]
+    pub repeats: Option<u32>,
+    /// Run the tests only: no timing observations.
+    #[arg(long, conflicts_with = "merge")]
+    pub no_observations: bool,
+    /// Grade without --strict (the default for submissions): flags are
+    /// reported but cost nothing, and a machine without the sandbox still grades.
+    #[arg(long, conflicts_with = "merge")]
+    pub no_strict: bool,
+    #[command(flatten)]
+    pub course: CourseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// A report written with `--format json`.
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+    /// How to report.
+    #[arg(long, value_enum, default_value_t = FormatOpt::Human)]
+    pub format: FormatOpt,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReleaseArgs {
+    /// The directory to create (it must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub course: CourseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GradescopeArgs {
+    /// The zip to write.
+    #[arg(long, value_name = "FILE", default_value = "autograder.zip")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub course: CourseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SlurmArgs {
+    /// The job script to write.
+    #[arg(long, value_name = "FILE", default_value = "grade-class.sbatch")]
+    pub out: PathBuf,
+    /// The submissions, one directory each (a student's repository).
+    #[arg(value_name = "SUBMISSION", required = true)]
+    pub submissions: Vec<PathBuf>,
+    /// The shared directory the tasks write their JSON reports to, and the
+    /// merged gradebook goes.
+    #[arg(long, value_name = "DIR")]
+    pub reports: PathBuf,
+    /// The grader binary every node runs [default: this one].
+    #[arg(long, value_name = "FILE")]
+    pub grader: Option<PathBuf>,
+    /// Slurm's time limit per task, e.g. `00:20:00`.
+    #[arg(long, value_name = "TIME", default_value = "00:20:00")]
+    pub time: String,
+    /// Extra `#SBATCH` lines, e.g. `--partition=teaching` (repeatable).
+    #[arg(long = "sbatch", value_name = "OPTION")]
+    pub sbatch: Vec<String>,
+    #[command(flatten)]
+    pub course: CourseArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -397,6 +397,7 @@ impl<'a> Grader<'a> {
             exercises,
             observations_measured,
             timings: run.timings,
+            instructor_files: None,
             integrity: Integrity {
                 isolation: self.tree.isolation.description(),
                 strict: self.strict,

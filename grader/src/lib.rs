@@ -13,18 +13,24 @@
 //!   [`watch`]: `grader watch`;
 //! - [`doctor`]: is this machine quiet enough to measure? ([`load`] holds the rule).
 
+pub mod autograder;
+pub mod batch;
 pub mod check;
 pub mod cli;
 pub mod course;
 pub mod doctor;
 pub mod grade;
+pub mod instructor;
 pub mod load;
+pub mod manifest;
 pub mod margin;
 pub mod model;
 pub mod progress;
+pub mod release;
 pub mod report;
 pub mod runner;
 pub mod scan;
+pub mod slurm;
 pub mod student;
 pub mod value_enums;
 pub mod verdict;
@@ -93,8 +99,9 @@ pub fn run_grade(args: &cli::GradeArgs) -> anyhow::Result<u8> {
         strict: args.strict || (args.submission.is_some() && !args.no_strict),
     };
     let progress = progress::Progress::stderr();
-    let report = grade::grade(&course, &options, &progress)?;
+    let mut report = grade::grade(&course, &options, &progress)?;
     drop(progress);
+    report.instructor_files = instructor::instructor_files(&course, &options.source)?;
     let detail = report::Detail {
         verbose: args.verbose,
     };

@@ -27,6 +27,11 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => grader::check::run(args),
         Some(Command::List(args)) => grader::student::list(args),
         Some(Command::Hint(args)) => grader::student::hint(args),
+        Some(Command::Batch(args)) => grader::batch::run(args),
+        Some(Command::Report(args)) => grader::instructor::render_saved(args),
+        Some(Command::Release(args)) => grader::instructor::release(args),
+        Some(Command::Gradescope(args)) => grader::instructor::gradescope(args),
+        Some(Command::Slurm(args)) => grader::instructor::slurm(args),
         Some(Command::Doctor(args)) => grader::doctor::run(args),
         Some(Command::Watch(args)) => grader::watch::run(args),
     });

@@ -21,6 +21,10 @@ pub struct GradeReport {
     pub score: f64,
     pub max_score: f64,
     pub timings: Timings,
+    /// Whether the instructor's files in the graded tree match the release's
+    /// SHA-256 manifest; None where there is no release to compare with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructor_files: Option<crate::manifest::InstructorFiles>,
     /// The sandbox and the source scan (absent from reports made before them).
     #[serde(default, skip_serializing_if = "Integrity::is_unknown")]
     pub integrity: Integrity,

@@ -3,9 +3,12 @@
 //! runner: `{version, status, max_score, tests: [{name, status, score,
 //! message, ...}]}`. The workflow passes it base64-encoded in a step output
 //! named `result`; the reporter adds up the tests' scores against max_score.
+//! Classroom prints only an `error` test's message, so the workflow that
+//! `grader release` writes prints the human report (every reason and hint)
+//! in the same step.
 
 use super::Reporter;
-use crate::model::{GradeReport, TestStatus, Verdict};
+use crate::model::{ExerciseReport, GradeReport, ObservationResult, TestStatus, Verdict};
 use serde::Serialize;
 
 pub struct Github;
@@ -60,27 +63,7 @@ impl Reporter for Github {
                 });
             }
             for o in &ex.observations {
-                let mut message = match o.verdict {
-                    Verdict::Pass => String::new(),
-                    _ => o.reason.clone(),
-                };
-                if let (Verdict::Fail, Some(hint)) = (o.verdict, &o.hint) {
-                    message.push_str(&format!(" Hint: {hint}"));
-                }
-                tests.push(Test {
-                    name: format!("{} observation {}", ex.id, o.id),
-                    status: if o.verdict == Verdict::Pass {
-                        "pass"
-                    } else {
-                        "fail"
-                    },
-                    score: o.points,
-                    message,
-                    test_code: format!("cargo run --release -- --exercise {}", ex.id),
-                    filename: ex.harness_file.clone(),
-                    line_no: 0,
-                    execution_time: String::new(),
-                });
+                tests.push(observation_test(ex, o));
             }
         }
         let all_pass = tests.iter().all(|t| t.status == "pass");
@@ -91,5 +74,34 @@ impl Reporter for Github {
             tests,
         };
         Ok(serde_json::to_string_pretty(&result)? + "\n")
+    }
+}
+
+fn observation_test(ex: &ExerciseReport, o: &ObservationResult) -> Test {
+    let message = match (o.verdict, &o.hint) {
+        (Verdict::Pass, _) => String::new(),
+        (Verdict::Fail, Some(hint)) => format!("{} Hint: {hint}", o.reason),
+        (Verdict::Fail, None) => o.reason.clone(),
+        (Verdict::Skipped | Verdict::Inconclusive, _) => format!(
+            "Not measurable on this machine, its limit and not your mistake: {} Its points ({}) count as 0.",
+            o.reason,
+            super::points(o.max_points)
+        ),
+    };
+    Test {
+        name: format!("{} observation {}", ex.id, o.id),
+        // A machine's limit does not turn the run red; its points still
+        // count as 0 against max_score.
+        status: if o.verdict == Verdict::Fail {
+            "fail"
+        } else {
+            "pass"
+        },
+        score: o.points,
+        message,
+        test_code: format!("cargo run --release -- --exercise {}", ex.id),
+        filename: ex.harness_file.clone(),
+        line_no: 0,
+        execution_time: String::new(),
     }
 }

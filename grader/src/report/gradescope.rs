@@ -12,6 +12,8 @@ struct Results {
     score: f64,
     execution_time: u64,
     output: String,
+    /// Plain text: Gradescope would read the output as HTML otherwise.
+    output_format: &'static str,
     tests: Vec<Test>,
 }
 
@@ -23,6 +25,7 @@ struct Test {
     max_score: f64,
     status: &'static str,
     output: String,
+    output_format: &'static str,
     tags: Vec<String>,
     visibility: &'static str,
 }
@@ -49,13 +52,17 @@ impl Reporter for Gradescope {
                     max_score: test.max_points,
                     status: if passed { "passed" } else { "failed" },
                     output,
+                    output_format: "text",
                     tags: vec![ex.id.clone(), "test".to_owned()],
                     visibility: "visible",
                 });
             }
             for o in &ex.observations {
+                let limit = machine_limit(o.verdict);
                 let mut output = format!("{}\n{}: {}", o.claim, o.verdict.as_str(), o.reason);
-                if let Some(hint) = &o.hint {
+                if limit {
+                    output.push_str(&format!("\n{MACHINE_LIMIT}"));
+                } else if let Some(hint) = o.hint.as_ref().filter(|_| o.verdict != Verdict::Pass) {
                     output.push_str(&format!("\nHint: {hint}"));
                 }
                 tests.push(Test {
@@ -69,6 +76,7 @@ impl Reporter for Gradescope {
                         "failed"
                     },
                     output,
+                    output_format: "text",
                     tags: vec![ex.id.clone(), "observation".to_owned()],
                     visibility: "visible",
                 });
@@ -77,18 +85,56 @@ impl Reporter for Gradescope {
         let results = Results {
             score: report.score,
             execution_time: report.timings.total_seconds.max(0.0).round() as u64,
-            output: format!(
-                "{}: {} / {} points, graded on {} cores at 1 time unit = {} ms.",
-                report.course,
-                points(report.score),
-                points(report.max_score),
-                report.machine.cores,
-                points(report.machine.time_unit_ms)
-            ) + &integrity_text(report),
+            output: summary(report) + &integrity_text(report),
+            output_format: "text",
             tests,
         };
         Ok(serde_json::to_string_pretty(&results)? + "\n")
     }
+}
+
+/// What a skipped or inconclusive observation means for the student.
+const MACHINE_LIMIT: &str = "This is the limit of the machine that graded it, not a mistake in your code: its points stay in the maximum as 0 until it is graded on a machine that can measure it.";
+
+fn machine_limit(verdict: Verdict) -> bool {
+    matches!(verdict, Verdict::Skipped | Verdict::Inconclusive)
+}
+
+/// The results' top-level output: the score, the machine, what it could not
+/// measure, and whether the instructor's files still match the release.
+fn summary(report: &GradeReport) -> String {
+    let mut text = format!(
+        "{}: {} / {} points, graded on {} cores at 1 time unit = {} ms.",
+        report.course,
+        points(report.score),
+        points(report.max_score),
+        report.machine.cores,
+        points(report.machine.time_unit_ms)
+    );
+    let limited: Vec<_> = report
+        .exercises
+        .iter()
+        .flat_map(|e| e.observations.iter().map(move |o| (e, o)))
+        .filter(|(_, o)| machine_limit(o.verdict))
+        .collect();
+    if !limited.is_empty() {
+        let lost: f64 = limited.iter().map(|(_, o)| o.max_points).sum();
+        text.push_str(&format!(
+            "\n{} observations could not be judged on this machine ({}); their {} points stay in the maximum as 0: the machine's limit, not your mistake.",
+            limited.len(),
+            limited
+                .iter()
+                .map(|(e, o)| format!("{} {}", e.id, o.id))
+                .collect::<Vec<_>>()
+                .join(", "),
+            points(lost)
+        ));
+    }
+    if let Some(files) = &report.instructor_files {
+        text.push('\n');
+        text.push_str(&super::instructor_files_line(files));
+    }
+    text
 }
 
 /// The sandbox and every source flag, for the results' top-level output.

@@ -46,6 +46,9 @@ impl Reporter for Human {
         }
         out.push('\n');
         summary(&mut out, report)?;
+        if let Some(files) = &report.instructor_files {
+            writeln!(out, "{}", super::instructor_files_line(files))?;
+        }
         Ok(out)
     }
 }

@@ -1,11 +1,17 @@
 //! JUnit XML (GitLab, Jenkins): a test suite per exercise, a test case per
 //! test and per observation. An observation the machine could not judge
 //! (skipped, inconclusive) is a skipped test case with the reason.
+//!
+//! Reasons go in the elements' content too: GitLab shows the content of a
+//! failure or skip and ignores its `message`. Each suite counts its skipped
+//! cases in `skipped` (Jenkins' schema) and has a `time`; test names carry no
+//! points, so a test's history survives a change of points.
 
 use super::{points, Reporter};
 use crate::model::{
     ExerciseReport, GradeReport, ObservationResult, TestResult, TestStatus, Verdict,
 };
+use quick_junit::XmlString;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -19,6 +25,7 @@ impl Reporter for Junit {
         ));
         for ex in &report.exercises {
             let mut suite = TestSuite::new(format!("{} {}", ex.id, ex.title));
+            let mut skipped = 0;
             if !report.integrity.is_unknown() {
                 suite.add_property(("sandbox", report.integrity.isolation.as_str()));
             }
@@ -26,8 +33,18 @@ impl Reporter for Junit {
                 suite.add_test_case(test_case(ex, test));
             }
             for o in &ex.observations {
+                if matches!(o.verdict, Verdict::Skipped | Verdict::Inconclusive) {
+                    skipped += 1;
+                }
                 suite.add_test_case(observation_case(ex, o));
             }
+            suite.set_time(Duration::from_secs_f64(
+                ex.tests.tests.iter().map(|t| t.seconds.max(0.0)).sum(),
+            ));
+            suite.extra.insert(
+                XmlString::new("skipped"),
+                XmlString::new(skipped.to_string()),
+            );
             let flags = super::flag_lines(report, &ex.id);
             if !flags.is_empty() {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -88,14 +105,19 @@ fn observation_case(ex: &ExerciseReport, o: &ObservationResult) -> TestCase {
         Verdict::Fail => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status.set_message(o.reason.clone());
-            if let Some(hint) = &o.hint {
-                status.set_description(format!("hint: {hint}"));
-            }
+            status.set_description(match &o.hint {
+                Some(hint) => format!("{}\nhint: {hint}", o.reason),
+                None => o.reason.clone(),
+            });
             status
         }
         Verdict::Skipped | Verdict::Inconclusive => {
             let mut status = TestCaseStatus::skipped();
             status.set_message(o.reason.clone());
+            status.set_description(format!(
+                "{}\nNot measurable on this machine: its limit, not the code's.",
+                o.reason
+            ));
             status
         }
     };
@@ -104,11 +126,14 @@ fn observation_case(ex: &ExerciseReport, o: &ObservationResult) -> TestCase {
     } else {
         "points"
     };
-    let mut case = TestCase::new(
-        format!("observation {} ({} {unit})", o.id, points(o.max_points)),
-        status,
-    );
+    let mut case = TestCase::new(format!("observation {}", o.id), status);
     case.set_classname(format!("{}.observations", ex.id));
-    case.set_system_out(format!("{}\n{}\n", o.claim, o.reason));
+    case.set_system_out(format!(
+        "{}\n{}\n{} of {} {unit}\n",
+        o.claim,
+        o.reason,
+        points(o.points),
+        points(o.max_points)
+    ));
     case
 }

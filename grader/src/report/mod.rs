@@ -80,6 +80,28 @@ pub fn write(
     }
 }
 
+/// One line on the instructor's files against the release manifest.
+pub fn instructor_files_line(files: &crate::manifest::InstructorFiles) -> String {
+    if files.intact() {
+        return format!(
+            "Instructor files: all {} match the release manifest.",
+            files.checked
+        );
+    }
+    let mut line = format!(
+        "Instructor files: {} of {} differ from the release",
+        files.changed.len() + files.missing.len(),
+        files.checked
+    );
+    if !files.changed.is_empty() {
+        line.push_str(&format!("; changed: {}", files.changed.join(", ")));
+    }
+    if !files.missing.is_empty() {
+        line.push_str(&format!("; missing: {}", files.missing.join(", ")));
+    }
+    line + "."
+}
+
 /// Write `text` to a temporary file beside `path`, then rename it over
 /// `path`: a reader sees the old report or the whole new one, never a part.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -376,6 +398,7 @@ pub(crate) mod fixtures {
                 overhead_percent: 5.0,
                 total_seconds: 36.0,
             },
+            instructor_files: None,
             integrity: Default::default(),
         }
     }

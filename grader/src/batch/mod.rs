@@ -1,0 +1,270 @@
+//! `grader batch`: a class on one machine, or reports graded elsewhere merged.
+//!
+//! `grader batch SUBMISSION... --out DIR` grades the submissions one after
+//! another, so no two are ever timed at once (cargo builds each with every
+//! core; dependencies compile once, in the shared submissions' build
+//! directory). Each gets `DIR/<id>.json`; a submission whose report is newer
+//! than every file of its sources is not graded again, so an interrupted batch
+//! resumes where it stopped. A submission that cannot be graded at all costs
+//! only itself: its error goes to `DIR/<id>.error` and the batch goes on.
+//!
+//! `grader batch --merge REPORT.json... --out DIR` reads reports written
+//! elsewhere (Slurm tasks, Gradescope, CI). Both write `gradebook.csv` and
+//! `report.html` into DIR.
+
+pub mod gradebook;
+pub mod html;
+
+use crate::cli::BatchArgs;
+use crate::grade;
+use crate::instructor::{instructor_files, read_report};
+use crate::model::GradeReport;
+use crate::progress::Progress;
+use crate::report::points;
+use crate::workspace::Source;
+use crate::{load_course, EXIT_OK};
+use anyhow::{bail, Context};
+use gradebook::{Graded, NotGraded};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use walkdir::WalkDir;
+
+/// `grader batch`.
+pub fn run(args: &BatchArgs) -> anyhow::Result<u8> {
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let (graded, not_graded) = if args.merge {
+        (merge(&args.inputs)?, Vec::new())
+    } else {
+        grade_all(args)?
+    };
+    let reference = args.reference.as_deref().map(read_report).transpose()?;
+    gradebook::write(&graded, &not_graded, &args.out)?;
+    html::write(&graded, reference.as_ref(), &args.out)?;
+    println!(
+        "{} submissions graded{}: {} and {}",
+        graded.len(),
+        match not_graded.len() {
+            0 => String::new(),
+            n => format!(", {n} could not be"),
+        },
+        args.out.join("gradebook.csv").display(),
+        args.out.join("report.html").display()
+    );
+    Ok(EXIT_OK)
+}
+
+/// Reports written elsewhere, each named by its file's stem.
+fn merge(reports: &[PathBuf]) -> anyhow::Result<Vec<Graded>> {
+    let mut graded = Vec::new();
+    let mut seen = HashSet::new();
+    for path in reports {
+        let id = stem(path);
+        if !seen.insert(id.clone()) {
+            bail!("two reports are named {id}: give each submission's report its own name");
+        }
+        graded.push(Graded {
+            id,
+            report: read_report(path)?,
+        });
+    }
+    if graded.is_empty() {
+        bail!("no reports to merge");
+    }
+    Ok(graded)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// Unique ids for the submissions: their directory names, numbered when two
+/// share one.
+pub fn submission_ids(submissions: &[PathBuf]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    submissions
+        .iter()
+        .map(|s| {
+            let base = s
+                .canonicalize()
+                .unwrap_or_else(|_| s.clone())
+                .file_name()
+                .map_or_else(
+                    || "submission".to_owned(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+            let mut id = base.clone();
+            let mut n = 1;
+            while !seen.insert(id.clone()) {
+                n += 1;
+                id = format!("{base}-{n}");
+            }
+            id
+        })
+        .collect()
+}
+
+/// Grade each submission in turn, reusing reports newer than their sources.
+fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> {
+    let course = load_course(args.course.course.as_deref())?;
+    let ids = submission_ids(&args.inputs);
+    let bar = progress_bar(args.inputs.len());
+    let mut graded = Vec::new();
+    let mut not_graded = Vec::new();
+    for (submission, id) in args.inputs.iter().zip(&ids) {
+        bar.set_message(id.clone());
+        let report_path = args.out.join(format!("{id}.json"));
+        let error_path = args.out.join(format!("{id}.error"));
+        if is_fresh(&report_path, submission) {
+            graded.push(Graded {
+                id: id.clone(),
+                report: read_report(&report_path)?,
+            });
+            done(
+                &bar,
+                &format!("{id}: graded before, its report is newer than its files"),
+            );
+            continue;
+        }
+        match grade_one(&course, submission, args) {
+            Ok(report) => {
+                let json = serde_json::to_string_pretty(&report)? + "\n";
+                write_whole(&report_path, &json)?;
+                let _ = fs::remove_file(&error_path);
+                done(
+                    &bar,
+                    &format!(
+                        "{id}: {} / {}",
+                        points(report.score),
+                        points(report.max_score)
+                    ),
+                );
+                graded.push(Graded {
+                    id: id.clone(),
+                    report,
+                });
+            }
+            Err(e) => {
+                done(&bar, &format!("{id}: could not grade: {e:#}"));
+                write_whole(&error_path, &format!("{e:#}\n"))?;
+                not_graded.push(NotGraded {
+                    id: id.clone(),
+                    error: format!("{e:#}"),
+                });
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok((graded, not_graded))
+}
+
+/// The submission count, elapsed time and time left on a terminal.
+fn progress_bar(submissions: usize) -> ProgressBar {
+    let bar = ProgressBar::new(submissions as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} submissions · {elapsed} · ETA {eta} {msg}",
+        )
+        .expect("a valid template"),
+    );
+    bar
+}
+
+/// One submission done: a line above the bar, or a plain line with the
+/// count when stderr is not a terminal (a log, a Slurm job).
+fn done(bar: &ProgressBar, line: &str) {
+    bar.inc(1);
+    if bar.is_hidden() {
+        eprintln!(
+            "grader batch: {}/{} {line}",
+            bar.position(),
+            bar.length().unwrap_or(0)
+        );
+    } else {
+        bar.println(line);
+    }
+}
+
+fn grade_one(
+    course: &crate::course::Course,
+    submission: &Path,
+    args: &BatchArgs,
+) -> anyhow::Result<GradeReport> {
+    if !submission.is_dir() {
+        bail!("{} is not a directory", submission.display());
+    }
+    let options = grade::Options {
+        exercises: args.exercises.clone(),
+        source: Source::Submission(submission.to_owned()),
+        repeats: args.repeats.map(|r| r as usize),
+        observations: !args.no_observations,
+        strict: !args.no_strict,
+    };
+    let mut report = grade::grade(course, &options, &Progress::quiet())?;
+    report.instructor_files = instructor_files(course, &options.source)?;
+    Ok(report)
+}
+
+/// Write through a temporary name, so a report is whole or absent.
+fn write_whole(path: &Path, text: &str) -> anyhow::Result<()> {
+    let partial = path.with_extension("partial");
+    fs::write(&partial, text).with_context(|| format!("cannot write {}", partial.display()))?;
+    fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The report exists and is newer than every file of the submission.
+fn is_fresh(report: &Path, submission: &Path) -> bool {
+    let Ok(written) = fs::metadata(report).and_then(|m| m.modified()) else {
+        return false;
+    };
+    newest_source(submission).is_some_and(|newest| newest < written)
+}
+
+fn newest_source(submission: &Path) -> Option<SystemTime> {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for entry in WalkDir::new(submission)
+        .into_iter()
+        .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"))
+    {
+        let modified = entry.ok()?.metadata().ok()?.modified().ok()?;
+        newest = newest.max(modified);
+    }
+    Some(newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_directory_names_made_unique() {
+        let ids = submission_ids(&[
+            PathBuf::from("/class/alice"),
+            PathBuf::from("/other/alice"),
+            PathBuf::from("/class/bob/"),
+        ]);
+        assert_eq!(ids, ["alice", "alice-2", "bob"]);
+    }
+
+    #[test]
+    fn a_report_older_than_an_edit_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let submission = dir.path().join("s");
+        fs::create_dir_all(submission.join("exercises")).unwrap();
+        fs::write(submission.join("exercises/a.rs"), "1").unwrap();
+        let report = dir.path().join("s.json");
+        assert!(!is_fresh(&report, &submission), "no report yet");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&report, "{}").unwrap();
+        assert!(is_fresh(&report, &submission));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(submission.join("exercises/a.rs"), "2").unwrap();
+        assert!(!is_fresh(&report, &submission));
+    }
+}

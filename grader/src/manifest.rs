@@ -1,0 +1,155 @@
+//! The SHA-256 manifest of the instructor's files in a student repository.
+//!
+//! `grader release` writes it beside course.yaml; every grading of that
+//! repository (in place, or as a `--submission`) compares the files with it,
+//! so an edited test or harness in a student's repository is visible to the
+//! instructor (nbgrader's checksum idea). The format is `sha256sum`'s, so
+//! `sha256sum -c instructor-files.sha256` checks it by hand too.
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::Path;
+
+/// The manifest's file name, at the course root.
+pub const MANIFEST_FILE: &str = "instructor-files.sha256";
+
+/// Path (relative, `/`-separated) and SHA-256 of each instructor-owned file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub entries: Vec<(String, String)>,
+}
+
+/// What a grading found when it compared a tree with the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstructorFiles {
+    /// How many instructor-owned files the manifest lists.
+    pub checked: usize,
+    /// Listed files whose content differs from the release.
+    pub changed: Vec<String>,
+    /// Listed files the tree does not have.
+    pub missing: Vec<String>,
+}
+
+impl InstructorFiles {
+    /// Every listed file is present and unchanged.
+    pub fn intact(&self) -> bool {
+        self.changed.is_empty() && self.missing.is_empty()
+    }
+}
+
+/// The SHA-256 of `bytes` in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Manifest {
+    /// `sha256sum`'s format: one `<hex>  <path>` line per file.
+    pub fn render(&self) -> String {
+        self.entries
+            .iter()
+            .map(|(path, hash)| format!("{hash}  {path}\n"))
+            .collect()
+    }
+
+    /// Read the manifest written by [`Manifest::render`].
+    pub fn parse(text: &str) -> anyhow::Result<Manifest> {
+        let mut entries = Vec::new();
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+            let (hash, path) = line
+                .split_once("  ")
+                .filter(|(h, p)| h.len() == 64 && !p.is_empty())
+                .with_context(|| format!("line {}: expected `<sha256>  <path>`", n + 1))?;
+            entries.push((path.to_owned(), hash.to_owned()));
+        }
+        Ok(Manifest { entries })
+    }
+
+    /// The manifest in `root`, if it has one.
+    pub fn read(root: &Path) -> anyhow::Result<Option<Manifest>> {
+        let path = root.join(MANIFEST_FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        Manifest::parse(&text)
+            .map(Some)
+            .with_context(|| format!("{} is not a manifest", path.display()))
+    }
+
+    /// Compare the files under `tree` with the manifest. Paths that would
+    /// leave the tree count as missing.
+    pub fn verify(&self, tree: &Path) -> InstructorFiles {
+        let mut found = InstructorFiles {
+            checked: self.entries.len(),
+            ..InstructorFiles::default()
+        };
+        for (path, hash) in &self.entries {
+            let inside = !path.split('/').any(|part| part == ".." || part.is_empty());
+            // symlink_metadata: a link in place of a file is not the file.
+            let file = tree.join(path);
+            let regular = fs::symlink_metadata(&file).is_ok_and(|m| m.is_file());
+            match fs::read(&file) {
+                Ok(bytes) if inside && regular => {
+                    if sha256_hex(&bytes) != *hash {
+                        found.changed.push(path.clone());
+                    }
+                }
+                _ => found.missing.push(path.clone()),
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_of(files: &[(&str, &str)]) -> Manifest {
+        Manifest {
+            entries: files
+                .iter()
+                .map(|(p, c)| (p.to_string(), sha256_hex(c.as_bytes())))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn sha256_matches_the_standard_test_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_rendered_manifest_parses_back() {
+        let manifest = manifest_of(&[("course.yaml", "title: x"), ("a b/c.rs", "fn main(){}")]);
+        assert_eq!(Manifest::parse(&manifest.render()).unwrap(), manifest);
+        assert!(Manifest::parse("not a manifest\n").is_err());
+    }
+
+    #[test]
+    fn verify_names_changed_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("same.rs"), "same").unwrap();
+        fs::write(dir.path().join("edited.rs"), "edited").unwrap();
+        let manifest = manifest_of(&[
+            ("same.rs", "same"),
+            ("edited.rs", "original"),
+            ("gone.rs", "x"),
+            ("../outside.rs", "x"),
+        ]);
+        let found = manifest.verify(dir.path());
+        assert_eq!(found.checked, 4);
+        assert_eq!(found.changed, vec!["edited.rs"]);
+        assert_eq!(found.missing, vec!["gone.rs", "../outside.rs"]);
+        assert!(!found.intact());
+    }
+}
