@@ -15,13 +15,21 @@
 use crate::cli::CheckArgs;
 use crate::course::{Course, Exercise};
 use crate::grade::Grader;
-use crate::model::{ExerciseReport, ObservationResult, TestStatus, Verdict};
+use crate::model::{
+    ExerciseReport, InconclusiveCause, ObservationResult, ObservationState, TestStatus, Verdict,
+};
 use crate::progress::Progress;
 use crate::report::points;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_BELOW, EXIT_OK};
 use owo_colors::OwoColorize;
 use std::io::Write;
+
+/// Said of solution observations that other programs' CPU use kept from
+/// showing: the check cannot vouch for them, and says so, but a busy
+/// machine is no fault of the course.
+const BUSY_NOTE: &str =
+    "not shown while other programs used the CPU (grade again on a quiet machine to see them pass)";
 
 /// One line of the self-check, with the problems it found.
 struct Finding {
@@ -111,15 +119,19 @@ fn solutions(
     }
     let score: f64 = reports.iter().map(|r| r.score).sum();
     let max: f64 = reports.iter().map(|r| r.max_score).sum();
-    let skipped: Vec<String> = reports
-        .iter()
-        .flat_map(|r| {
-            r.observations
-                .iter()
-                .filter(|o| o.verdict == Verdict::Skipped)
-                .map(move |o| format!("{}/{}", r.id, o.id))
-        })
-        .collect();
+    let named = |keep: fn(&ObservationResult) -> bool| -> Vec<String> {
+        reports
+            .iter()
+            .flat_map(|r| {
+                r.observations
+                    .iter()
+                    .filter(move |o| keep(o))
+                    .map(move |o| format!("{}/{}", r.id, o.id))
+            })
+            .collect()
+    };
+    let skipped = named(|o| o.verdict == Verdict::Skipped);
+    let busy = named(shown_busy);
     let mut what = format!(
         "the solutions earn {} of {} points",
         points(score),
@@ -132,6 +144,13 @@ fn solutions(
             skipped.join(", ")
         ));
     }
+    if !busy.is_empty() {
+        what.push_str(&format!(
+            " ({} {BUSY_NOTE}: {})",
+            busy.len(),
+            busy.join(", ")
+        ));
+    }
     what.push_str(&format!(
         "; observations took {:.1} s, grader overhead {:.2} %",
         timings.measure_seconds, timings.overhead_percent
@@ -140,7 +159,19 @@ fn solutions(
 }
 
 fn acceptable(o: &ObservationResult) -> bool {
-    matches!(o.verdict, Verdict::Pass | Verdict::Skipped)
+    matches!(o.verdict, Verdict::Pass | Verdict::Skipped) || shown_busy(o)
+}
+
+/// Inconclusive because other programs used the CPU while it was measured:
+/// the machine's limit, measured and said, not the solution's fault. A
+/// spread with no measured contention stays a problem.
+fn shown_busy(o: &ObservationResult) -> bool {
+    matches!(
+        &o.state,
+        ObservationState::Inconclusive {
+            cause: InconclusiveCause::Busy { .. } | InconclusiveCause::BusyBaseline { .. }
+        }
+    )
 }
 
 fn solution_problems(r: &ExerciseReport) -> Vec<String> {
@@ -245,6 +276,35 @@ mod tests {
             failing.ends_with("assertion `left == right` failed"),
             "{failing}"
         );
+    }
+
+    #[test]
+    fn an_observation_a_busy_machine_kept_from_showing_is_no_problem_but_a_spread_is() {
+        let mut ex02 = fixtures::mixed().exercises[0].clone();
+        let inconclusive = ex02
+            .observations
+            .iter_mut()
+            .find(|o| o.id == "secret-speedup")
+            .unwrap();
+        assert!(!shown_busy(inconclusive), "the fixture's cause is a spread");
+        inconclusive.state = ObservationState::Inconclusive {
+            cause: InconclusiveCause::Busy {
+                contention: common::machine::Contention {
+                    seconds: 1.0,
+                    others_cpu_seconds: Some(0.9),
+                    cpu_pressure_seconds: None,
+                    throttled_seconds: None,
+                    own_cpu_seconds: None,
+                },
+                slowdown: 1.8,
+            },
+        };
+        let problems = solution_problems(&ex02);
+        assert!(
+            !problems.iter().any(|p| p.contains("secret-speedup")),
+            "{problems:#?}"
+        );
+        assert_eq!(problems.len(), 3, "{problems:#?}");
     }
 
     #[test]
