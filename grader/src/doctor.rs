@@ -173,6 +173,7 @@ mod tests {
                 others_cpu_seconds: Some(0.95),
                 cpu_pressure_seconds: Some(0.4),
                 throttled_seconds: Some(0.0),
+                own_cpu_seconds: None,
             },
             load,
             limits: Limits {

@@ -87,6 +87,7 @@ mod tests {
             others_cpu_seconds: others,
             cpu_pressure_seconds: pressure,
             throttled_seconds: throttled,
+            own_cpu_seconds: None,
         }
     }
 

@@ -1,14 +1,20 @@
 //! How far a check is from its bound, and how much of that distance the
 //! machine could explain.
 //!
-//! Other programs and a CPU quota only ever add time. A timing measured while
-//! others used `o` cores' worth of CPU, while tasks waited for a CPU a
-//! fraction `p` of the time, or while a quota throttled it a fraction `t` of
-//! the time, may be slower than on a quiet machine by up to the factor
-//! [`slowdown`]: `1 + max(o, p, t / (1 - t))`. (Two threads beside one busy
-//! loop on two cores get two thirds of the CPU each: 1.5x; the busy loop
-//! uses two thirds of a core, and someone waits all the time: p = 1, so the
-//! bound is 2x.) The spread of the repeats adds its own slack.
+//! Other programs and a CPU quota only ever add time. On `n` CPUs shared
+//! fairly, a timing whose threads ran while other programs used `o` cores'
+//! worth of CPU got at least `n - o` of them, so it may be slower than on a
+//! quiet machine by up to `n / (n - o)`; throttled by a quota a fraction `t`
+//! of the time, by up to `1 / (1 - t)`. [`slowdown`] is the larger. (Two
+//! threads beside one busy loop on two cores get two thirds of the CPU each:
+//! 1.5x, and the busy loop uses two thirds of a core: 2 / 1.33 = 1.5x. One
+//! thread beside a build that keeps both cores busy may get a tenth of a
+//! core.) Only computing is slowed so: a stretch of `w` seconds that used
+//! `cpu` seconds of CPU was, on a quiet machine, at least
+//! `max(w / F, w - (F - 1) * cpu)` long, so sleeping work (ex02's queries)
+//! barely counts as slowed. CPU pressure is not used here: it also counts the harness's own
+//! threads waiting for each other. The spread of the repeats adds its own
+//! slack.
 //!
 //! With a ratio `metric / per`, which side may be inflated decides which way
 //! the value may be wrong:
@@ -27,20 +33,33 @@ use common::observe::{Measurements, Metric, Unit};
 /// A check this close to its bound (relatively) is borderline: measure it
 /// again before deciding.
 pub const BORDERLINE: f64 = 0.10;
-/// Throttling a fraction this close to 1 would mean an endless slowdown.
-const MAX_THROTTLED: f64 = 0.9;
+/// The largest slowdown the machine is credited with: beyond it, every
+/// miss is the machine's to explain anyway.
+const MAX_SLOWDOWN: f64 = 20.0;
 
-/// The factor by which contention may have slowed a timing: at least 1.
-pub fn slowdown(c: &Contention) -> f64 {
-    let throttled = c
-        .throttled()
-        .map(|t| t.clamp(0.0, MAX_THROTTLED))
-        .map(|t| t / (1.0 - t));
-    let worst = [c.others_cores(), c.pressure(), throttled]
+/// The factor by which contention may have slowed a timing on a machine of
+/// `cpus` CPUs: at least 1, at most [`MAX_SLOWDOWN`].
+pub fn slowdown(c: &Contention, cpus: usize) -> f64 {
+    let n = cpus.max(1) as f64;
+    let shared = c.others_cores().map(|o| n / (n - o.clamp(0.0, n)));
+    let throttled = c.throttled().map(|t| 1.0 / (1.0 - t.clamp(0.0, 1.0)));
+    let computing = [shared, throttled]
         .into_iter()
         .flatten()
-        .fold(0.0, f64::max);
-    1.0 + worst
+        .map(|x| if x.is_finite() { x } else { MAX_SLOWDOWN })
+        .fold(1.0, f64::max)
+        .min(MAX_SLOWDOWN);
+    // Only computing is slowed: of a stretch of `w` seconds with `cpu`
+    // seconds of computing, at most `cpu` (one thread's worth) was stretched
+    // by `computing`. Sleeping work barely notices other programs.
+    match c.own_cpu_seconds {
+        Some(cpu) if c.seconds > 0.0 => {
+            let w = c.seconds;
+            let quiet = (w / computing).max(w - (computing - 1.0) * cpu.max(0.0));
+            w / quiet
+        }
+        _ => computing,
+    }
 }
 
 /// What the machine did while `metric` was measured: the total over its
@@ -233,6 +252,7 @@ mod tests {
             others_cpu_seconds: Some(others),
             cpu_pressure_seconds: Some(pressure),
             throttled_seconds: Some(0.0),
+            own_cpu_seconds: None,
         }
     }
 
@@ -249,20 +269,48 @@ mod tests {
     }
 
     #[test]
-    fn slowdown_is_one_on_a_quiet_machine_and_grows_with_the_busiest_figure() {
-        assert!((slowdown(&busy(0.0, 0.0)) - 1.0).abs() < 1e-9);
-        assert!((slowdown(&busy(0.67, 1.0)) - 2.0).abs() < 1e-9);
-        assert!((slowdown(&busy(1.5, 0.3)) - 2.5).abs() < 1e-9);
+    fn slowdown_is_one_on_a_quiet_machine_and_grows_with_what_others_took() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(close(slowdown(&busy(0.0, 0.0), 2), 1.0));
+        // Self-inflicted pressure (the harness's own threads) does not count.
+        assert!(close(slowdown(&busy(0.0, 1.0), 2), 1.0));
+        assert!(close(slowdown(&busy(2.0 / 3.0, 1.0), 2), 1.5));
+        assert!(close(slowdown(&busy(1.5, 0.3), 2), 4.0));
+        assert!(close(slowdown(&busy(1.9, 1.0), 2), 20.0));
+        assert!(close(slowdown(&busy(2.5, 1.0), 2), 20.0));
+        assert!(close(slowdown(&busy(-0.05, 0.0), 2), 1.0));
         let throttled = Contention {
             throttled_seconds: Some(0.5),
             ..busy(0.0, 0.0)
         };
-        assert!((slowdown(&throttled) - 2.0).abs() < 1e-9);
+        assert!(close(slowdown(&throttled, 1), 2.0));
         let unknown = Contention {
             seconds: 1.0,
             ..Contention::default()
         };
-        assert!((slowdown(&unknown) - 1.0).abs() < 1e-9);
+        assert!(close(slowdown(&unknown, 2), 1.0));
+    }
+
+    #[test]
+    fn waiting_work_is_barely_slowed_and_computing_work_fully() {
+        // ex02's serial queries: 626 ms of sleeping, 3 ms of CPU, beside a
+        // build that keeps both cores busy.
+        let sleeping = Contention {
+            seconds: 0.626,
+            others_cpu_seconds: Some(1.2),
+            own_cpu_seconds: Some(0.003),
+            ..busy(0.0, 0.0)
+        };
+        let s = slowdown(&sleeping, 2);
+        assert!(s > 1.0 && s < 1.15, "{s}");
+        // One crunching thread: all of its time is computing.
+        let crunching = Contention {
+            seconds: 1.0,
+            others_cpu_seconds: Some(1.5),
+            own_cpu_seconds: Some(0.25),
+            ..busy(0.0, 0.0)
+        };
+        assert!((slowdown(&crunching, 2) - 4.0).abs() < 1e-9);
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub struct Contention {
     /// Seconds this process's cgroup was throttled by its CPU quota.
     #[serde(default)]
     pub throttled_seconds: Option<f64>,
+    /// CPU seconds this process used (all its threads): how much of the
+    /// stretch was computing, which contention slows, rather than waiting.
+    #[serde(default)]
+    pub own_cpu_seconds: Option<f64>,
 }
 
 impl Contention {
@@ -91,6 +95,7 @@ impl Contention {
             others_cpu_seconds: add(a.others_cpu_seconds, b.others_cpu_seconds),
             cpu_pressure_seconds: add(a.cpu_pressure_seconds, b.cpu_pressure_seconds),
             throttled_seconds: add(a.throttled_seconds, b.throttled_seconds),
+            own_cpu_seconds: add(a.own_cpu_seconds, b.own_cpu_seconds),
         })
     }
 
@@ -117,7 +122,10 @@ impl Contention {
             None => "other programs' CPU use unknown".to_owned(),
         };
         let pressure = match self.pressure() {
-            Some(p) => format!("tasks waited for a CPU {:.0}% of the time", p * 100.0),
+            Some(p) => format!(
+                "tasks waited for a CPU {:.0}% of the time",
+                p.clamp(0.0, 1.0) * 100.0
+            ),
             None => "CPU pressure unknown".to_owned(),
         };
         let throttled = match self.throttled() {
@@ -170,6 +178,7 @@ impl Probe {
             others_cpu_seconds: delta(|c| c.machine_busy_seconds).map(|busy| round(busy - own)),
             cpu_pressure_seconds: delta(|c| c.pressure_some_seconds).map(round),
             throttled_seconds: delta(|c| c.throttled_seconds).map(round),
+            own_cpu_seconds: Some(round(own)),
         }
     }
 }
@@ -597,6 +606,7 @@ mod tests {
             others_cpu_seconds: Some(0.5),
             cpu_pressure_seconds: Some(0.1),
             throttled_seconds: None,
+            own_cpu_seconds: Some(0.2),
         };
         let unknown = Contention {
             others_cpu_seconds: None,

@@ -46,11 +46,12 @@
 //!   "machine": { "available_parallelism": 2, "online_cpus": 2, "affinity": "0-1",
 //!                "affinity_cpus": 2, "quota": { "cores": null, "source": "cgroup v1 cpu.cfs_quota_us" } },
 //!   "during_run": { "seconds": 4.2, "others_cpu_seconds": 0.05, "cpu_pressure_seconds": 0.01,
-//!                   "throttled_seconds": 0.0 },
+//!                   "throttled_seconds": 0.0, "own_cpu_seconds": 3.9 },
 //!   "metrics": [
 //!     { "name": "serial_seconds", "unit": "seconds", "values": [0.626],
 //!       "contention": [ { "seconds": 0.626, "others_cpu_seconds": 0.01,
-//!                         "cpu_pressure_seconds": 0.0, "throttled_seconds": 0.0 } ] } ] }
+//!                         "cpu_pressure_seconds": 0.0, "throttled_seconds": 0.0,
+//!                         "own_cpu_seconds": 0.003 } ] } ] }
 //! ```
 //!
 //! A harness may add `traces` (the schedule behind an observation:

@@ -518,6 +518,7 @@ mod tests {
             others_cpu_seconds: Some(9.5),
             cpu_pressure_seconds: Some(4.0),
             throttled_seconds: Some(0.0),
+            own_cpu_seconds: None,
         });
         assert_eq!(
             machine_line(&m).unwrap(),
