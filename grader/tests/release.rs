@@ -107,7 +107,11 @@ fn the_release_holds_what_students_need_and_no_solutions() {
 
 #[test]
 fn the_release_passes_its_own_tests_and_its_stubs_fail_theirs() {
-    let dir = tempfile::tempdir().unwrap();
+    // Where a student clones it: not under /tmp, which the sandbox's own
+    // tests (part of this `cargo test`) replace inside their box.
+    let parent = root().join("target");
+    std::fs::create_dir_all(&parent).unwrap();
+    let dir = tempfile::tempdir_in(parent).unwrap();
     let out = dir.path().join("student-repo");
     release(&out);
     // `cargo test`: the grader's own tests, none of which need the solutions.
