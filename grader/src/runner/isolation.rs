@@ -312,10 +312,16 @@ impl Jail {
 /// `/work/course`) would be root's and closed (0700): student code running as
 /// `nobody` could not reach what is bound below them. Create them open.
 fn open_ancestors<'a>(jail: &mut Command, bound: impl Iterator<Item = &'a PathBuf>) {
-    const SYSTEM: &[&str] = &["/tmp", "/usr", "/etc", "/proc", "/dev"];
+    // Mounted whole by the system view. Below /tmp (a course cloned there)
+    // the private /tmp is a fresh tmpfs, so its directories are created too.
+    const SYSTEM: &[&str] = &["/usr", "/etc", "/proc", "/dev"];
     let mut ancestors: Vec<&Path> = bound
         .flat_map(|dir| dir.ancestors().skip(1))
-        .filter(|a| a.parent().is_some() && !SYSTEM.iter().any(|s| a.starts_with(s)))
+        .filter(|a| {
+            a.parent().is_some()
+                && *a != Path::new("/tmp")
+                && !SYSTEM.iter().any(|s| a.starts_with(s))
+        })
         .collect();
     ancestors.sort_by_key(|a| a.components().count());
     ancestors.dedup();
