@@ -185,7 +185,15 @@ fn run_case(tree: &GradedTree, case: &Case, limits: &Limits) -> TestResult {
     // cannot pose as libtest's own report.
     command.args([case.name.as_str(), "--exact", "--test-threads", "1"]);
     let mut command = tree.confine(&command, Phase::Run { writable: &[] });
-    match sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes) {
+    // An empty pipe on stdin, as the harness gets once it has read its
+    // settings: student code cannot tell a test from the harness by it.
+    let no_input = Some(&[][..]);
+    match sandbox::run_with_input(
+        &mut command,
+        no_input,
+        limits.test_timeout,
+        limits.output_cap_bytes,
+    ) {
         Ok(output) => judge(full_name, &case.name, &output, limits),
         Err(error) => not_run(full_name, &format!("could not start the test: {error}")),
     }

@@ -181,6 +181,9 @@ fn unregister(group: i32) {
 /// Write `input` to the child's stdin from a thread of its own: a process
 /// that never reads its stdin must not block the grader.
 fn feed_stdin(mut stdin: ChildStdin, input: &[u8]) {
+    if input.is_empty() {
+        return; // dropping the pipe's end closes it: an empty stdin
+    }
     let input = input.to_vec();
     thread::spawn(move || {
         let _ = stdin.write_all(&input);
@@ -412,6 +415,13 @@ mod tests {
         assert!(text.contains("bytes of output dropped"));
         assert!(text.ends_with("x\nEND\n"));
         assert!(out.stdout.tail_text(4).ends_with("END\n"));
+    }
+
+    #[test]
+    fn empty_input_is_a_pipe_at_its_end() {
+        let script = "test -p /dev/stdin && echo pipe; cat; echo done";
+        let out = run_with_input(&mut sh(script), Some(b""), Duration::from_secs(10), 1024);
+        assert_eq!(out.unwrap().stdout.text(), "pipe\ndone\n");
     }
 
     #[test]
