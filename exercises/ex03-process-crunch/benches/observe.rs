@@ -5,6 +5,7 @@
 //! ex03 section. Every parallel comparison uses equal tasks, long enough that
 //! a worker process's start-up is small against them.
 
+use common::machine::{Contention, Probe};
 use common::observe::{catch_panic, measure, Observations, ObserveError, Unit};
 use common::trace::{self, Trace};
 use ex03::{
@@ -17,9 +18,13 @@ use std::path::Path;
 const WORKER: &str = env!("CARGO_BIN_EXE_crunch-worker");
 /// Eight tasks of 2 units of crunching: 2 threads or 2 workers take 4 each.
 const TASKS: [f64; 8] = [2.0; 8];
-/// A start is too short to time alone: it is timed over this many starts per
-/// repeat and reported per start.
-const STARTS_PER_REPEAT: u32 = 10;
+/// A start is too short to time alone: it is timed in batches of this many
+/// process starts per repeat and reported per start. A process start takes
+/// milliseconds, so a batch takes well over 5 ms.
+const PROCESS_STARTS_PER_BATCH: u32 = 10;
+/// A thread start takes 10 to 20 microseconds: this many make a batch of
+/// 5 ms or more, long against the clock's and the probe's cost.
+const THREAD_STARTS_PER_BATCH: u32 = 500;
 /// The timings whose schedules the reports draw (worker processes record
 /// their spans in processes of their own, out of the harness's sight).
 const SCHEDULES: [&str; 2] = ["threads_seconds", "gil_seconds"];
@@ -114,15 +119,26 @@ fn main() -> Result<(), ObserveError> {
     }
 
     // process-start-costs-more: a pool of one, on one tiny item.
-    time_per_call(&mut o, "process_start_seconds", STARTS_PER_REPEAT, || {
-        process_crunch(worker, &[0.0], 1).unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
-    });
+    time_per_call(
+        &mut o,
+        "process_start_seconds",
+        PROCESS_STARTS_PER_BATCH,
+        || {
+            process_crunch(worker, &[0.0], 1)
+                .unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
+        },
+    );
     // The harness's own thread start: the reference is not the student's.
-    time_per_call(&mut o, "thread_start_seconds", STARTS_PER_REPEAT, || {
-        std::thread::spawn(|| train_neural_network(0.0))
-            .join()
-            .expect("train_neural_network(0.0) panicked")
-    });
+    time_per_call(
+        &mut o,
+        "thread_start_seconds",
+        THREAD_STARTS_PER_BATCH,
+        || {
+            std::thread::spawn(|| train_neural_network(0.0))
+                .join()
+                .expect("train_neural_network(0.0) panicked")
+        },
+    );
 
     o.finish()
 }
@@ -151,10 +167,12 @@ fn checked(function: &str, items: &[f64], results: Vec<f64>) -> Vec<f64> {
 type Case<'a> = (&'static str, Box<dyn FnMut() -> Vec<f64> + 'a>);
 
 /// Time each case once as a warm-up, then once per repeat, taking the cases
-/// in turns (A B C, A B C, ...). A case that panics is recorded as failed
-/// and not run again.
+/// in turns (A B C, A B C, ...), with what the rest of the machine did
+/// during each measured run. A case that panics is recorded as failed and
+/// not run again.
 fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
     let mut seconds = vec![Vec::new(); cases.len()];
+    let mut contention: Vec<Vec<Contention>> = vec![Vec::new(); cases.len()];
     let mut errors: Vec<Option<String>> = vec![None; cases.len()];
     // Every run is traced alike; the last run's schedule is kept.
     let mut schedules: Vec<Option<Trace>> = vec![None; cases.len()];
@@ -163,10 +181,14 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
             if errors[i].is_some() {
                 continue;
             }
-            match catch_panic(|| trace::capture(|| measure(run).1)) {
+            let probe = Probe::start();
+            let timed = catch_panic(|| trace::capture(|| measure(run).1));
+            let during = probe.stop();
+            match timed {
                 // Round 0 is the warm-up.
                 Ok((elapsed, schedule)) if round > 0 => {
                     seconds[i].push(elapsed.as_secs_f64());
+                    contention[i].push(during);
                     schedules[i] = Some(schedule);
                 }
                 Ok(_) => {}
@@ -174,12 +196,19 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
             }
         }
     }
-    for ((((name, _), values), error), schedule) in
-        cases.iter().zip(seconds).zip(errors).zip(schedules)
+    for (((((name, _), values), during), error), schedule) in cases
+        .iter()
+        .zip(seconds)
+        .zip(contention)
+        .zip(errors)
+        .zip(schedules)
     {
         match error {
             Some(message) => o.fail(name, message),
-            None => o.record(name, Unit::Seconds, values),
+            None => {
+                o.record(name, Unit::Seconds, values);
+                o.record_contention(name, during);
+            }
         }
         // For the reports to draw: the spans train_neural_network recorded.
         if let Some(schedule) = schedule.filter(|_| SCHEDULES.contains(name)) {
@@ -189,21 +218,27 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
 }
 
 /// Time `f` in batches of `calls` calls after a warm-up batch, recording
-/// the seconds per call.
+/// the seconds per call and what the rest of the machine did during each
+/// measured batch.
 fn time_per_call<R>(o: &mut Observations, name: &str, calls: u32, mut f: impl FnMut() -> R) {
     let mut batch = || {
+        let probe = Probe::start();
         let (_, elapsed) = measure(|| {
             for _ in 0..calls {
                 std::hint::black_box(f());
             }
         });
-        elapsed.as_secs_f64() / f64::from(calls)
+        (elapsed.as_secs_f64() / f64::from(calls), probe.stop())
     };
     match catch_panic(|| {
         batch();
         (0..o.repeats()).map(|_| batch()).collect::<Vec<_>>()
     }) {
-        Ok(per_call) => o.record(name, Unit::Seconds, per_call),
+        Ok(batches) => {
+            let (per_call, contention): (Vec<f64>, Vec<Contention>) = batches.into_iter().unzip();
+            o.record(name, Unit::Seconds, per_call);
+            o.record_contention(name, contention);
+        }
         Err(message) => o.fail(name, message),
     }
 }

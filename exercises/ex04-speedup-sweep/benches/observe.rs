@@ -77,19 +77,21 @@ fn main() -> Result<(), ObserveError> {
 
 /// Sweeps 1..=2 x cores threads over 2 x cores slow tasks, the worker counts
 /// interleaved within each repeat so that a burst of noise hits one repeat,
-/// not one worker count.
+/// not one worker count. Each run's contention goes with its seconds; a
+/// ratio gets the total over the measured runs it was worked out from.
 fn observe_thread_sweep(o: &mut Observations, x: u64) {
     let most = 2 * cores().max(1);
     let tasks = vec![x; most];
     let runs = 1 + o.repeats();
-    let mut times = vec![Vec::with_capacity(runs); most + 1];
+    let mut runs_of: Vec<Vec<Run>> = vec![Vec::with_capacity(runs); most + 1];
     // Every run is traced alike; the last 2-worker schedule is kept.
     let mut schedule_at_2 = None;
     let measured = catch_panic(|| {
         for _ in 0..runs {
-            for (n, time) in times.iter_mut().enumerate().skip(1) {
-                let (took, trace) = trace::capture(|| seconds(|| workers::run_threads(n, &tasks)));
-                time.push(took);
+            for (n, runs) in runs_of.iter_mut().enumerate().skip(1) {
+                let ((_, run), trace) =
+                    trace::capture(|| timed(|| workers::run_threads(n, &tasks)));
+                runs.push(run);
                 if n == 2 {
                     schedule_at_2 = Some(trace);
                 }
@@ -103,19 +105,30 @@ fn observe_thread_sweep(o: &mut Observations, x: u64) {
         return;
     }
     // Drop the warm-up run of every worker count.
-    let times: Vec<Vec<f64>> = times
+    let (times, contention): (Vec<Vec<f64>>, Vec<Vec<Contention>>) = runs_of
         .into_iter()
-        .map(|t| t.into_iter().skip(1).collect())
-        .collect();
-    o.record("slow_1_seconds", Unit::Seconds, times[1].iter().copied());
-    o.record("slow_2_seconds", Unit::Seconds, times[2].iter().copied());
+        .map(|runs| runs.into_iter().skip(1).unzip())
+        .unzip();
+    for n in [1, 2] {
+        let name = format!("slow_{n}_seconds");
+        o.record(&name, Unit::Seconds, times[n].iter().copied());
+        o.record_contention(&name, contention[n].iter().copied());
+    }
     let one = minimum(&times[1]);
     o.record("slow_speedup_2", Unit::Ratio, [one / minimum(&times[2])]);
+    o.record_contention(
+        "slow_speedup_2",
+        Contention::total(contention[1].iter().chain(&contention[2])),
+    );
     let best = times[1..]
         .iter()
         .map(|t| one / minimum(t))
         .fold(0.0, f64::max);
     o.record("best_speedup", Unit::Ratio, [best]);
+    o.record_contention(
+        "best_speedup",
+        Contention::total(contention.iter().flatten()),
+    );
     // For the reports to draw: the schedule behind near-ideal-at-two and
     // the whole sweep behind no-faster-than-cores.
     if let Some(trace) = schedule_at_2 {
@@ -128,7 +141,8 @@ fn observe_thread_sweep(o: &mut Observations, x: u64) {
     o.record_sweep("best_speedup", points.collect());
 }
 
-/// T(1)/T(2) for tiny tasks on worker processes, started anew for each run.
+/// T(1)/T(2) for tiny tasks on worker processes, started anew for each run,
+/// with the total contention over the measured runs.
 fn observe_tiny_tasks_on_processes(o: &mut Observations) {
     const NAME: &str = "fast_process_speedup_2";
     let program = Path::new(WORKER_PROGRAM);
@@ -136,17 +150,27 @@ fn observe_tiny_tasks_on_processes(o: &mut Observations) {
     let measured = catch_panic(|| {
         let tasks = vec![workers::task_size_for(workers::fast_task()); TINY_TASKS];
         let (mut one, mut two) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
+        let mut contention = Vec::with_capacity(2 * runs);
+        for run in 0..runs {
             for (n, time) in [(1, &mut one), (2, &mut two)] {
-                let start = Instant::now();
-                workers::run_processes(program, n, &tasks)?;
-                time.push(start.elapsed().as_secs_f64());
+                let (result, (seconds, during)) =
+                    timed(|| workers::run_processes(program, n, &tasks));
+                result?;
+                time.push(seconds);
+                // Run 0 is the warm-up.
+                if run > 0 {
+                    contention.push(during);
+                }
             }
         }
-        Ok::<_, std::io::Error>(minimum(&one[1..]) / minimum(&two[1..]))
+        let ratio = minimum(&one[1..]) / minimum(&two[1..]);
+        Ok::<_, std::io::Error>((ratio, Contention::total(&contention)))
     });
     match measured {
-        Ok(Ok(ratio)) => o.record(NAME, Unit::Ratio, [ratio]),
+        Ok(Ok((ratio, during))) => {
+            o.record(NAME, Unit::Ratio, [ratio]);
+            o.record_contention(NAME, during);
+        }
         Ok(Err(e)) => o.fail(NAME, e),
         Err(message) => o.fail(NAME, message),
     }
@@ -161,12 +185,6 @@ fn observe_crunch(o: &mut Observations, x: u64) {
     o.time("crunch_4x_seconds", || {
         ex04::crunch_numbers(black_box(4 * x))
     });
-}
-
-fn seconds<R>(f: impl FnOnce() -> R) -> f64 {
-    let start = Instant::now();
-    black_box(f());
-    start.elapsed().as_secs_f64()
 }
 
 // ---- tiny tasks on threads, one at a time and in chunks ----
