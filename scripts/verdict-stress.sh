@@ -13,8 +13,9 @@
 #               on an idle machine; a one-worker process pool never passes
 #               processes-crunch-in-parallel beside a busy process
 #
-# Usage: scripts/verdict-stress.sh [--quick] [--only MODE[,MODE...]] [--keep DIR]
+# Usage: scripts/verdict-stress.sh [--quick] [--runs N] [--only MODE[,MODE...]] [--keep DIR]
 #   --quick   one run per mode, ex01 and ex03 only: a smoke test of the script
+#   --runs    N runs per mode instead of the 20 idle and 10 of the others
 #   --only    run only these modes: idle,busy1,busy2,taskset,cgroup,cheats
 #   --keep    keep every run's JSON report in DIR (default: a temporary directory)
 # Run it on an otherwise quiet machine: it is the machine's quietness it tests.
@@ -25,14 +26,16 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0
+RUNS=""
 ONLY="idle,busy1,busy2,taskset,cgroup,cheats"
 KEEP=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
+        --runs) RUNS="$2"; shift ;;
         --only) ONLY="$2"; shift ;;
         --keep) KEEP="$2"; shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "verdict-stress: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -47,6 +50,9 @@ if [ "$QUICK" = 1 ]; then
 else
     IDLE_RUNS=20 BUSY_RUNS=10 TASKSET_RUNS=10 CGROUP_RUNS=10 CHEAT_RUNS=10
     EXERCISES=()
+fi
+if [ -n "$RUNS" ]; then
+    IDLE_RUNS=$RUNS BUSY_RUNS=$RUNS TASKSET_RUNS=$RUNS CGROUP_RUNS=$RUNS CHEAT_RUNS=$RUNS
 fi
 
 WORK=$(mktemp -d -t verdict-stress.XXXXXX)
