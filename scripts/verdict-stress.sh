@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS="$2"; shift ;;
         --only) ONLY="$2"; shift ;;
         --keep) KEEP="$2"; shift ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "verdict-stress: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
