@@ -15,7 +15,7 @@
 //! - `crunch_wall_seconds`, `crunch_cpu_seconds`: one single-threaded call;
 //! - `crunch_1x_seconds`, `crunch_4x_seconds`: `crunch_numbers(x)` and `(4x)`;
 //! - `tiny_serial_seconds`, `tiny_chunk1_seconds`, `tiny_chunked_seconds`:
-//!   a million tasks of about 10 ns in the harness's own serial loop, then
+//!   a million tasks of about 15 ns in the harness's own serial loop, then
 //!   in `pool_map_chunked` on 2 threads with chunk 1 and with a chunk of
 //!   items / (4 x threads) (minimums of 10 runs).
 
@@ -209,7 +209,7 @@ const TINY_METRICS: [&str; 3] = [
     "tiny_chunked_seconds",
 ];
 
-/// About 10 ns of the instructor's arithmetic.
+/// About 15 ns of the instructor's arithmetic.
 #[path = "support/tiny_task.rs"]
 mod tiny_task;
 use tiny_task::tiny_task;

@@ -134,7 +134,7 @@ pub fn pool_map_chunked<T: Sync, U: Send>(
         "pool_map_chunked needs at least one item per chunk, got chunk = 0"
     );
     // The counter counts chunks, not items: one fetch_add per chunk is the
-    // whole point (a 10 ns task cannot pay for a trip to a shared counter),
+    // whole point (a 15 ns task cannot pay for a trip to a shared counter),
     // and a chunk's first item, index * chunk, never overflows.
     let chunks = items.len().div_ceil(chunk);
     let next = AtomicUsize::new(0);
@@ -145,7 +145,10 @@ pub fn pool_map_chunked<T: Sync, U: Send>(
         let workers: Vec<_> = (0..n_threads)
             .map(|_| {
                 scope.spawn(|| {
-                    let (mut taken, mut results) = (Vec::new(), Vec::new());
+                    // Room for an even share up front: growing a Vec of
+                    // millions of results copies it again and again.
+                    let share = items.len().div_ceil(n_threads);
+                    let (mut taken, mut results) = (Vec::new(), Vec::with_capacity(share));
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         if index >= chunks {
