@@ -254,6 +254,13 @@ pub struct SweepPoint {
     pub seconds: Vec<f64>,
 }
 
+/// A process's CPU clock may advance a scheduler tick at a time (4 ms at
+/// 250 Hz): ten milliseconds of work can read as 8 or 12 ms of CPU. Each
+/// measured run of [`Observations::time_with_cpu`] repeats its work until
+/// this much wall time has passed, and records both times per call, so a
+/// tick is a few percent at most.
+const CPU_CLOCK_REGION: Duration = Duration::from_millis(100);
+
 /// Collects the measurements of one harness run.
 pub struct Observations {
     out: Option<PathBuf>,
@@ -335,7 +342,8 @@ impl Observations {
     }
 
     /// Time `f` like [`time`](Self::time), recording wall-clock seconds
-    /// under `wall_name` and the process's CPU seconds under `cpu_name`.
+    /// under `wall_name` and the process's CPU seconds under `cpu_name`, both
+    /// per call of `f`: a run repeats `f` for at least [`CPU_CLOCK_REGION`].
     pub fn time_with_cpu<R>(
         &mut self,
         wall_name: &str,
@@ -343,17 +351,31 @@ impl Observations {
         warmup: bool,
         mut f: impl FnMut() -> R,
     ) -> Option<R> {
-        let mut cpu = Vec::new();
+        let (mut cpu, mut calls) = (Vec::new(), Vec::new());
         let result = self.time_runs(wall_name, warmup, || {
-            let start = cpu_time();
-            let r = f();
-            cpu.push(cpu_time().saturating_sub(start).as_secs_f64());
+            let (start, wall) = (cpu_time(), Instant::now());
+            let mut n = 0_u32;
+            let r = loop {
+                let r = f();
+                n += 1;
+                if wall.elapsed() >= CPU_CLOCK_REGION {
+                    break r;
+                }
+            };
+            cpu.push(cpu_time().saturating_sub(start).as_secs_f64() / f64::from(n));
+            calls.push(n);
             r
         });
         match &result {
             // The warm-up's CPU time is not a measured run.
             Some(_) => {
                 let skip = cpu.len() - self.repeats();
+                // `time_runs` timed each run whole: per call, like the CPU time.
+                let wall = self.metric(wall_name, Unit::Seconds);
+                let first = wall.values.len() - (calls.len() - skip);
+                for (value, n) in wall.values[first..].iter_mut().zip(&calls[skip..]) {
+                    *value /= f64::from(*n);
+                }
                 self.record(cpu_name, Unit::Seconds, cpu.into_iter().skip(skip));
                 // The same repeats, so the same contention.
                 let repeats = self.repeats();
@@ -665,6 +687,25 @@ mod tests {
             .find(|m| m.name == "work")
             .unwrap();
         assert_eq!((m.unit, m.values.len()), (Unit::Seconds, 2));
+    }
+
+    #[test]
+    fn short_work_is_repeated_past_the_cpu_clocks_tick_and_recorded_per_call() {
+        let mut o = observations();
+        let mut calls = 0_u32;
+        o.time_with_cpu("short_wall", "short_cpu", true, || calls += 1);
+        // A warm-up and 2 measured runs, each of many calls of a no-op.
+        assert!(calls > 3 * 100, "{calls} calls");
+        let per_call = o
+            .measurements()
+            .metrics
+            .iter()
+            .find(|m| m.name == "short_wall");
+        let per_call = per_call.unwrap().values.clone();
+        assert_eq!(per_call.len(), 2);
+        // Each run lasted at least CPU_CLOCK_REGION; per call it is a sliver.
+        let region = CPU_CLOCK_REGION.as_secs_f64();
+        assert!(per_call.iter().all(|&s| s < region / 100.0), "{per_call:?}");
     }
 
     #[test]
