@@ -31,6 +31,9 @@ const STAT_TICKS_PER_SECOND: f64 = 100.0;
 const PROC_STAT: &str = "/proc/stat";
 const PROC_PRESSURE_CPU: &str = "/proc/pressure/cpu";
 const PROC_SELF_STATUS: &str = "/proc/self/status";
+const PROC_SELF_STAT: &str = "/proc/self/stat";
+/// The unit of `/proc/<pid>/stat`'s times: USER_HZ, 100 on every Linux.
+const USER_HZ: f64 = 100.0;
 const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
 const PROC_SELF_MOUNTINFO: &str = "/proc/self/mountinfo";
 
@@ -200,7 +203,13 @@ impl Counters {
     fn read() -> Counters {
         Counters {
             machine_busy_seconds: read(PROC_STAT).as_deref().and_then(busy_seconds),
-            own_cpu_seconds: crate::observe::cpu_time().as_secs_f64(),
+            // A worker process's CPU is ours too (ex03, ex04 start them): it
+            // joins the children's times once the worker has been waited for.
+            own_cpu_seconds: crate::observe::cpu_time().as_secs_f64()
+                + read(PROC_SELF_STAT)
+                    .as_deref()
+                    .and_then(children_cpu_seconds)
+                    .unwrap_or(0.0),
             pressure_some_seconds: read(PROC_PRESSURE_CPU)
                 .as_deref()
                 .and_then(pressure_some_seconds),
@@ -274,6 +283,17 @@ fn online_cpus(stat: &str) -> Option<usize> {
         .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
         .count();
     (n > 0).then_some(n)
+}
+
+/// The CPU seconds of this process's waited-for children (`cutime` plus
+/// `cstime`, fields 16 and 17 of `/proc/self/stat`).
+fn children_cpu_seconds(stat: &str) -> Option<f64> {
+    // The command name, field 2, is in parentheses and may hold spaces.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // after_name starts at field 3.
+    let ticks = |field: usize| fields.get(field - 3)?.parse::<f64>().ok();
+    Some((ticks(16)? + ticks(17)?) / USER_HZ)
 }
 
 /// The `total=` microseconds of the `some` line of a pressure file.
@@ -486,6 +506,14 @@ fn parse_cfs(quota: &str, period: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn childrens_cpu_is_read_from_proc_self_stat() {
+        let stat = "4242 (a (strange) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 \
+                    250 30 120 15 20 0 1 0 100 1000 100";
+        assert_eq!(children_cpu_seconds(stat), Some(1.35));
+        assert_eq!(children_cpu_seconds("4242 (x) S 1"), None);
+    }
     use std::collections::HashMap;
 
     const STAT: &str = "cpu  28524 0 5482 17615 181 0 27 17 0 0\n\
