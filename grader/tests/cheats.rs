@@ -195,10 +195,19 @@ fn result<'a>(outcome: &'a TestsOutcome, name: &str) -> &'a TestResult {
 }
 
 fn passed(outcome: &TestsOutcome) -> Vec<&str> {
+    named(outcome, |status| status == TestStatus::Passed)
+}
+
+/// The tests that did not pass (failed, timed out or never reported).
+fn failed(outcome: &TestsOutcome) -> Vec<&str> {
+    named(outcome, |status| status != TestStatus::Passed)
+}
+
+fn named(outcome: &TestsOutcome, keep: impl Fn(TestStatus) -> bool) -> Vec<&str> {
     outcome
         .tests
         .iter()
-        .filter(|t| t.status == TestStatus::Passed)
+        .filter(|t| keep(t.status))
         .map(|t| t.name.as_str())
         .collect()
 }
@@ -725,12 +734,7 @@ fn crunching_in_fixed_chunks_loses_the_hand_out_tests() {
     // The harness's tasks are all equal, so chunks and a shared counter time
     // alike: only the tests can tell them apart, and only they are graded.
     let outcome = grade_tests(&cheat, "ex03", Duration::from_secs(60));
-    let lost: Vec<&str> = outcome
-        .tests
-        .iter()
-        .filter(|t| t.status != TestStatus::Passed)
-        .map(|t| t.name.as_str())
-        .collect();
+    let lost = failed(&outcome);
     assert_eq!(
         sorted(lost),
         [
@@ -755,12 +759,7 @@ fn looking_for_the_one_worker_sample_first_loses_the_order_test() {
             "    let one = samples\n        .iter()\n        .find(|s| s.workers == 1)\n        .ok_or(SweepError::NoOneWorkerSample)?;\n    // Check every time before dividing",
         );
     let outcome = grade_tests(&cheat, "ex04", Duration::from_secs(60));
-    let lost: Vec<&str> = outcome
-        .tests
-        .iter()
-        .filter(|t| t.status != TestStatus::Passed)
-        .map(|t| t.name.as_str())
-        .collect();
+    let lost = failed(&outcome);
     assert_eq!(
         lost,
         ["ex04::a_bad_time_is_reported_before_a_missing_one_worker_sample"]

@@ -122,9 +122,12 @@ fn crunched_by(trace: &Trace) -> (Vec<Option<usize>>, String) {
     )
 }
 
-#[test]
-fn threaded_crunch_hands_out_one_item_at_a_time_in_order() {
-    let (results, trace) = trace::capture(|| threaded_crunch(&LONG_FIRST, 2));
+/// Crunch `LONG_FIRST` with `run` and check what every pool that hands out
+/// one item at a time shows: right results, every item crunched, and items
+/// 0 and 1 taken by two threads before either task ends. Returns the trace,
+/// which thread ran each item, and the timeline for messages.
+fn handed_out(run: impl FnOnce() -> Vec<f64>) -> (Trace, Vec<Option<usize>>, String) {
+    let (results, trace) = trace::capture(run);
     let trace = only(&trace, &LONG_FIRST);
     assert_eq!(results, squares(&LONG_FIRST));
     let (lanes, timeline) = crunched_by(&trace);
@@ -132,14 +135,20 @@ fn threaded_crunch_hands_out_one_item_at_a_time_in_order() {
         lanes.iter().all(Option::is_some),
         "each item crunched:\n{timeline}"
     );
-    // From a shared counter: thread A takes item 0, thread B item 1, and B
-    // takes the rest while A is still busy. Fixed chunks would give A items
-    // 0 and 1.
     assert_ne!(
         lanes[0], lanes[1],
         "items 0 and 1 were crunched by the same thread: each thread must take the next \
          item from a shared counter, not a chunk of its own:\n{timeline}"
     );
+    (trace, lanes, timeline)
+}
+
+#[test]
+fn threaded_crunch_hands_out_one_item_at_a_time_in_order() {
+    // From a shared counter: thread A takes item 0, thread B item 1, and B
+    // takes the rest while A is still busy. Fixed chunks would give A items
+    // 0 and 1.
+    let (trace, lanes, timeline) = handed_out(|| threaded_crunch(&LONG_FIRST, 2));
     assert_eq!(
         [lanes[2], lanes[3]],
         [lanes[1], lanes[1]],
@@ -151,21 +160,9 @@ fn threaded_crunch_hands_out_one_item_at_a_time_in_order() {
 
 #[test]
 fn gil_crunch_hands_out_one_item_at_a_time_in_order() {
-    let (results, trace) = trace::capture(|| gil_crunch(&LONG_FIRST, 2));
-    let trace = only(&trace, &LONG_FIRST);
-    assert_eq!(results, squares(&LONG_FIRST));
-    let (lanes, timeline) = crunched_by(&trace);
-    assert!(
-        lanes.iter().all(Option::is_some),
-        "each item crunched:\n{timeline}"
-    );
     // Who gets the GIL next is the lock's choice, but items 0 and 1 are
     // taken by two threads before either task ends.
-    assert_ne!(
-        lanes[0], lanes[1],
-        "items 0 and 1 were crunched by the same thread: each thread must take the next \
-         item from a shared counter, not a chunk of its own:\n{timeline}"
-    );
+    let (trace, _, timeline) = handed_out(|| gil_crunch(&LONG_FIRST, 2));
     assert!(trace.threads().len() <= 2, "threads used:\n{timeline}");
 }
 
