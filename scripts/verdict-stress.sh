@@ -8,7 +8,8 @@
 #   idle        every run earns every point
 #   busy1/2     no `fail` verdict (pass or inconclusive, with the reason)
 #   taskset     the 2-core observations skipped, every other one passes
-#   cgroup      the same as taskset (cores seen as 1)
+#   cgroup      cores seen as 1 as with taskset; a check of CPU against wall time
+#               is inconclusive because of the quota, never failed
 #   cheats      a serial thread pool and a countdown without black_box `fail`
 #               on an idle machine; a one-worker process pool never passes
 #               processes-crunch-in-parallel beside a busy process
@@ -123,15 +124,18 @@ grade_once() {
     " "$report")
     echo "$line"
     jq -r --arg mode "$mode" "
-        [.exercises[].observations[] | {id, v: $VERDICT}] as \$obs
+        [.exercises[].observations[] | {id, v: $VERDICT,
+            for_cores: ((.state.cores_needed // 0) > (.state.cores_present // 0)),
+            for_quota: ((.reason // \"\") | test(\"quota\"))}] as \$obs
         | [\$mode, (if .score == .max_score then \"full\" else \"partial\" end),
            (\$obs | map(select(.v == \"pass\")) | length),
            (\$obs | map(select(.v == \"fail\")) | length),
            (\$obs | map(select(.v == \"inconclusive\")) | length),
            (\$obs | map(select(.v == \"skipped\")) | length),
            .timings.measure_seconds, .timings.overhead_percent,
-           (\$obs | map(select(.v == \"skipped\") | .id) | join(\",\")),
-           (\$obs | map(\"\(.id)=\(.v)\") | join(\",\"))] | @tsv
+           (\$obs | map(select(.v == \"skipped\" and (.for_cores | not)) | .id) | join(\",\")),
+           (\$obs | map(\"\(.id)=\(.v)\") | join(\",\")),
+           (\$obs | map(select(.v == \"inconclusive\" and (.for_quota | not))) | length)] | @tsv
     " "$report" >>"$SUMMARY"
 }
 
@@ -291,12 +295,19 @@ for mode in idle busy1 busy2 taskset cgroup; do
         busy1|busy2)
             check "$mode: no fail verdict (pass or inconclusive only)" "$([ "$fails" = 0 ] && [ "$errors" = 0 ] && echo yes || echo no)" ;;
         taskset|cgroup)
-            skipped_ok=$(echo "$rows" | awk -F'\t' '{
-                n = split($9, ids, ","); two = 0
-                for (i = 1; i <= n; i++) if (ids[i] ~ /in-parallel|near-ideal-at-two|tiny-tasks-pay-overhead/) two++
-                if (two != n || n == 0) bad = 1 } END { print bad ? "no" : "yes" }')
-            check "$mode: only the 2-core observations skipped" "$skipped_ok"
-            check "$mode: every other observation passes" "$([ "$fails" = 0 ] && [ "$incs" = 0 ] && [ "$errors" = 0 ] && echo yes || echo no)" ;;
+            # Column 9 lists skips that are not for want of cores; column 6 counts all skips.
+            skipped_ok=$(echo "$rows" | awk -F'\t' '$9 != "" || $6 == 0 { bad = 1 } END { print bad ? "no" : "yes" }')
+            check "$mode: only the observations that need more cores skipped" "$skipped_ok"
+            if [ "$mode" = taskset ]; then
+                check "$mode: every other observation passes" "$([ "$fails" = 0 ] && [ "$incs" = 0 ] && [ "$errors" = 0 ] && echo yes || echo no)"
+            else
+                # Under half a core's quota a crunch can use at most half of
+                # the wall time: a CPU-against-wall check cannot pass there,
+                # and must say the quota is why.
+                other_incs=$(echo "$rows" | awk -F'\t' '{ n += $11 } END { print n + 0 }')
+                check "$mode: every other observation passes, or is inconclusive because of the quota" \
+                    "$([ "$fails" = 0 ] && [ "$other_incs" = 0 ] && [ "$errors" = 0 ] && echo yes || echo no)"
+            fi ;;
     esac
 done
 if [ -s "$WORK/cheats.tsv" ] 2>/dev/null; then

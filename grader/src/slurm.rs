@@ -113,12 +113,25 @@ REPORTS={reports}
 SUBMISSIONS=(
 {submissions})
 
+# The merge job (`bash THIS-SCRIPT --merge`): every report the tasks wrote.
+# With none at all, say so instead of handing the grader a literal "*.json".
+if [ "${1:-}" = --merge ]; then
+  shopt -s nullglob
+  reports=("$REPORTS"/*.json)
+  if [ ${#reports[@]} = 0 ]; then
+    echo "grade-class: no reports in $REPORTS: no grading task finished; see the tasks' logs there" >&2
+    exit 1
+  fi
+  exec "$GRADER" batch --merge "${reports[@]}" --out "$REPORTS"
+fi
+
 if [ -z "${SLURM_ARRAY_TASK_ID:-}" ]; then
   mkdir -p "$REPORTS"
   array=$(sbatch --parsable "$0")
+  # The merge runs this file again, so it must stay where it is until then.
   merge=$(sbatch --parsable --dependency="afterany:$array" --job-name=grade-class-merge \
     --output="$REPORTS/merge-%j.log" \
-    --wrap="\"$GRADER\" batch --merge \"$REPORTS\"/*.json --out \"$REPORTS\"")
+    --wrap="bash $(printf '%q' "$(realpath "$0")") --merge")
   echo "submitted the array as job $array and the merge as job $merge"
   echo "the gradebook will be $REPORTS/gradebook.csv"
   exit 0
@@ -170,6 +183,47 @@ mod tests {
         let mut two_lines = job(&["/s/a"]);
         two_lines.sbatch = vec!["--x\nrm -rf /".into()];
         assert!(script(&two_lines).is_err());
+    }
+
+    /// `bash SCRIPT --merge` for a job whose grader is `echo` and whose
+    /// reports go to `reports`: (success, stdout, stderr).
+    // A test's own short bash, not student code: no sandbox needed.
+    #[allow(clippy::disallowed_methods)]
+    fn merge_with(reports: &std::path::Path) -> (bool, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.sbatch");
+        let mut echoing = job(&["/s/a"]);
+        echoing.grader = "/bin/echo".into();
+        echoing.reports = reports.to_owned();
+        std::fs::write(&path, script(&echoing).unwrap()).unwrap();
+        let output = std::process::Command::new("bash")
+            .arg(&path)
+            .arg("--merge")
+            .output()
+            .unwrap();
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+        (
+            output.status.success(),
+            text(output.stdout),
+            text(output.stderr),
+        )
+    }
+
+    #[test]
+    fn the_merge_takes_every_report_and_says_when_there_is_none() {
+        let reports = tempfile::tempdir().unwrap();
+        let (ok, _, stderr) = merge_with(reports.path());
+        assert!(!ok);
+        assert!(stderr.contains("no reports in"), "{stderr}");
+        std::fs::write(reports.path().join("alice.json"), "{}").unwrap();
+        std::fs::write(reports.path().join("bob.json"), "{}").unwrap();
+        let (ok, stdout, _) = merge_with(reports.path());
+        assert!(ok);
+        assert!(stdout.starts_with("batch --merge "), "{stdout}");
+        assert!(
+            stdout.contains("alice.json") && stdout.contains("bob.json"),
+            "{stdout}"
+        );
     }
 
     #[test]

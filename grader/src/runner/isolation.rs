@@ -270,7 +270,8 @@ impl Jail {
     }
 
     /// The namespaces and the system part of the view: /usr, /etc, the
-    /// top-level links or directories into them, /proc, /dev, a private /tmp.
+    /// top-level links or directories into them, /proc, /dev, a private /tmp,
+    /// and the cgroup file system, read-only.
     fn system_view(&self, jail: &mut Command) {
         jail.args([
             "--unshare-pid",
@@ -278,7 +279,19 @@ impl Jail {
             "--unshare-ipc",
             "--unshare-uts",
         ])
-        .args(["--unshare-cgroup-try", "--die-with-parent", "--new-session"]);
+        .args(["--die-with-parent", "--new-session"]);
+        // The harness reads how long a CPU quota held it back from its
+        // cgroup's cpu.stat: without it, half a core's quota looks like a
+        // crunch that only half computes. So the cgroup namespace stays the
+        // machine's (paths in /proc/self/cgroup must match the mounts) and
+        // the hierarchy is visible, read-only.
+        if Path::new("/sys/fs/cgroup").is_dir() {
+            // Open, or `nobody` could not pass through them (see open_ancestors).
+            for dir in ["/sys", "/sys/fs"] {
+                jail.args(["--perms", "0755", "--dir", dir]);
+            }
+            jail.args(["--ro-bind", "/sys/fs/cgroup", "/sys/fs/cgroup"]);
+        }
         if !self.as_nobody {
             // An unprivileged user creates the other namespaces inside a
             // user namespace of its own.
@@ -470,6 +483,26 @@ mod tests {
             nix::unistd::getuid().as_raw()
         };
         assert_eq!(lines[3], uid.to_string());
+    }
+
+    #[test]
+    fn the_cgroup_files_are_readable_and_never_writable() {
+        let target = tempfile::tempdir().unwrap();
+        // The harness's way in: this process's cgroups, then a file of the
+        // hierarchy (each hierarchy has cgroup.procs at its root).
+        let script = "grep -q . /proc/self/cgroup && echo membership; \
+            f=$(find /sys/fs/cgroup -maxdepth 2 -name cgroup.procs | head -n 1); \
+            test -r \"$f\" && echo readable; \
+            (echo $$ > \"$f\") 2>/dev/null && echo WROTE; \
+            mkdir /sys/fs/cgroup/escape 2>/dev/null && echo MADE; echo done";
+        if !Path::new("/sys/fs/cgroup").is_dir() {
+            return; // no cgroup file system on this machine: nothing to see
+        }
+        let phase = Phase::Run { writable: &[] };
+        assert_eq!(
+            run(script, &view(target.path()), phase),
+            "membership\nreadable\ndone\n"
+        );
     }
 
     #[test]
