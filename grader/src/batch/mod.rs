@@ -195,7 +195,10 @@ fn grade_round(
         .collect::<Vec<_>>()
         .join(", ");
     bar.set_message(format!("building {names}"));
-    log(bar, &format!("building {} at once: {names}", round.len()));
+    match round.len() {
+        1 => log(bar, &format!("building {names}")),
+        n => log(bar, &format!("building {n} at once: {names}")),
+    }
     let submissions: Vec<PathBuf> = round.iter().map(|w| w.submission.clone()).collect();
     let built = rounds::build(course, exercises, &submissions, !args.no_observations);
     log(
