@@ -36,8 +36,8 @@ pub enum Command {
     /// Work through the exercises: the current one's tests run again on every
     /// save. Keys: h hint, l list, r run again, o measure the observations, q quit.
     Watch(WatchArgs),
-    /// Grade a class one submission at a time (or merge reports graded
-    /// elsewhere) into gradebook.csv and report.html.
+    /// Grade a class, a few submissions built at once and each graded alone
+    /// (or merge reports graded elsewhere), into gradebook.csv and report.html.
     Batch(BatchArgs),
     /// Render a saved JSON report in another format.
     Report(ReportArgs),
@@ -81,6 +81,10 @@ pub struct BatchArgs {
     /// reported but cost nothing, and a machine without the sandbox still grades.
     #[arg(long, conflicts_with = "merge")]
     pub no_strict: bool,
+    /// Submissions built at once, each in a build directory of its own, before
+    /// they are graded one at a time [default: one per core, at most 4]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64), conflicts_with = "merge")]
+    pub build_jobs: Option<u32>,
     #[command(flatten)]
     pub course: CourseArgs,
 }

@@ -5,6 +5,7 @@
 //! and what was expected, e.g.
 //! `course.yaml:12:5: exercises[1].observations[0]: unknown field `pointz`, expected one of ...`.
 
+use crate::model::MachineLimitRule;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,10 @@ pub struct Defaults {
     /// (and the reference solution beside them) may take.
     #[serde(default = "default_remeasure_budget")]
     pub remeasure_budget_seconds: f64,
+    /// Whether the points of observations the grading machine could not
+    /// judge (skipped, inconclusive) stay in the maximum as 0 or leave it.
+    #[serde(default)]
+    pub machine_limit_points: MachineLimitRule,
 }
 
 fn default_remeasure_budget() -> f64 {
@@ -632,6 +637,33 @@ exercises:
             .to_string();
         assert!(
             e.starts_with("course.yaml:16:9: exercises[0].observations[0].points"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn machine_limit_points_are_kept_as_zero_unless_course_yaml_says() {
+        let course = parse(MINIMAL).unwrap();
+        assert_eq!(
+            course.defaults.machine_limit_points,
+            MachineLimitRule::KeepAsZero
+        );
+        let leave = MINIMAL.replace(
+            "  repeats: 3\n",
+            "  repeats: 3\n  machine_limit_points: leave_out\n",
+        );
+        assert_eq!(
+            parse(&leave).unwrap().defaults.machine_limit_points,
+            MachineLimitRule::LeaveOut
+        );
+        let e = parse(&MINIMAL.replace(
+            "  repeats: 3\n",
+            "  repeats: 3\n  machine_limit_points: drop\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("course.yaml:5:25: defaults.machine_limit_points: unknown variant `drop`, expected `keep_as_zero` or `leave_out`"),
             "{e}"
         );
     }

@@ -9,8 +9,8 @@ use crate::load;
 use crate::margin;
 use crate::model::{
     CheckResult, ExerciseReport, FlaggedExercise, GradeReport, InconclusiveCause, Integrity,
-    Machine, NotMeasuredCause, ObservationResult, ObservationState, Recorded, TestResult,
-    TestStatus, TestsReport, Timings, Verdict,
+    Machine, MachineLimits, NotMeasuredCause, ObservationResult, ObservationState, Recorded,
+    TestResult, TestStatus, TestsReport, Timings, Verdict,
 };
 use crate::progress::{Phase, Place, Progress};
 use crate::runner::{self, HarnessEnv, Limits};
@@ -58,10 +58,55 @@ pub fn grade(
         &options.source,
         options.repeats,
         progress,
-    )?
-    .strict(options.strict)?;
-    let mut run = grader.grade_all(&exercises, options.observations);
-    progress.done();
+    )?;
+    grade_with(grader, &exercises, options, started)
+}
+
+/// [`grade`] a tree already prepared from `options.source` with
+/// [`prepare_tree`] (and built: `grader batch` builds a round of submissions
+/// at once, then grades them one at a time, finding their builds up to date).
+pub fn grade_tree(
+    course: &Course,
+    options: &Options,
+    tree: GradedTree,
+    progress: &Progress,
+) -> anyhow::Result<GradeReport> {
+    let started = Instant::now();
+    let exercises = course.select(&options.exercises)?;
+    let grader = Grader::on_tree(
+        course,
+        &exercises,
+        tree,
+        &options.source,
+        options.repeats,
+        progress,
+    )?;
+    grade_with(grader, &exercises, options, started)
+}
+
+/// The tree of `source` for `exercises`, a submission's built in build slot
+/// `slot` ([`workspace::submission_build_dir`]).
+pub fn prepare_tree(
+    course: &Course,
+    exercises: &[&Exercise],
+    source: &Source,
+    slot: usize,
+) -> anyhow::Result<GradedTree> {
+    let dirs: Vec<PathBuf> = exercises.iter().map(|e| e.dir.clone()).collect();
+    let given: Vec<PathBuf> = exercises.iter().flat_map(|e| e.given_files()).collect();
+    workspace::prepare_in_slot(course.root(), &dirs, &given, source, slot)
+        .context("cannot prepare the tree to grade")
+}
+
+fn grade_with(
+    grader: Grader<'_>,
+    exercises: &[&Exercise],
+    options: &Options,
+    started: Instant,
+) -> anyhow::Result<GradeReport> {
+    let grader = grader.strict(options.strict)?;
+    let mut run = grader.grade_all(exercises, options.observations);
+    grader.progress.done();
     run.timings.total_seconds = started.elapsed().as_secs_f64();
     let mut report = grader.report(run, options.observations);
     report.integrity.restored = grader
@@ -78,6 +123,8 @@ pub struct Run {
     pub timings: Timings,
     /// What the source scan found, per exercise with flags.
     pub flagged: Vec<FlaggedExercise>,
+    /// The observations this machine could not judge, under course.yaml's rule.
+    pub machine_limits: MachineLimits,
 }
 
 /// The tree being graded and everything needed to run it.
@@ -109,12 +156,21 @@ impl<'a> Grader<'a> {
         progress: &'a Progress,
     ) -> anyhow::Result<Self> {
         check_cargo()?;
-        let dirs: Vec<PathBuf> = exercises.iter().map(|e| e.dir.clone()).collect();
-        let given: Vec<PathBuf> = exercises.iter().flat_map(|e| e.given_files()).collect();
         progress.step("preparing the tree to grade");
-        let tree = workspace::prepare(course.root(), &dirs, &given, source)
-            .context("cannot prepare the tree to grade")?;
-        let reference = reference_tree(course, &dirs, &given, source);
+        let tree = prepare_tree(course, exercises, source, 0)?;
+        Self::on_tree(course, exercises, tree, source, repeats, progress)
+    }
+
+    /// [`new`](Self::new) over `tree`, already prepared from `source`.
+    pub fn on_tree(
+        course: &'a Course,
+        exercises: &[&Exercise],
+        tree: GradedTree,
+        source: &Source,
+        repeats: Option<usize>,
+        progress: &'a Progress,
+    ) -> anyhow::Result<Self> {
+        let reference = reference_tree(course, exercises, source);
         let d = &course.defaults;
         let env = common::observe::env_settings()?;
         let facts = Facts::read();
@@ -162,6 +218,10 @@ impl<'a> Grader<'a> {
     pub fn grade_all(&self, exercises: &[&Exercise], observations: bool) -> Run {
         let mut timings = Timings::default();
         let mut flagged = Vec::new();
+        let mut machine_limits = MachineLimits {
+            rule: self.course.defaults.machine_limit_points,
+            ..MachineLimits::default()
+        };
         let total = exercises.len();
         let exercises = exercises
             .iter()
@@ -176,13 +236,14 @@ impl<'a> Grader<'a> {
                 let withheld = found.as_ref().is_some_and(|f| f.points_withheld);
                 flagged.extend(found);
                 let mut tests = self.tests(ex, place, &mut timings);
-                let observed = if !observations {
+                let mut observed = if !observations {
                     Vec::new()
                 } else if withheld {
                     self.not_measured(ex, NotMeasuredCause::PointsWithheld)
                 } else {
                     self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 };
+                verdict::apply_machine_limit_rule(&ex.id, &mut observed, &mut machine_limits);
                 if withheld {
                     withhold(&mut tests);
                 }
@@ -193,6 +254,7 @@ impl<'a> Grader<'a> {
             exercises,
             timings: timings.with_overhead(),
             flagged,
+            machine_limits,
         }
     }
 
@@ -398,6 +460,7 @@ impl<'a> Grader<'a> {
             observations_measured,
             timings: run.timings,
             instructor_files: None,
+            machine_limits: run.machine_limits,
             integrity: Integrity {
                 isolation: self.tree.isolation.description(),
                 strict: self.strict,
@@ -532,16 +595,11 @@ fn borderline_miss(c: &CheckResult) -> bool {
 
 /// The reference solutions' tree, unless the solutions are what is graded
 /// or the course has none.
-fn reference_tree(
-    course: &Course,
-    dirs: &[PathBuf],
-    given: &[PathBuf],
-    source: &Source,
-) -> Option<GradedTree> {
+fn reference_tree(course: &Course, exercises: &[&Exercise], source: &Source) -> Option<GradedTree> {
     if matches!(source, Source::Solutions) {
         return None;
     }
-    workspace::prepare(course.root(), dirs, given, &Source::Solutions).ok()
+    prepare_tree(course, exercises, &Source::Solutions, 0).ok()
 }
 
 /// Put an exercise's tests and observations together.
@@ -567,7 +625,7 @@ pub fn exercise_report(
 }
 
 /// Grading needs cargo; say so plainly when it is missing.
-fn check_cargo() -> anyhow::Result<()> {
+pub fn check_cargo() -> anyhow::Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = std::process::Command::new(&cargo);
     command.arg("--version");

@@ -28,6 +28,49 @@ pub struct GradeReport {
     /// The sandbox and the source scan (absent from reports made before them).
     #[serde(default, skip_serializing_if = "Integrity::is_unknown")]
     pub integrity: Integrity,
+    /// The points of the observations this machine could not judge, and
+    /// whether they stayed in `max_score` (absent from reports made before
+    /// the rule: kept, uncounted).
+    #[serde(default)]
+    pub machine_limits: MachineLimits,
+}
+
+/// course.yaml's `defaults.machine_limit_points`: what the points of an
+/// observation this machine could not judge (skipped: too few cores;
+/// inconclusive: too busy or too noisy) do. They are never earned; this
+/// decides whether they stay in the maximum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MachineLimitRule {
+    /// They stay in the maximum, earned as 0: every score is out of the
+    /// whole course (the default: the score says what was shown).
+    #[default]
+    KeepAsZero,
+    /// They leave the maximum: the score is out of what this machine could
+    /// judge (the observation is out of 0 points).
+    LeaveOut,
+}
+
+impl MachineLimitRule {
+    /// The rule as course.yaml spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineLimitRule::KeepAsZero => "keep_as_zero",
+            MachineLimitRule::LeaveOut => "leave_out",
+        }
+    }
+}
+
+/// What the machine-limit rule did in one run. Set by grading.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MachineLimits {
+    pub rule: MachineLimitRule,
+    /// The points of the observations this machine could not judge: in
+    /// `max_score` as 0 (`keep_as_zero`) or left out of it (`leave_out`).
+    pub points: f64,
+    /// Those observations, as `exNN observation-id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observations: Vec<String>,
 }
 
 /// How far the run can be trusted: whether student code was isolated, and
@@ -229,6 +272,11 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Skipped or inconclusive: the machine's limit, not the code's verdict.
+    pub fn is_machine_limit(self) -> bool {
+        matches!(self, Verdict::Skipped | Verdict::Inconclusive)
+    }
+
     /// The verdict's name as every format spells it: `pass`, `fail`,
     /// `skipped`, `inconclusive`.
     pub fn as_str(self) -> &'static str {

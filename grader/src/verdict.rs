@@ -23,8 +23,8 @@ use crate::course::{Check, Observation};
 use crate::load::{self, Limits, Load};
 use crate::margin::{self, Position, Reference, Standing};
 use crate::model::{
-    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState,
-    Recorded, Verdict,
+    CheckResult, InconclusiveCause, MachineLimitRule, MachineLimits, NotMeasuredCause,
+    ObservationResult, ObservationState, Recorded, Verdict,
 };
 use common::machine::Contention;
 use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
@@ -384,6 +384,28 @@ pub fn not_measured(obs: &Observation, cores: usize, cause: NotMeasuredCause) ->
     let reason = format!("not measured: {why}");
     let state = ObservationState::NotMeasured { cause };
     result(obs, Verdict::Fail, state, reason, checks)
+}
+
+/// course.yaml's `machine_limit_points` on exercise `exercise`'s final
+/// observations (after any measuring again): those this machine could not
+/// judge (skipped, inconclusive) earn nothing either way; under `leave_out`
+/// their points also leave the maximum (each is out of 0). `limits` gathers
+/// them, with its rule, for the report to say which rule applied.
+pub fn apply_machine_limit_rule(
+    exercise: &str,
+    observations: &mut [ObservationResult],
+    limits: &mut MachineLimits,
+) {
+    for o in observations
+        .iter_mut()
+        .filter(|o| o.verdict.is_machine_limit())
+    {
+        limits.points += o.max_points;
+        limits.observations.push(format!("{exercise} {}", o.id));
+        if limits.rule == MachineLimitRule::LeaveOut {
+            o.max_points = 0.0;
+        }
+    }
 }
 
 fn skipped(obs: &Observation, cores: usize) -> ObservationResult {
@@ -797,6 +819,78 @@ mod tests {
             not_measured(&obs, 1, NotMeasuredCause::NoTestPasses).verdict,
             Verdict::Skipped
         );
+    }
+
+    /// One exercise judged on the recorded run with 1 core: a pass, a fail,
+    /// an inconclusive (noisy) and a skipped (needs 2 cores) observation of
+    /// 2 points each.
+    fn one_of_each() -> Vec<ObservationResult> {
+        let judged = |id: &str, check: Check, min_cores: usize| {
+            let mut obs = observation(vec![check]);
+            obs.id = id.into();
+            obs.min_cores = min_cores;
+            judge(&obs, &recorded(), &rules(0.25, 1))
+        };
+        let serial = || bound("serial_seconds", Some("threads_seconds"), Some(1.4), None);
+        vec![
+            judged("pass", serial(), 1),
+            judged("fail", bound("in_order_handout", None, Some(2.0), None), 1),
+            judged(
+                "noisy",
+                bound("noisy_seconds", Some("unit"), None, Some(5.0)),
+                1,
+            ),
+            judged("cores", serial(), 2),
+        ]
+    }
+
+    fn apply(rule: MachineLimitRule) -> (Vec<ObservationResult>, MachineLimits) {
+        let mut observations = one_of_each();
+        let verdicts: Vec<Verdict> = observations.iter().map(|o| o.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [
+                Verdict::Pass,
+                Verdict::Fail,
+                Verdict::Inconclusive,
+                Verdict::Skipped
+            ]
+        );
+        let mut limits = MachineLimits {
+            rule,
+            ..MachineLimits::default()
+        };
+        apply_machine_limit_rule("ex02", &mut observations, &mut limits);
+        (observations, limits)
+    }
+
+    fn points(observations: &[ObservationResult]) -> Vec<(f64, f64)> {
+        observations
+            .iter()
+            .map(|o| (o.points, o.max_points))
+            .collect()
+    }
+
+    #[test]
+    fn kept_as_zero_the_machine_limits_stay_in_the_maximum() {
+        let (observations, limits) = apply(MachineLimitRule::KeepAsZero);
+        assert_eq!(
+            points(&observations),
+            [(2.0, 2.0), (0.0, 2.0), (0.0, 2.0), (0.0, 2.0)]
+        );
+        assert_eq!(limits.points, 4.0);
+        assert_eq!(limits.observations, ["ex02 noisy", "ex02 cores"]);
+    }
+
+    #[test]
+    fn left_out_the_machine_limits_leave_the_maximum_and_a_fail_does_not() {
+        let (observations, limits) = apply(MachineLimitRule::LeaveOut);
+        assert_eq!(
+            points(&observations),
+            [(2.0, 2.0), (0.0, 2.0), (0.0, 0.0), (0.0, 0.0)]
+        );
+        assert_eq!(limits.points, 4.0);
+        assert_eq!(limits.observations, ["ex02 noisy", "ex02 cores"]);
     }
 
     #[test]

@@ -159,6 +159,32 @@ pub fn prepare(
     given_files: &[PathBuf],
     source: &Source,
 ) -> anyhow::Result<GradedTree> {
+    prepare_in_slot(course_root, exercise_dirs, given_files, source, 0)
+}
+
+/// The build directory of submissions' trees in build slot `slot`. Slot 0
+/// is the one every single grading shares; `grader batch`, building K
+/// submissions at once, uses slots 0..K, each reused round after round:
+/// dependencies compile once per slot, and the disk holds K builds at most
+/// (cargo locks a build directory, and two trees built at once in one
+/// directory would overwrite each other's executables).
+pub fn submission_build_dir(course_root: &Path, slot: usize) -> PathBuf {
+    let target = course_root.join("target");
+    match slot {
+        0 => target.join("grader-submissions"),
+        n => target.join(format!("grader-submissions-{}", n + 1)),
+    }
+}
+
+/// [`prepare`], a submission's tree built in build slot `slot`
+/// ([`submission_build_dir`]); the trusted trees have one build directory each.
+pub fn prepare_in_slot(
+    course_root: &Path,
+    exercise_dirs: &[PathBuf],
+    given_files: &[PathBuf],
+    source: &Source,
+    slot: usize,
+) -> anyhow::Result<GradedTree> {
     // The outer cargo (`cargo run`) holds a lock on its own target dir: nested
     // builds use directories of their own under it.
     let grader_target = course_root.join("target");
@@ -194,9 +220,9 @@ pub fn prepare(
             GradedTree {
                 label: format!("submission {}", dir.display()),
                 manifest: temp.path().join("Cargo.toml"),
-                // Shared by all submissions: dependencies compile once. Student
-                // code only ever sees it read-only.
-                target_dir: grader_target.join("grader-submissions"),
+                // Shared by all submissions built in this slot: dependencies
+                // compile once. Student code only ever sees it read-only.
+                target_dir: submission_build_dir(course_root, slot),
                 // Only the copy: not the instructor's course, not solutions/.
                 view: View {
                     readable: vec![temp.path().to_path_buf()],
@@ -595,6 +621,30 @@ mod tests {
         let temp = t.clone();
         drop(tree);
         assert!(!temp.exists(), "the copy lives as long as the tree");
+    }
+
+    #[test]
+    fn each_build_slot_builds_in_a_directory_of_its_own() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sub.path().join("exercises")).unwrap();
+        let source = Source::Submission(sub.path().into());
+        let slot = |n| prepare_in_slot(root.path(), &dirs(), &[], &source, n).unwrap();
+        let (first, second) = (slot(0), slot(1));
+        let target = root.path().join("target");
+        assert_eq!(first.target_dir, target.join("grader-submissions"));
+        assert_eq!(second.target_dir, target.join("grader-submissions-2"));
+        assert_eq!(
+            second.view.target_dir, second.target_dir,
+            "the box binds it"
+        );
+        assert_ne!(first.root(), second.root());
+        let exercises = prepare_in_slot(root.path(), &dirs(), &[], &Source::Exercises, 1);
+        assert_eq!(
+            exercises.unwrap().target_dir,
+            target.join("grader").join("exercises"),
+            "the trusted trees have one build directory each"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `grader batch`: a small class graded one submission at a time, its
-//! gradebook against single gradings, resuming, a submission that costs only
-//! itself, `--merge`, and report.html rendered in headless Chromium.
+//! `grader batch`: a small class built two submissions at a time and graded
+//! one at a time (the log's order of events), its gradebook against single
+//! gradings, resuming, a submission that costs only itself, `--merge`, and
+//! report.html rendered in headless Chromium.
 //!
 //! Needs Debian's `chromium` (`.ci/run` installs it).
 
@@ -99,13 +100,48 @@ fn class(dir: &Path) -> Class {
     }
 }
 
-fn batch(inputs: &[&Path], out: &Path) {
-    grader("batch")
+/// `grader batch` over `inputs`, two builds at once: its log lines (stderr
+/// is not a terminal), without the `grader batch: ` prefix.
+fn batch(inputs: &[&Path], out: &Path) -> Vec<String> {
+    let done = grader("batch")
         .args(inputs)
-        .args(["--exercise", "ex01", "--no-observations", "--out"])
+        .args([
+            "--exercise",
+            "ex01",
+            "--no-observations",
+            "--build-jobs",
+            "2",
+            "--out",
+        ])
         .arg(out)
         .assert()
         .success();
+    String::from_utf8_lossy(&done.get_output().stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("grader batch: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What a batch's log says happened, in order: `build <ids>`, `built
+/// <ids>`, `grade <id>` (done, graded or not).
+fn events(log: &[String]) -> Vec<String> {
+    log.iter()
+        .filter_map(|line| {
+            if let Some(rest) = line.strip_prefix("building ") {
+                let ids = rest.split_once(": ").map_or(rest, |(_, ids)| ids);
+                Some(format!("build {ids}"))
+            } else if let Some(rest) = line.strip_prefix("built ") {
+                Some(format!("built {}", rest.split(" in ").next().unwrap()))
+            } else {
+                let (count, rest) = line.split_once(' ')?;
+                count.contains('/').then(|| {
+                    let id = rest.split(':').next().unwrap();
+                    format!("grade {id}")
+                })
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -113,7 +149,8 @@ fn a_class_is_graded_resumed_and_merged() {
     let dir = tempfile::tempdir().unwrap();
     let c = class(dir.path());
     let out = dir.path().join("out");
-    batch(&[&c.reference, &c.stubs, &c.broken, &c.missing], &out);
+    let log = batch(&[&c.reference, &c.stubs, &c.broken, &c.missing], &out);
+    builds_happen_in_rounds_apart_from_grading(&log);
     let rows = gradebook(&out);
     assert_eq!(rows[0], ["id", "ex01", "total", "max", "flags"]);
     let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
@@ -133,6 +170,41 @@ fn a_class_is_graded_resumed_and_merged() {
     each_report_matches_grading_alone(&c, &out);
     resuming_grades_only_what_changed(&c, &out);
     merging_gives_the_same_gradebook(dir.path(), &out);
+}
+
+/// Two submissions are built at once, and both builds are over before the
+/// first of them is graded (measured, had observations been asked for);
+/// the next round's builds start only once the last grading is done.
+fn builds_happen_in_rounds_apart_from_grading(log: &[String]) {
+    assert_eq!(
+        events(log),
+        [
+            "build reference, stubs",
+            "built reference, stubs",
+            "grade reference",
+            "grade stubs",
+            "build broken, missing",
+            "built broken, missing",
+            "grade broken",
+            "grade missing",
+        ],
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("broken: does not build: ex01: error")),
+        "a build error is seen as the round is built: {log:#?}"
+    );
+    for slot in ["grader-submissions", "grader-submissions-2"] {
+        let built = root().join("target").join(slot).join("debug/deps");
+        let ex01 = fs::read_dir(&built).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with("ex01-") && !name.contains('.')
+            })
+        });
+        assert!(ex01, "each build of a round has its own directory: {slot}");
+    }
 }
 
 fn each_report_matches_grading_alone(c: &Class, out: &Path) {
@@ -170,7 +242,18 @@ fn resuming_grades_only_what_changed(c: &Class, out: &Path) {
     std::thread::sleep(std::time::Duration::from_millis(50));
     let stub_lib = c.stubs.join("exercises/ex01-serial-map/src/lib.rs");
     fs::write(&stub_lib, fs::read_to_string(&stub_lib).unwrap() + "\n").unwrap();
-    batch(&[&c.reference, &c.stubs, &c.broken], out);
+    let log = batch(&[&c.reference, &c.stubs, &c.broken], out);
+    assert_eq!(
+        events(&log),
+        [
+            "grade reference",
+            "grade broken",
+            "build stubs",
+            "built stubs",
+            "grade stubs"
+        ],
+        "only the changed submission is built again: {log:#?}"
+    );
     assert_eq!(modified(&out.join("reference.json")), before.0);
     assert_ne!(modified(&out.join("stubs.json")), before.1);
 }

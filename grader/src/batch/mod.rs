@@ -1,12 +1,14 @@
 //! `grader batch`: a class on one machine, or reports graded elsewhere merged.
 //!
-//! `grader batch SUBMISSION... --out DIR` grades the submissions one after
-//! another, so no two are ever timed at once (cargo builds each with every
-//! core; dependencies compile once, in the shared submissions' build
-//! directory). Each gets `DIR/<id>.json`; a submission whose report is newer
-//! than every file of its sources is not graded again, so an interrupted batch
-//! resumes where it stopped. A submission that cannot be graded at all costs
-//! only itself: its error goes to `DIR/<id>.error` and the batch goes on.
+//! `grader batch SUBMISSION... --out DIR` grades the submissions in rounds
+//! ([`rounds`]): it builds the next K (`--build-jobs`) at once, each in a
+//! build directory of its own, then grades them one after another, so no
+//! build ever runs beside a measurement and no two submissions are ever
+//! timed at once. Each gets `DIR/<id>.json`; a submission whose report is
+//! newer than every file of its sources is not graded again, so an
+//! interrupted batch resumes where it stopped. A submission that cannot be
+//! graded at all costs only itself: its error goes to `DIR/<id>.error` and
+//! the batch goes on.
 //!
 //! `grader batch --merge REPORT.json... --out DIR` reads reports written
 //! elsewhere (Slurm tasks, Gradescope, CI). Both write `gradebook.csv` and
@@ -14,8 +16,10 @@
 
 pub mod gradebook;
 pub mod html;
+pub mod rounds;
 
 use crate::cli::BatchArgs;
+use crate::course::{Course, Exercise};
 use crate::grade;
 use crate::instructor::{instructor_files, read_report};
 use crate::model::GradeReport;
@@ -110,58 +114,147 @@ pub fn submission_ids(submissions: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// Grade each submission in turn, reusing reports newer than their sources.
+/// A submission that needs grading: its place in the class, id and directory.
+struct Waiting {
+    index: usize,
+    id: String,
+    submission: PathBuf,
+}
+
+/// The class's results so far, each with its place in the class.
+#[derive(Default)]
+struct Book {
+    graded: Vec<(usize, Graded)>,
+    not_graded: Vec<(usize, NotGraded)>,
+}
+
+impl Book {
+    /// Graded and not graded, each in the order the submissions were given.
+    fn in_class_order(mut self) -> (Vec<Graded>, Vec<NotGraded>) {
+        self.graded.sort_by_key(|(index, _)| *index);
+        self.not_graded.sort_by_key(|(index, _)| *index);
+        (
+            self.graded.into_iter().map(|(_, g)| g).collect(),
+            self.not_graded.into_iter().map(|(_, n)| n).collect(),
+        )
+    }
+}
+
+/// Grade the submissions in rounds ([`rounds`]: K built at once, then
+/// graded one at a time), reusing reports newer than their sources.
 fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> {
     let course = load_course(args.course.course.as_deref())?;
+    let exercises = course.select(&args.exercises)?;
     let ids = submission_ids(&args.inputs);
     let bar = progress_bar(args.inputs.len());
-    let mut graded = Vec::new();
-    let mut not_graded = Vec::new();
-    for (submission, id) in args.inputs.iter().zip(&ids) {
-        bar.set_message(id.clone());
+    let mut book = Book::default();
+    let mut waiting = Vec::new();
+    for (index, (submission, id)) in args.inputs.iter().zip(ids).enumerate() {
         let report_path = args.out.join(format!("{id}.json"));
-        let error_path = args.out.join(format!("{id}.error"));
         if is_fresh(&report_path, submission) {
-            graded.push(Graded {
-                id: id.clone(),
-                report: read_report(&report_path)?,
-            });
+            let report = read_report(&report_path)?;
             done(
                 &bar,
                 &format!("{id}: graded before, its report is newer than its files"),
             );
-            continue;
-        }
-        match grade_one(&course, submission, args) {
-            Ok(report) => {
-                let json = serde_json::to_string_pretty(&report)? + "\n";
-                write_whole(&report_path, &json)?;
-                let _ = fs::remove_file(&error_path);
-                done(
-                    &bar,
-                    &format!(
-                        "{id}: {} / {}",
-                        points(report.score),
-                        points(report.max_score)
-                    ),
-                );
-                graded.push(Graded {
-                    id: id.clone(),
-                    report,
-                });
-            }
-            Err(e) => {
-                done(&bar, &format!("{id}: could not grade: {e:#}"));
-                write_whole(&error_path, &format!("{e:#}\n"))?;
-                not_graded.push(NotGraded {
-                    id: id.clone(),
-                    error: format!("{e:#}"),
-                });
-            }
+            book.graded.push((index, Graded { id, report }));
+        } else {
+            let submission = submission.clone();
+            waiting.push(Waiting {
+                index,
+                id,
+                submission,
+            });
         }
     }
+    if !waiting.is_empty() {
+        grade::check_cargo()?;
+    }
+    let jobs = args
+        .build_jobs
+        .map_or_else(rounds::default_build_jobs, |jobs| jobs as usize);
+    for round in waiting.chunks(jobs) {
+        grade_round(&course, &exercises, round, args, &bar, &mut book)?;
+    }
     bar.finish_and_clear();
-    Ok((graded, not_graded))
+    Ok(book.in_class_order())
+}
+
+/// One round: build its submissions at once, then grade them one at a time.
+fn grade_round(
+    course: &Course,
+    exercises: &[&Exercise],
+    round: &[Waiting],
+    args: &BatchArgs,
+    bar: &ProgressBar,
+    book: &mut Book,
+) -> anyhow::Result<()> {
+    let names = round
+        .iter()
+        .map(|w| w.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    bar.set_message(format!("building {names}"));
+    match round.len() {
+        1 => log(bar, &format!("building {names}")),
+        n => log(bar, &format!("building {n} at once: {names}")),
+    }
+    let submissions: Vec<PathBuf> = round.iter().map(|w| w.submission.clone()).collect();
+    let built = rounds::build(course, exercises, &submissions, !args.no_observations);
+    log(
+        bar,
+        &format!(
+            "built {names} in {:.0} s; grading them one at a time",
+            built.seconds
+        ),
+    );
+    for (waiting, ready) in round.iter().zip(&built.submissions) {
+        if let Some(error) = ready.as_ref().ok().and_then(|r| r.build_error.as_ref()) {
+            log(bar, &format!("{}: does not build: {error}", waiting.id));
+        }
+    }
+    for (waiting, ready) in round.iter().zip(built.submissions) {
+        bar.set_message(format!("grading {}", waiting.id));
+        let report = ready.and_then(|ready| grade_one(course, &waiting.submission, ready, args));
+        record(waiting, report, args, bar, book)?;
+    }
+    Ok(())
+}
+
+/// Write a submission's report, or its error, and count it done.
+fn record(
+    waiting: &Waiting,
+    report: anyhow::Result<GradeReport>,
+    args: &BatchArgs,
+    bar: &ProgressBar,
+    book: &mut Book,
+) -> anyhow::Result<()> {
+    let id = &waiting.id;
+    let error_path = args.out.join(format!("{id}.error"));
+    match report {
+        Ok(report) => {
+            let json = serde_json::to_string_pretty(&report)? + "\n";
+            write_whole(&args.out.join(format!("{id}.json")), &json)?;
+            let _ = fs::remove_file(&error_path);
+            let score = format!("{} / {}", points(report.score), points(report.max_score));
+            done(bar, &format!("{id}: {score}"));
+            let graded = Graded {
+                id: id.clone(),
+                report,
+            };
+            book.graded.push((waiting.index, graded));
+        }
+        Err(e) => {
+            done(bar, &format!("{id}: could not grade: {e:#}"));
+            write_whole(&error_path, &format!("{e:#}\n"))?;
+            let not_graded = NotGraded {
+                id: id.clone(),
+                error: format!("{e:#}"),
+            };
+            book.not_graded.push((waiting.index, not_graded));
+        }
+    }
+    Ok(())
 }
 
 /// The submission count, elapsed time and time left on a terminal.
@@ -180,25 +273,29 @@ fn progress_bar(submissions: usize) -> ProgressBar {
 /// count when stderr is not a terminal (a log, a Slurm job).
 fn done(bar: &ProgressBar, line: &str) {
     bar.inc(1);
+    log(
+        bar,
+        &format!("{}/{} {line}", bar.position(), bar.length().unwrap_or(0)),
+    );
+}
+
+/// A line above the bar, or a plain `grader batch:` line when stderr is not
+/// a terminal.
+fn log(bar: &ProgressBar, line: &str) {
     if bar.is_hidden() {
-        eprintln!(
-            "grader batch: {}/{} {line}",
-            bar.position(),
-            bar.length().unwrap_or(0)
-        );
+        eprintln!("grader batch: {line}");
     } else {
         bar.println(line);
     }
 }
 
+/// Grade one built submission of a round.
 fn grade_one(
-    course: &crate::course::Course,
+    course: &Course,
     submission: &Path,
+    ready: rounds::Ready,
     args: &BatchArgs,
 ) -> anyhow::Result<GradeReport> {
-    if !submission.is_dir() {
-        bail!("{} is not a directory", submission.display());
-    }
     let options = grade::Options {
         exercises: args.exercises.clone(),
         source: Source::Submission(submission.to_owned()),
@@ -206,8 +303,11 @@ fn grade_one(
         observations: !args.no_observations,
         strict: !args.no_strict,
     };
-    let mut report = grade::grade(course, &options, &Progress::quiet())?;
+    let mut report = grade::grade_tree(course, &options, ready.tree, &Progress::quiet())?;
     report.instructor_files = instructor_files(course, &options.source)?;
+    // Its builds ran in the round, before grading: they count as its own.
+    report.timings.build_seconds += ready.build_seconds;
+    report.timings.total_seconds += ready.build_seconds;
     Ok(report)
 }
 

@@ -63,7 +63,7 @@ impl Reporter for Github {
                 });
             }
             for o in &ex.observations {
-                tests.push(observation_test(ex, o));
+                tests.push(observation_test(report, ex, o));
             }
         }
         let all_pass = tests.iter().all(|t| t.status == "pass");
@@ -77,21 +77,22 @@ impl Reporter for Github {
     }
 }
 
-fn observation_test(ex: &ExerciseReport, o: &ObservationResult) -> Test {
+fn observation_test(report: &GradeReport, ex: &ExerciseReport, o: &ObservationResult) -> Test {
     let message = match (o.verdict, &o.hint) {
         (Verdict::Pass, _) => String::new(),
         (Verdict::Fail, Some(hint)) => format!("{} Hint: {hint}", o.reason),
         (Verdict::Fail, None) => o.reason.clone(),
         (Verdict::Skipped | Verdict::Inconclusive, _) => format!(
-            "Not measurable on this machine, its limit and not your mistake: {} Its points ({}) count as 0.",
-            o.reason,
-            super::points(o.max_points)
+            "{} It was {}: {}",
+            super::machine_limit_note(report, o),
+            o.verdict.as_str(),
+            o.reason
         ),
     };
     Test {
         name: format!("{} observation {}", ex.id, o.id),
-        // A machine's limit does not turn the run red; its points still
-        // count as 0 against max_score.
+        // A machine's limit does not turn the run red; its points count as
+        // 0 against max_score or are left out of it, as course.yaml says.
         status: if o.verdict == Verdict::Fail {
             "fail"
         } else {

@@ -58,10 +58,10 @@ impl Reporter for Gradescope {
                 });
             }
             for o in &ex.observations {
-                let limit = machine_limit(o.verdict);
                 let mut output = format!("{}\n{}: {}", o.claim, o.verdict.as_str(), o.reason);
-                if limit {
-                    output.push_str(&format!("\n{MACHINE_LIMIT}"));
+                if o.verdict.is_machine_limit() {
+                    output.push('\n');
+                    output.push_str(&super::machine_limit_note(report, o));
                 } else if let Some(hint) = o.hint.as_ref().filter(|_| o.verdict != Verdict::Pass) {
                     output.push_str(&format!("\nHint: {hint}"));
                 }
@@ -93,13 +93,6 @@ impl Reporter for Gradescope {
     }
 }
 
-/// What a skipped or inconclusive observation means for the student.
-const MACHINE_LIMIT: &str = "This is the limit of the machine that graded it, not a mistake in your code: its points stay in the maximum as 0 until it is graded on a machine that can measure it.";
-
-fn machine_limit(verdict: Verdict) -> bool {
-    matches!(verdict, Verdict::Skipped | Verdict::Inconclusive)
-}
-
 /// The results' top-level output: the score, the machine, what it could not
 /// measure, and whether the instructor's files still match the release.
 fn summary(report: &GradeReport) -> String {
@@ -111,24 +104,9 @@ fn summary(report: &GradeReport) -> String {
         report.machine.cores,
         points(report.machine.time_unit_ms)
     );
-    let limited: Vec<_> = report
-        .exercises
-        .iter()
-        .flat_map(|e| e.observations.iter().map(move |o| (e, o)))
-        .filter(|(_, o)| machine_limit(o.verdict))
-        .collect();
-    if !limited.is_empty() {
-        let lost: f64 = limited.iter().map(|(_, o)| o.max_points).sum();
-        text.push_str(&format!(
-            "\n{} observations could not be judged on this machine ({}); their {} points stay in the maximum as 0: the machine's limit, not your mistake.",
-            limited.len(),
-            limited
-                .iter()
-                .map(|(e, o)| format!("{} {}", e.id, o.id))
-                .collect::<Vec<_>>()
-                .join(", "),
-            points(lost)
-        ));
+    if let Some(line) = super::machine_limits_line(report) {
+        text.push('\n');
+        text.push_str(&line);
     }
     if let Some(files) = &report.instructor_files {
         text.push('\n');

@@ -371,10 +371,9 @@ fn not_judged(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     if parts.is_empty() {
         return Ok(());
     }
-    let line = format!(
-        "Not judged: {}. These are the machine's limits, not mistakes.",
-        parts.join(", ")
-    );
+    let why = super::machine_limits_line(report)
+        .unwrap_or_else(|| "These are the machine's limits, not mistakes.".to_owned());
+    let line = format!("Not judged: {}. {why}", parts.join(", "));
     wrapped(out, "", &line)
 }
 

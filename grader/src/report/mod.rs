@@ -9,7 +9,7 @@ mod human;
 mod json;
 mod junit;
 
-use crate::model::GradeReport;
+use crate::model::{GradeReport, MachineLimitRule, ObservationResult};
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -160,6 +160,48 @@ pub fn flag_lines(report: &GradeReport, id: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Which rule applied to the observations this machine could not judge, in
+/// one sentence, e.g. `3 points left out of the maximum: this machine could
+/// not measure ex02 a, ex02 b (...)`; None when it judged every one.
+pub fn machine_limits_line(report: &GradeReport) -> Option<String> {
+    let limits = &report.machine_limits;
+    if limits.observations.is_empty() {
+        return None;
+    }
+    let what = match limits.rule {
+        MachineLimitRule::KeepAsZero => "kept in the maximum as 0",
+        MachineLimitRule::LeaveOut => "left out of the maximum",
+    };
+    Some(format!(
+        "{} {what}: this machine could not measure {} (too few cores, or too busy or noisy to judge): its limit, not a mistake in the code (course.yaml's machine_limit_points: {}).",
+        points_of(limits.points),
+        limits.observations.join(", "),
+        limits.rule.as_str()
+    ))
+}
+
+/// What a skipped or inconclusive observation's points did, for its own
+/// line in a platform's output.
+pub fn machine_limit_note(report: &GradeReport, o: &ObservationResult) -> String {
+    let points = match report.machine_limits.rule {
+        MachineLimitRule::KeepAsZero => format!(
+            "its {} {} kept in the maximum as 0 until it is graded on a machine that can measure it",
+            points_of(o.max_points),
+            if o.max_points == 1.0 { "is" } else { "are" }
+        ),
+        MachineLimitRule::LeaveOut => "its points are left out of the maximum".to_owned(),
+    };
+    format!(
+        "This machine could not measure it, its limit and not a mistake in your code: {points}."
+    )
+}
+
+/// `1 point`, `2.5 points`.
+pub fn points_of(x: f64) -> String {
+    let unit = if x == 1.0 { "point" } else { "points" };
+    format!("{} {unit}", points(x))
 }
 
 /// Points without noise: `10`, `6.67`.
@@ -373,8 +415,35 @@ pub(crate) mod fixtures {
     }
     }
 
-    /// A partly done course: every verdict, a failing test, a build error and a fresh stub.
+    /// A partly done course: every verdict, a failing test, a build error and
+    /// a fresh stub; the machine limits kept in the maximum as 0 (the default).
     pub fn mixed() -> GradeReport {
+        mixed_under(MachineLimitRule::KeepAsZero)
+    }
+
+    /// [`mixed`] graded under `rule`: the rule applied as grading applies
+    /// it, and the maximums summed again.
+    pub fn mixed_under(rule: MachineLimitRule) -> GradeReport {
+        let mut report = mixed_judged();
+        report.machine_limits = MachineLimits {
+            rule,
+            ..MachineLimits::default()
+        };
+        for ex in &mut report.exercises {
+            crate::verdict::apply_machine_limit_rule(
+                &ex.id,
+                &mut ex.observations,
+                &mut report.machine_limits,
+            );
+            let observed: f64 = ex.observations.iter().map(|o| o.max_points).sum();
+            ex.max_score = ex.tests.max_points + observed;
+        }
+        report.max_score = report.exercises.iter().map(|e| e.max_score).sum();
+        report
+    }
+
+    /// [`mixed`] before the machine-limit rule.
+    fn mixed_judged() -> GradeReport {
         let exercises = vec![threaded_query(), process_crunch(), speedup_sweep()];
         GradeReport {
             course: "Parallel Rust".into(),
@@ -400,6 +469,7 @@ pub(crate) mod fixtures {
             },
             instructor_files: None,
             integrity: Default::default(),
+            machine_limits: MachineLimits::default(),
         }
     }
 
@@ -412,6 +482,8 @@ pub(crate) mod fixtures {
         passed.retain(|t| t.status == TestStatus::Passed);
         ex.tests = tests(20.0, None, passed);
         ex.observations.truncate(1);
+        report.machine_limits = MachineLimits::default();
+        let ex = &mut report.exercises[0];
         ex.score = 22.0;
         ex.max_score = 22.0;
         report.target = "solutions".into();
@@ -424,7 +496,7 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Verdict;
+    use crate::model::{MachineLimitRule, Verdict};
 
     fn render(format: Format, report: &GradeReport) -> String {
         anstream::adapter::strip_str(&reporter(format, Detail::default()).render(report).unwrap())
@@ -513,6 +585,81 @@ mod tests {
             let scores = v["tests"].as_array().unwrap().iter();
             let sum = scores.fold(0.0, |sum, t| sum + t["score"].as_f64().unwrap());
             assert_eq!(sum, 70.0, "{format:?}");
+        }
+    }
+
+    /// Gradescope's tests add up to its score and, out of their maximums,
+    /// to the report's maximum; GitHub's to its score, out of its max_score.
+    #[test]
+    fn machine_formats_add_up_under_either_machine_limit_rule() {
+        for (rule, max) in [
+            (MachineLimitRule::KeepAsZero, 70.0),
+            (MachineLimitRule::LeaveOut, 67.0),
+        ] {
+            let report = fixtures::mixed_under(rule);
+            assert_eq!((report.score, report.max_score), (12.0, max), "{rule:?}");
+            let v: serde_json::Value =
+                serde_json::from_str(&render(Format::Gradescope, &report)).unwrap();
+            let sum = |key: &str| -> f64 {
+                let tests = v["tests"].as_array().unwrap();
+                tests.iter().map(|t| t[key].as_f64().unwrap()).sum()
+            };
+            assert_eq!((sum("score"), sum("max_score")), (12.0, max), "{rule:?}");
+            assert_eq!(v["score"], 12.0);
+            let v: serde_json::Value =
+                serde_json::from_str(&render(Format::Github, &report)).unwrap();
+            let tests = v["tests"].as_array().unwrap();
+            let scores: f64 = tests.iter().map(|t| t["score"].as_f64().unwrap()).sum();
+            assert_eq!((scores, v["max_score"].as_f64().unwrap()), (12.0, max));
+        }
+    }
+
+    /// Human, Gradescope and Classroom outputs say which rule applied.
+    #[test]
+    fn the_outputs_say_which_machine_limit_rule_applied() {
+        let kept = "3 points kept in the maximum as 0: this machine could not measure ex02 secret-speedup, ex02 threads-crunch-in-parallel";
+        let left = "3 points left out of the maximum: this machine could not measure ex02 secret-speedup, ex02 threads-crunch-in-parallel";
+        for (rule, says, note) in [
+            (
+                MachineLimitRule::KeepAsZero,
+                kept,
+                "its 2 points are kept in the maximum as 0",
+            ),
+            (
+                MachineLimitRule::LeaveOut,
+                left,
+                "its points are left out of the maximum",
+            ),
+        ] {
+            let report = fixtures::mixed_under(rule);
+            // Wrapped at spaces and hyphens: compared without white space.
+            let unwrapped = |text: &str| text.split_whitespace().collect::<String>();
+            let human = render(Format::Human, &report);
+            assert!(
+                unwrapped(&human).contains(&unwrapped(says)),
+                "{rule:?}: {human}"
+            );
+            let gradescope: serde_json::Value =
+                serde_json::from_str(&render(Format::Gradescope, &report)).unwrap();
+            let output = gradescope["output"].as_str().unwrap();
+            assert!(output.contains(says), "{rule:?}: {output}");
+            let skipped = |v: &serde_json::Value, key: &str| -> String {
+                let tests = v["tests"].as_array().unwrap();
+                let name = |t: &&serde_json::Value| {
+                    t["name"]
+                        .as_str()
+                        .unwrap()
+                        .contains("threads-crunch-in-parallel")
+                };
+                tests.iter().find(name).unwrap()[key]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            };
+            assert!(skipped(&gradescope, "output").contains(note), "{rule:?}");
+            let github: serde_json::Value =
+                serde_json::from_str(&render(Format::Github, &report)).unwrap();
+            assert!(skipped(&github, "message").contains(note), "{rule:?}");
         }
     }
 

@@ -64,12 +64,8 @@ fn last_output(stderr: &str) -> String {
     }
 }
 
-pub(super) fn run(
-    tree: &GradedTree,
-    package: &str,
-    env: &HarnessEnv,
-    limits: &Limits,
-) -> HarnessOutcome {
+/// Build the package's harness (release, bench profile) without running it.
+pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
     let mut build = cargo::command(tree, "bench");
     build.args([
         "--no-run",
@@ -79,7 +75,16 @@ pub(super) fn run(
         "--bench",
         HARNESS_TARGET,
     ]);
-    let build = cargo::build(tree.confine(&build, Phase::Build));
+    cargo::build(tree.confine(&build, Phase::Build))
+}
+
+pub(super) fn run(
+    tree: &GradedTree,
+    package: &str,
+    env: &HarnessEnv,
+    limits: &Limits,
+) -> HarnessOutcome {
+    let build = build(tree, package);
     let mut outcome = HarnessOutcome {
         measurements: Err(HarnessError::Missing {
             package: package.to_owned(),

@@ -26,7 +26,8 @@ struct Case<'a> {
     name: String,
 }
 
-pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
+/// Build the package's integration tests without running them.
+pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
     let mut build = cargo::command(tree, "test");
     // `--test '*'`: only the integration tests (tests/*.rs), not unit tests a
     // student may have added in src.
@@ -38,7 +39,11 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
         "--test",
         "*",
     ]);
-    let build = cargo::build(tree.confine(&build, Phase::Build));
+    cargo::build(tree.confine(&build, Phase::Build))
+}
+
+pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
+    let build = build(tree, package);
     let start = Instant::now();
     let mut outcome = TestsOutcome {
         build_error: build.error.clone(),

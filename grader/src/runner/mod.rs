@@ -69,3 +69,16 @@ pub fn run_harness(
 ) -> HarnessOutcome {
     harness::run(tree, package, env, limits)
 }
+
+/// Build the package's integration tests and, when `harness`, its harness,
+/// exactly as [`run_tests`] and [`run_harness`] build them, and run nothing:
+/// `grader batch` builds a round of submissions at once before it grades
+/// them one at a time, and grading then finds these builds up to date. The
+/// first build error (grading reports it again, in its own place).
+pub fn build_ahead(tree: &GradedTree, package: &str, harness: bool) -> Option<String> {
+    let tests = libtest::build(tree, package);
+    if tests.error.is_some() || !harness {
+        return tests.error;
+    }
+    harness::build(tree, package).error
+}
