@@ -88,15 +88,20 @@ fn rust_version(course_root: &Path) -> anyhow::Result<Option<String>> {
 
 /// Run once, as root, when Gradescope builds the image.
 const SETUP_SH: &str = r#"#!/usr/bin/env bash
-# Gradescope's setup: a Rust toolchain when the image has none, the grader,
-# and every test and harness built once by grading the stubs, so that a
-# submission compiles only its own crates.
+# Gradescope's setup: a Rust toolchain when the image has none, the sandbox,
+# the grader, every crate the course builds with, the unprivileged user that
+# grades, and every test and harness built once by grading the stubs, so that
+# a submission compiles only its own crates.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 SOURCE="$ROOT/source"
 COURSE="$SOURCE/course"
 TOOLCHAIN="{toolchain}"
 GRADING_USER="${AUTOGRADER_USER-autograder-student}"
+# What the grading user runs cargo with, when root's toolchain is out of its
+# reach.
+SHARED_TOOLCHAIN="$ROOT/toolchain"
+SHARED_CARGO_HOME="$ROOT/cargo-home"
 
 if ! command -v cargo >/dev/null 2>&1 && [ -x /usr/local/cargo/bin/cargo ]; then
   export RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH="/usr/local/cargo/bin:$PATH"
@@ -105,16 +110,21 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "== installing Rust $TOOLCHAIN with rustup"
   apt-get update -q
   apt-get install -y -q curl ca-certificates build-essential
+  # Under /usr/local, readable by every user: the grading user runs it as is.
   export RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
     sh -s -- -y --no-modify-path --profile minimal --default-toolchain "$TOOLCHAIN"
   chmod -R a+rX /usr/local/rustup /usr/local/cargo
   export PATH="/usr/local/cargo/bin:$PATH"
 fi
+if ! command -v bwrap >/dev/null 2>&1; then
+  echo "== installing bubblewrap (the grader's sandbox for student code)"
+  apt-get update -q && apt-get install -y -q bubblewrap
+fi
 {
   echo "export PATH=\"$(dirname "$(command -v cargo)"):\$PATH\""
-  [ -n "${RUSTUP_HOME:-}" ] && echo "export RUSTUP_HOME=\"$RUSTUP_HOME\""
-  [ -n "${CARGO_HOME:-}" ] && echo "export CARGO_HOME=\"$CARGO_HOME\""
+  if [ -n "${RUSTUP_HOME:-}" ]; then echo "export RUSTUP_HOME=\"$RUSTUP_HOME\""; fi
+  if [ -n "${CARGO_HOME:-}" ]; then echo "export CARGO_HOME=\"$CARGO_HOME\""; fi
 } > "$SOURCE/env.sh"
 
 echo "== building the grader"
@@ -122,23 +132,109 @@ cd "$COURSE"
 cargo build --release --locked -p grader
 mkdir -p "$SOURCE/bin"
 install -m 755 "${CARGO_TARGET_DIR:-$COURSE/target}/release/grader" "$SOURCE/bin/grader"
+# Grading builds run offline in the sandbox: every crate is fetched now.
+echo "== fetching every crate the course builds with"
+cargo fetch --locked
 
-# Student code runs as an unprivileged user that owns nothing but the build
-# directory, when this user can run the toolchain (not when cargo lives in
-# root's home, as on a developer's machine: then grading runs as root).
+# The whole environment the grading user runs the grader with (run_autograder
+# starts it from an empty one): cargo's directory first on PATH, CARGO (the
+# grader binds that toolchain into its sandbox), the crate cache.
+write_grading_env() { # BIN_DIR CARGO_HOME [RUSTUP_HOME]
+  {
+    echo "PATH=$1:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    echo "CARGO=$1/cargo"
+    echo "CARGO_HOME=$2"
+    if [ -n "${3:-}" ]; then echo "RUSTUP_HOME=$3"; fi
+    echo "LANG=C.UTF-8"
+  } > "$SOURCE/grading-env"
+}
+
+# `as_user USER COMMAND...`: COMMAND as USER, in the grading environment.
+as_user() {
+  local user="$1" vars
+  shift
+  mapfile -t vars < "$SOURCE/grading-env"
+  runuser -u "$user" -- env -i HOME="$ROOT/grading-home" "${vars[@]}" "$@"
+}
+
+# Whether USER can build the course: run cargo and rustc, read the course and
+# the crate cache.
+can_build() {
+  as_user "$1" sh -c 'cargo --version && rustc --version && test -r "$0/Cargo.lock" && test -r "$CARGO_HOME/registry"' "$COURSE" >/dev/null 2>&1
+}
+
+# Whether USER can create the sandbox's namespaces (a user namespace first,
+# as the grader does when it is not root).
+can_sandbox() {
+  as_user "$1" bwrap --unshare-user --unshare-pid --unshare-net --die-with-parent \
+    --ro-bind / / --proc /proc --dev /dev true >/dev/null 2>&1
+}
+
+# cargo is out of the grading user's reach (rustup in root's home, which is
+# closed: mode 0700). Rather than open root's home, or grade as root, give
+# the user the same toolchain and crate cache under $ROOT: hard links (an
+# instant copy that takes no space; the files keep root as owner and their
+# modes, so nothing of root's becomes writable), or a real copy when $ROOT is
+# on another file system.
+share_toolchain() {
+  local sysroot cargo_home dir
+  sysroot=$(rustc --print sysroot)
+  if [ ! -x "$sysroot/bin/cargo" ]; then
+    echo "warning: no cargo in rustc's sysroot ($sysroot): the toolchain cannot be shared"
+    return 0
+  fi
+  cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+  echo "== sharing the toolchain ($sysroot) and crate cache ($cargo_home) with $GRADING_USER under $ROOT"
+  rm -rf "$SHARED_TOOLCHAIN" "$SHARED_CARGO_HOME"
+  mkdir -p "$SHARED_TOOLCHAIN" "$SHARED_CARGO_HOME"
+  link_or_copy "$sysroot" "$SHARED_TOOLCHAIN"
+  for dir in registry git; do
+    if [ -d "$cargo_home/$dir" ]; then
+      mkdir -p "$SHARED_CARGO_HOME/$dir"
+      link_or_copy "$cargo_home/$dir" "$SHARED_CARGO_HOME/$dir"
+    fi
+  done
+  chmod 755 "$SHARED_TOOLCHAIN" "$SHARED_CARGO_HOME"
+  write_grading_env "$SHARED_TOOLCHAIN/bin" "$SHARED_CARGO_HOME"
+}
+
+link_or_copy() { # FROM INTO (an existing, empty directory)
+  if ! cp -al "$1/." "$2/" 2>/dev/null; then
+    rm -rf "${2:?}"/* && mkdir -p "$2"
+    # A copy is ours: open it to every user (the documentation stays out).
+    tar -C "$1" --exclude=./share/doc -cf - . | tar -C "$2" -xf -
+    chmod -R a+rX "$2"
+  fi
+}
+
+# Student code runs as an unprivileged user that owns nothing but its home
+# and the build directory, in the sandbox. When that user cannot sandbox but
+# root can, grading runs as root and the sandbox runs student code as
+# nobody.
 user=""
 if [ "$(id -u)" = 0 ] && [ -n "$GRADING_USER" ]; then
   id -u "$GRADING_USER" >/dev/null 2>&1 ||
     useradd --system --no-create-home --shell /usr/sbin/nologin "$GRADING_USER"
-  if runuser -u "$GRADING_USER" -- env PATH="$PATH" cargo --version >/dev/null 2>&1; then
-    user="$GRADING_USER"
-    mkdir -p "$ROOT/grading-home" "$COURSE/target/grader-submissions"
-    chown -R "$user" "$ROOT/grading-home" "$COURSE/target/grader-submissions"
+  mkdir -p "$ROOT/grading-home" "$COURSE/target/grader-submissions"
+  chown -R "$GRADING_USER" "$ROOT/grading-home" "$COURSE/target/grader-submissions"
+  chmod -R a+rX "$SOURCE"
+  rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
+  [ -d "$rustup_home" ] || rustup_home=""
+  write_grading_env "$(dirname "$(command -v cargo)")" "${CARGO_HOME:-$HOME/.cargo}" "$rustup_home"
+  if ! can_build "$GRADING_USER"; then
+    share_toolchain
+  fi
+  if ! can_build "$GRADING_USER"; then
+    echo "warning: $GRADING_USER cannot build the course (is every directory above $ROOT open to it?); grading will run as $(id -un)"
+  elif ! can_sandbox "$GRADING_USER" && bwrap --unshare-pid --unshare-net --die-with-parent \
+      --ro-bind / / --proc /proc --dev /dev true >/dev/null 2>&1; then
+    echo "warning: $GRADING_USER cannot create the sandbox's namespaces here; grading will run as $(id -un), student code as nobody in the sandbox"
   else
-    echo "warning: $GRADING_USER cannot run cargo here; grading will run as $(id -un)"
+    user="$GRADING_USER"
   fi
 fi
 echo "$user" > "$SOURCE/grading-user"
+echo "== grading as ${user:-$(id -un)}"
 
 echo "== building every test and harness by grading the stubs once"
 bash "$SOURCE/run_autograder" --prebuild
@@ -181,17 +277,28 @@ could_not_grade() {
   echo "$1"
 }
 
+# The grader as the grading user (setup.sh chose it), from an empty
+# environment but what setup.sh wrote: nothing of root's reaches it.
 as_grading_user() {
   if [ -n "$user" ]; then
-    runuser -u "$user" -- env HOME="$ROOT/grading-home" PATH="$PATH" \
-      ${RUSTUP_HOME:+RUSTUP_HOME="$RUSTUP_HOME"} ${CARGO_HOME:+CARGO_HOME="$CARGO_HOME"} "$@"
+    local vars
+    mapfile -t vars < "$SOURCE/grading-env"
+    runuser -u "$user" -- env -i HOME="$ROOT/grading-home" "${vars[@]}" "$@"
   else
     "$@"
   fi
 }
 
+# Whatever the grading user left running (a background process of student
+# code outside the sandbox's reach), killed before results.json is written:
+# `kill -1` as that user signals exactly its processes. Again, for any
+# started while the first pass ran.
 stop_leftovers() {
-  [ -n "$user" ] && pkill -KILL -u "$user" 2>/dev/null
+  if [ -n "$user" ]; then
+    for _ in 1 2 3; do
+      runuser -u "$user" -- bash -c 'kill -KILL -1' 2>/dev/null
+    done
+  fi
   return 0
 }
 

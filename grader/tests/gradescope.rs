@@ -1,17 +1,20 @@
 //! `grader gradescope`: the autograder zip, unpacked into a directory that
 //! stands in for `/autograder`, set up and run end to end as Gradescope would:
-//! on a submission that cannot be graded, on the reference solutions and on
-//! the stubs. results.json is checked against Gradescope's specification.
+//! on a submission that cannot be graded, on the reference solutions, on the
+//! stubs and on an attack. results.json is checked against Gradescope's
+//! specification.
 //!
-//! Grading runs as this test's user (`AUTOGRADER_USER` empty): the switch to
-//! an unprivileged user needs a toolchain outside root's home, as setup.sh
-//! installs on Gradescope's image.
+//! As root (CI), grading runs as Gradescope's would: as the unprivileged
+//! `autograder-student` that setup.sh creates, with the toolchain setup.sh
+//! shares with it (cargo here lives in root's closed home). As another user,
+//! setup.sh cannot create users: grading runs as this test's user
+//! (`AUTOGRADER_USER` empty), and the test says so.
 
 use assert_cmd::Command;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,13 +23,26 @@ fn root() -> PathBuf {
         .to_owned()
 }
 
-/// `bash SCRIPT ARGS` with `/autograder` at `autograder`.
+/// The user setup.sh makes the grading user by default.
+const GRADING_USER: &str = "autograder-student";
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// `bash SCRIPT ARGS` with `/autograder` at `autograder`; as root, grading
+/// runs as [`GRADING_USER`] (the default), else as this test's user.
 fn script(autograder: &Path, script: &str) -> Command {
     let mut cmd = Command::new("bash");
     cmd.arg(autograder.join(script))
         .current_dir(autograder)
-        .env("AUTOGRADER_ROOT", autograder)
-        .env("AUTOGRADER_USER", "")
+        .env("AUTOGRADER_ROOT", autograder);
+    if is_root() {
+        cmd.env_remove("AUTOGRADER_USER");
+    } else {
+        cmd.env("AUTOGRADER_USER", "");
+    }
+    cmd
         // The grader's own build is kept between runs of this test.
         .env("CARGO_TARGET_DIR", root().join("target/gradescope-check"))
         .env_remove("COURSE_TIME_UNIT_MS")
@@ -55,7 +71,8 @@ fn results(autograder: &Path) -> Value {
     serde_json::from_str(&text).expect("results.json is JSON")
 }
 
-fn run(autograder: &Path, submission: Option<&Path>) -> Value {
+/// run_autograder on `submission` (none: an empty upload), timed.
+fn run(autograder: &Path, label: &str, submission: Option<&Path>) -> Value {
     let dir = autograder.join("submission");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
@@ -64,7 +81,10 @@ fn run(autograder: &Path, submission: Option<&Path>) -> Value {
     }
     let started = Instant::now();
     script(autograder, "run_autograder").assert().success();
-    eprintln!("run_autograder: {:.0} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "run_autograder on {label}: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     results(autograder)
 }
 
@@ -132,56 +152,142 @@ fn check_spec(results: &Value) -> Vec<&Value> {
     tests.iter().collect()
 }
 
-#[test]
-fn the_autograder_grades_end_to_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let zip_path = dir.path().join("autograder.zip");
-    Command::cargo_bin("grader")
+/// ex01's first function, in the stubs.
+const FIRST_FUNCTION: &str = "pub fn do_science(x: u64) -> u64 {";
+
+/// An attack on run_autograder, from ex01's stub: it reports the user its
+/// code runs as (in a test's panic message, which results.json shows),
+/// writes a forged results.json where Gradescope reads it, and leaves two
+/// processes behind: one in a new session, one that keeps rewriting
+/// results.json. Both carry `marker` in their command line.
+fn attack_submission(into: &Path, results_json: &Path, marker: &str) {
+    const EX01: &str = "exercises/ex01-serial-map";
+    copy_tree(&root().join(EX01).join("src"), &into.join(EX01).join("src"));
+    let lib = into.join(EX01).join("src/lib.rs");
+    let text = fs::read_to_string(&lib).unwrap();
+    assert_eq!(
+        text.matches(FIRST_FUNCTION).count(),
+        1,
+        "{FIRST_FUNCTION:?}"
+    );
+    let probe = format!(
+        r#"
+const RESULTS: &str = {results:?};
+const MARKER: &str = {marker:?};
+fn probe() {{
+    use std::os::unix::fs::MetadataExt;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {{
+        let forge = format!("while :; do echo '{{{{\"score\": 96, \"tests\": []}}}}' > {{RESULTS}}; sleep 0.2; done # {{MARKER}}");
+        let _ = std::process::Command::new("setsid").args(["-f", "sh", "-c", &forge]).status();
+        let _ = std::process::Command::new("setsid").args(["-f", "sleep", MARKER]).status();
+    }});
+    let forged = std::fs::write(RESULTS, "{{\"score\": 96}}").is_ok();
+    let mine = std::env::temp_dir().join("whoami");
+    let _ = std::fs::write(&mine, "");
+    let uid = std::fs::metadata(&mine).map(|m| m.uid()).unwrap_or(u32::MAX);
+    panic!("probe: uid {{uid}}, results.json written: {{forged}}");
+}}
+{FIRST_FUNCTION}
+    probe();
+"#,
+        results = results_json.display().to_string(),
+    );
+    fs::write(&lib, text.replacen(FIRST_FUNCTION, &probe, 1)).unwrap();
+}
+
+/// Processes whose command line holds `marker`, killed (so that a failing
+/// test leaves none behind either).
+fn survivors(marker: &str) -> Vec<String> {
+    // A process killed as run_autograder ended leaves /proc a moment later.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(marker) {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            found.push(format!("{pid}: {cmdline}"));
+        }
+    }
+    found
+}
+
+/// The uid of `user`.
+fn uid_of(user: &str) -> u32 {
+    nix::unistd::User::from_name(user)
         .unwrap()
-        .current_dir(root())
-        .args(["gradescope", "--out"])
-        .arg(&zip_path)
-        .assert()
-        .success();
-    let size = fs::metadata(&zip_path).unwrap().len();
-    eprintln!("autograder.zip: {:.2} MB", size as f64 / 1e6);
-    let autograder = dir.path().join("autograder");
-    unpack(&zip_path, &autograder);
-    assert!(!autograder.join("source/course/solutions").exists());
+        .unwrap_or_else(|| panic!("no user {user}"))
+        .uid
+        .as_raw()
+}
 
-    // Before setup there is no grader: results.json still says why.
-    let unset = run(&autograder, None);
-    assert_eq!(unset["score"], 0.0);
-    assert!(
-        unset["output"].as_str().unwrap().contains("setup.sh"),
-        "{unset}"
-    );
-
+/// Run setup.sh, timed; the uid student code should run as.
+fn set_up(autograder: &Path) -> u32 {
     let started = Instant::now();
-    script(&autograder, "source/setup.sh").assert().success();
+    script(autograder, "source/setup.sh").assert().success();
     eprintln!("setup.sh: {:.0} s", started.elapsed().as_secs_f64());
+    let grading_user = fs::read_to_string(autograder.join("source/grading-user")).unwrap();
+    if is_root() {
+        assert_eq!(grading_user.trim(), GRADING_USER, "setup.sh fell back");
+        eprintln!("grading as the unprivileged {GRADING_USER} (this test runs as root)");
+        uid_of(GRADING_USER)
+    } else {
+        assert_eq!(grading_user.trim(), "");
+        eprintln!(
+            "grading as this test's user: not root, so setup.sh cannot create {GRADING_USER}; \
+             the unprivileged path runs only when this test runs as root (as in CI)"
+        );
+        nix::unistd::getuid().as_raw()
+    }
+}
 
-    // A submission without the repository's layout.
-    let empty = run(&autograder, None);
-    check_spec(&empty);
-    assert!(
-        empty["output"].as_str().unwrap().contains("exercises/"),
-        "{empty}"
-    );
-
-    // The stubs: valid results, no points.
-    let stubs_repo = dir.path().join("stubs");
-    copy_tree(&root().join("exercises"), &stubs_repo.join("exercises"));
-    let stubs = run(&autograder, Some(&stubs_repo));
-    check_spec(&stubs);
+/// The stubs: valid results, no points, and each failure says why.
+fn check_stubs(stubs: &Value) {
+    let tests = check_spec(stubs);
     assert_eq!(stubs["score"], 0.0, "{stubs}");
+    for test in tests.iter().filter(|t| t["status"] == "failed") {
+        assert!(
+            !test["output"].as_str().unwrap().trim().is_empty(),
+            "{test}"
+        );
+    }
+    assert!(
+        tests
+            .iter()
+            .any(|t| t["output"].as_str().unwrap().contains("see README.md")),
+        "a stub's todo!() message reaches the student: {stubs}"
+    );
+}
 
-    // The reference solutions: every test passes; an observation that does
-    // not is only ever the machine's limit, never a failure.
-    let reference = dir.path().join("reference");
-    reference_submission(&reference);
-    let graded = run(&autograder, Some(&reference));
-    for test in check_spec(&graded) {
+/// The attack: its code ran as `uid`, could not write results.json, and
+/// earned nothing.
+fn check_attack(attacked: &Value, uid: u32) {
+    check_spec(attacked);
+    assert_eq!(attacked["score"], 0.0, "{attacked}");
+    let probe = attacked["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["output"].as_str())
+        .find_map(|o| o.split("probe: ").nth(1))
+        .unwrap_or_else(|| panic!("the attack's probe ran: {attacked}"));
+    assert!(
+        probe.starts_with(&format!("uid {uid}, results.json written: false")),
+        "student code ran as uid {uid} and could not write results.json: {probe}"
+    );
+}
+
+/// The reference solutions: every test passes; an observation that does not
+/// is only ever the machine's limit, never a failure.
+fn check_reference(graded: &Value) {
+    for test in check_spec(graded) {
         let output = test["output"].as_str().unwrap();
         if test["status"] == "failed" {
             assert!(
@@ -198,4 +304,71 @@ fn the_autograder_grades_end_to_end() {
         .map(|t| t["score"].as_f64().unwrap() - t["max_score"].as_f64().unwrap())
         .sum();
     assert!(tests_only.abs() < 1e-9, "the reference lost test points");
+}
+
+#[test]
+fn the_autograder_grades_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    // The grading user reaches the stand-in for /autograder (a temporary
+    // directory is closed to others).
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let zip_path = dir.path().join("autograder.zip");
+    Command::cargo_bin("grader")
+        .unwrap()
+        .current_dir(root())
+        .args(["gradescope", "--out"])
+        .arg(&zip_path)
+        .assert()
+        .success();
+    let size = fs::metadata(&zip_path).unwrap().len();
+    eprintln!("autograder.zip: {:.2} MB", size as f64 / 1e6);
+    let autograder = dir.path().join("autograder");
+    unpack(&zip_path, &autograder);
+    assert!(!autograder.join("source/course/solutions").exists());
+
+    // Before setup there is no grader: results.json still says why.
+    let unset = run(&autograder, "an unfinished setup", None);
+    assert_eq!(unset["score"], 0.0);
+    assert!(
+        unset["output"].as_str().unwrap().contains("setup.sh"),
+        "{unset}"
+    );
+
+    let uid = set_up(&autograder);
+
+    // A submission without the repository's layout.
+    let empty = run(&autograder, "an empty upload", None);
+    check_spec(&empty);
+    assert!(
+        empty["output"].as_str().unwrap().contains("exercises/"),
+        "{empty}"
+    );
+
+    let stubs_repo = dir.path().join("stubs");
+    copy_tree(&root().join("exercises"), &stubs_repo.join("exercises"));
+    check_stubs(&run(&autograder, "the stubs", Some(&stubs_repo)));
+
+    // Nothing the attack started outlives run_autograder.
+    let marker = format!("{}", 870_000 + std::process::id() % 10_000);
+    let attack = dir.path().join("attack");
+    attack_submission(&attack, &autograder.join("results/results.json"), &marker);
+    let attacked = run(&autograder, "an attack", Some(&attack));
+    assert_eq!(
+        survivors(&marker),
+        Vec::<String>::new(),
+        "processes outlived run_autograder"
+    );
+    check_attack(&attacked, uid);
+    if is_root() {
+        assert_ne!(uid, 0);
+    }
+
+    let reference = dir.path().join("reference");
+    reference_submission(&reference);
+    check_reference(&run(
+        &autograder,
+        "the reference solutions",
+        Some(&reference),
+    ));
 }
