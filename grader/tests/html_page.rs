@@ -19,8 +19,8 @@ const MISSING: &str =
      `apt-get install chromium` (Debian), or set CHROMIUM to a Chrome or Chromium binary";
 
 /// A report with schedules behind observations and a sweep, as `grader
-/// --format json` writes it (the reporters' fixture with one more schedule
-/// and ex04's sweep).
+/// --format json` writes it (the reporters' fixture with one more schedule,
+/// ex03's worker processes' schedule and ex04's sweep).
 fn recorded_report() -> (GradeReport, Value) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/html/report.json");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -109,6 +109,18 @@ fn the_page_renders_cleanly_with_a_chart_per_schedule_and_sweep() {
         .map(|t| t["spans"].as_array().unwrap().len())
         .sum();
     assert_eq!(dom.matches(r#"<g class="span""#).count(), bars);
+    // The worker processes' schedule, a lane per process, like the threads'.
+    let processes =
+        r#"<figure class="schedule" id="processes-crunch-in-parallel-processes_seconds">"#;
+    let at = dom
+        .find(processes)
+        .expect("the processes' schedule is drawn");
+    let chart = &dom[at..at + dom[at..].find("</figure>").unwrap()];
+    assert_eq!(chart.matches(r#"<g class="span""#).count(), 8, "{chart}");
+    assert!(
+        chart.contains(">B</text>") && !chart.contains(">C</text>"),
+        "{chart}"
+    );
 }
 
 #[test]

@@ -12,12 +12,21 @@
 //! ```
 //!
 //! Recording is off outside [`capture`], so code that is not being watched
-//! pays almost nothing, and captures run one at a time so that tests running
-//! in parallel do not mix their spans.
+//! pays almost nothing (a flag and a setting read once), and captures run one
+//! at a time so that tests running in parallel do not mix their spans.
 //!
 //! [`Trace::lane_spans`] turns a trace into data ([`LaneSpan`]s: a lane per
 //! thread or worker process, times in course units) that a harness stores in
 //! its measurements file and the grader draws with [`timeline`].
+//!
+//! Worker processes record their spans in processes of their own:
+//! [`capture_processes`] has every process it starts write its spans to a
+//! file ([`TRACE_DIR_ENV`], see [`processes`]) and reads them back as
+//! [`LaneSpan`]s, a lane per process.
+
+pub mod processes;
+
+pub use processes::{capture_processes, TRACE_DIR_ENV};
 
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -50,9 +59,11 @@ fn epoch() -> Instant {
     lock(&EPOCH).unwrap_or_else(Instant::now)
 }
 
-/// Run `f` as a task labelled `label`, recording its span when a capture is on.
+/// Run `f` as a task labelled `label`, recording its span when a capture is
+/// on, or writing it to this process's trace file when a
+/// [`capture_processes`] in the process that started this one asked for it.
 pub fn span<R>(label: impl Into<String>, f: impl FnOnce() -> R) -> R {
-    if !RECORDING.load(Ordering::Relaxed) {
+    if !RECORDING.load(Ordering::Relaxed) && !processes::writing() {
         return f();
     }
     let start = Instant::now();
@@ -61,14 +72,21 @@ pub fn span<R>(label: impl Into<String>, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// Record a task that ran from `start` to `end` on the current thread.
+/// Record a task that ran from `start` to `end` on the current thread (see
+/// [`span`] for where it goes).
 pub fn record(label: impl Into<String>, start: Instant, end: Instant) {
-    if !RECORDING.load(Ordering::Relaxed) {
+    let recording = RECORDING.load(Ordering::Relaxed);
+    if !recording && !processes::writing() {
+        return;
+    }
+    let label = label.into();
+    processes::write(&label, start, end);
+    if !recording {
         return;
     }
     let epoch = epoch();
     lock(&SPANS).push(Span {
-        label: label.into(),
+        label,
         thread: std::thread::current().id(),
         start: start.saturating_duration_since(epoch),
         end: end.saturating_duration_since(epoch),

@@ -25,9 +25,11 @@ const PROCESS_STARTS_PER_BATCH: u32 = 10;
 /// A thread start takes 10 to 20 microseconds: this many make a batch of
 /// 5 ms or more, long against the clock's and the probe's cost.
 const THREAD_STARTS_PER_BATCH: u32 = 500;
-/// The timings whose schedules the reports draw (worker processes record
-/// their spans in processes of their own, out of the harness's sight).
+/// The timings whose schedules the reports draw, recorded in the harness's
+/// own process. The processes' schedule is [`PROCESSES_SCHEDULE`].
 const SCHEDULES: [&str; 2] = ["threads_seconds", "gil_seconds"];
+/// The timing whose schedule the worker processes write to trace files.
+const PROCESSES_SCHEDULE: &str = "processes_seconds";
 
 fn main() -> Result<(), ObserveError> {
     let worker = Path::new(WORKER);
@@ -91,6 +93,8 @@ fn main() -> Result<(), ObserveError> {
             ),
         ],
     );
+
+    record_processes_schedule(&mut o, worker);
 
     // really-processes
     let pids = catch_panic(|| {
@@ -213,6 +217,29 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
         // For the reports to draw: the spans train_neural_network recorded.
         if let Some(schedule) = schedule.filter(|_| SCHEDULES.contains(name)) {
             o.record_trace(name, &schedule.lane_spans());
+        }
+    }
+}
+
+/// Record the schedule of `processes_seconds` for the reports to draw: a
+/// lane per worker process, from the spans its `train_neural_network` wrote
+/// to a trace file ([`trace::capture_processes`]).
+///
+/// One more run after the timed ones, rather than the last timed run: the
+/// timed runs stay as they were, with no trace files written while the
+/// clock runs and nothing in the workers' environment that differs from one
+/// timed run to the next. The drawing is informational: a pool that fails
+/// here, or clears its workers' environment so that they write nothing,
+/// leaves no schedule, and the reports draw none.
+fn record_processes_schedule(o: &mut Observations, worker: &Path) {
+    let traced = catch_panic(|| {
+        trace::capture_processes(|| {
+            process_crunch(worker, &TASKS, 2).map(|r| r == TASKS.map(|x| x * x))
+        })
+    });
+    if let Ok((Ok(true), spans)) = traced {
+        if !spans.is_empty() {
+            o.record_trace(PROCESSES_SCHEDULE, &spans);
         }
     }
 }

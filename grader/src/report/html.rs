@@ -293,6 +293,24 @@ mod tests {
     }
 
     #[test]
+    fn the_worker_processes_schedule_is_a_chart_with_a_lane_per_process() {
+        let page = Html.render(&fixtures::processes_one_at_a_time()).unwrap();
+        let figure =
+            r#"<figure class="schedule" id="processes-crunch-in-parallel-processes_seconds">"#;
+        let at = page
+            .find(figure)
+            .expect("a chart of the processes' schedule");
+        let chart = &page[at..at + page[at..].find("</figure>").unwrap()];
+        assert_eq!(chart.matches(r#"<g class="span""#).count(), 8);
+        assert!(chart.contains(">A</text>") && chart.contains(">B</text>"));
+        assert!(!chart.contains(">C</text>"), "two workers, two lanes");
+        assert!(
+            chart.contains("crunch 2 (lane B): 2.05–4.05 units"),
+            "{chart}"
+        );
+    }
+
+    #[test]
     fn an_empty_schedule_says_so_instead_of_drawing_nothing() {
         let mut report = fixtures::mixed();
         let o = &mut report.exercises[0].observations[0];

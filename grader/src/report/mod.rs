@@ -473,6 +473,45 @@ pub(crate) mod fixtures {
         }
     }
 
+    /// ex03 measured, its processes failing to crunch in parallel: the
+    /// schedule its two worker processes wrote shows one waiting for the
+    /// other (the pool waits for each answer before it writes the next
+    /// number).
+    pub fn processes_one_at_a_time() -> GradeReport {
+        let mut report = mixed();
+        let ex = &mut report.exercises[1];
+        ex.tests = tests(
+            20.0,
+            None,
+            vec![test("ex03::crunch_counts_down", TestStatus::Passed, "")],
+        );
+        (ex.score, ex.max_score) = (20.0, 22.0);
+        let spans: Vec<(usize, &str, f64, f64)> = (0..8)
+            .map(|i| {
+                let start = 0.05 + 2.0 * f64::from(i);
+                (i as usize % 2, "crunch 2", start, start + 2.0)
+            })
+            .collect();
+        let summary = "reference_serial_seconds / processes_seconds: 1.0x (16.1 units = 805.0 ms / 16.1 units = 805.0 ms), expected at least 1.5x";
+        ex.observations = vec![ObservationResult {
+            recorded: traced("processes_seconds", &spans),
+            ..observation(
+                "processes-crunch-in-parallel",
+                (Verdict::Fail, ObservationState::Measured),
+                2.0,
+                summary,
+                vec![check(
+                    "reference_serial_seconds",
+                    Some("processes_seconds"),
+                    Some(1.0),
+                    false,
+                    summary,
+                )],
+            )
+        }];
+        report
+    }
+
     /// Everything passes.
     pub fn perfect() -> GradeReport {
         let mut report = mixed();
@@ -548,6 +587,25 @@ mod tests {
             "{verbose}"
         );
         assert!(verbose.contains("B  |[query 8"), "{verbose}");
+    }
+
+    #[test]
+    fn a_failed_processes_observation_draws_a_lane_per_worker_process() {
+        let report = fixtures::processes_one_at_a_time();
+        let plain = render(Format::Human, &report);
+        let ex03 = &plain[plain.find("ex03").unwrap()..plain.find("ex04").unwrap()];
+        insta::assert_snapshot!(ex03);
+        assert!(ex03.contains("schedule of processes_seconds:"), "{ex03}");
+        let lanes: Vec<&str> = ex03
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.contains("  |"))
+            .collect();
+        assert_eq!(lanes.len(), 2, "a lane per worker: {ex03}");
+        assert!(
+            lanes[0].starts_with("A  |[crunch") && lanes[1].starts_with("B  |   "),
+            "{ex03}"
+        );
     }
 
     #[test]
