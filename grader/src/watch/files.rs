@@ -2,15 +2,19 @@
 //!
 //! An editor's save is several file events (a temporary file, a rename, a
 //! metadata change): the debouncer gathers those that come within
-//! [`DEBOUNCE`] of each other into one.
+//! [`DEBOUNCE`] of each other into one. Events also come when a file is only
+//! opened, as by the build a save starts: a file counts as saved only when
+//! it changed since it was last seen ([`Seen`]), or every run would start
+//! another.
 
 use super::state::Event;
 use anyhow::Context;
 use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{new_debouncer, DebounceEventResult, DebouncedEventKind, Debouncer};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How long a burst of file events may last and still be one save.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -28,6 +32,7 @@ pub fn watch(src_dirs: &[PathBuf], events: Sender<Event>) -> anyhow::Result<File
         .map(|d| d.canonicalize().unwrap_or_else(|_| d.clone()))
         .collect();
     let watched = dirs.clone();
+    let mut seen = Seen::now(&dirs);
     let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
         let event = match result {
             Ok(changes) => {
@@ -35,6 +40,7 @@ pub fn watch(src_dirs: &[PathBuf], events: Sender<Event>) -> anyhow::Result<File
                     .iter()
                     .filter(|c| c.kind == DebouncedEventKind::Any)
                     .map(|c| c.path.as_path())
+                    .filter(|p| is_rust(p) && seen.changed(p))
                     .collect();
                 let exercises = exercises_of(&watched, &paths);
                 if exercises.is_empty() {
@@ -59,12 +65,45 @@ pub fn watch(src_dirs: &[PathBuf], events: Sender<Event>) -> anyhow::Result<File
     })
 }
 
+/// What the Rust files under the watched directories were like when last
+/// seen: modified when, and how long (none once gone).
+#[derive(Debug, Default)]
+pub struct Seen(HashMap<PathBuf, Option<(Option<SystemTime>, u64)>>);
+
+impl Seen {
+    /// Every Rust file under `dirs` as it is now.
+    pub fn now(dirs: &[PathBuf]) -> Seen {
+        let mut seen = Seen::default();
+        for dir in dirs {
+            let files = walkdir::WalkDir::new(dir).into_iter().flatten();
+            for file in files.filter(|f| f.file_type().is_file() && is_rust(f.path())) {
+                seen.changed(file.path());
+            }
+        }
+        seen
+    }
+
+    /// Whether `path` is new, gone or different since it was last seen;
+    /// it is remembered as it is now.
+    pub fn changed(&mut self, path: &Path) -> bool {
+        let now = std::fs::metadata(path)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()));
+        self.0.insert(path.to_path_buf(), now) != Some(now)
+    }
+}
+
+/// Editors' temporary and swap files are not Rust files.
+fn is_rust(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "rs")
+}
+
 /// The exercises (indices into `dirs`, sorted) that own one of the saved
 /// Rust files in `paths`; editors' temporary and swap files do not count.
 pub fn exercises_of(dirs: &[PathBuf], paths: &[&Path]) -> Vec<usize> {
     let mut exercises: Vec<usize> = paths
         .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|p| is_rust(p))
         .filter_map(|p| dirs.iter().position(|d| p.starts_with(d)))
         .collect();
     exercises.sort_unstable();
@@ -106,5 +145,47 @@ mod tests {
         // A bound on waiting for the event to arrive at all, not a timing check.
         let event = rx.recv_timeout(Duration::from_secs(30)).unwrap();
         assert_eq!(event, Event::Saved(vec![1]));
+    }
+
+    #[test]
+    fn reading_a_file_is_not_a_save() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = ["ex01/src", "ex02/src"]
+            .iter()
+            .map(|d| root.path().join(d))
+            .collect();
+        for d in &dirs {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("lib.rs"), "pub fn f() {}\n").unwrap();
+        }
+        let (tx, rx) = mpsc::channel();
+        let _watcher = watch(&dirs, tx).unwrap();
+        // Opened and read, as a build does; then ex02 saved.
+        std::fs::read(dirs[0].join("lib.rs")).unwrap();
+        std::fs::write(dirs[1].join("lib.rs"), "pub fn g() {}\n").unwrap();
+        // A bound on waiting for the event to arrive at all.
+        let event = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        assert_eq!(event, Event::Saved(vec![1]), "the read counted as a save");
+    }
+
+    #[test]
+    fn a_file_changes_when_it_is_written_created_or_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("src");
+        std::fs::create_dir_all(&dir).unwrap();
+        let lib = dir.join("lib.rs");
+        std::fs::write(&lib, "pub fn f() {}\n").unwrap();
+        let mut seen = Seen::now(std::slice::from_ref(&dir));
+        assert!(!seen.changed(&lib), "as it was seen");
+        std::fs::read(&lib).unwrap();
+        assert!(!seen.changed(&lib), "read only");
+        std::fs::write(&lib, "pub fn f() { todo!() }\n").unwrap();
+        assert!(seen.changed(&lib), "written");
+        assert!(!seen.changed(&lib), "seen since");
+        let new = dir.join("new.rs");
+        std::fs::write(&new, "").unwrap();
+        assert!(seen.changed(&new), "created");
+        std::fs::remove_file(&lib).unwrap();
+        assert!(seen.changed(&lib), "removed");
     }
 }

@@ -74,6 +74,8 @@ pub enum Event {
         exercise: usize,
         observations: Vec<ObservationResult>,
     },
+    /// The terminal changed size: the screen is drawn again to fit.
+    Resized,
     /// Something the watch cannot go on without (file events, the terminal).
     Failed(String),
 }
@@ -221,6 +223,8 @@ impl State {
                 }
                 self.next_queued()
             }
+            // Nothing changes but the size the loop draws at.
+            Event::Resized => Reaction::Continue,
             Event::Failed(why) => {
                 self.failure = Some(why);
                 Reaction::Quit
@@ -442,6 +446,17 @@ pub(crate) mod tests {
         assert_eq!(state.view, View::Exercise);
         assert_eq!(state.handle(Event::Key(Key::Quit)), Reaction::Quit);
         assert_eq!(state.failure, None);
+    }
+
+    #[test]
+    fn a_resize_only_redraws() {
+        let mut state = State::new(entries(2), false);
+        state.start();
+        state.handle(ran(0, 1, 2));
+        state.handle(Event::Key(Key::Hint));
+        let before = format!("{state:?}");
+        assert_eq!(state.handle(Event::Resized), Reaction::Continue);
+        assert_eq!(format!("{state:?}"), before);
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The terminal: keys in, the screen out.
 //!
 //! On a terminal, keys act as they are pressed (raw mode, read with
-//! crossterm) and the screen is redrawn in place. Elsewhere (a pipe, a
+//! crossterm) and the screen is redrawn in place, fitted to the terminal's
+//! size, and drawn again when that size changes. Elsewhere (a pipe, a
 //! script) each character of each line read from stdin is a key and each
 //! screen is printed after the last.
 
 use super::state::{Event, Key};
+use super::view;
 use anyhow::Context;
 use crossterm::event::{self as term, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::{cursor, terminal, QueueableCommand};
@@ -47,15 +49,20 @@ impl Terminal {
         self.interactive
     }
 
-    /// Show `screen`: in place on a terminal, after what came before
-    /// elsewhere.
+    /// Show `screen`: in place on a terminal, fitted to its size as it is
+    /// now; after what came before elsewhere.
     pub fn draw(&self, screen: &str) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         if self.interactive {
+            // Unknown (0 × 0, as on a terminal that never set it): no limit.
+            let (columns, rows) = terminal::size().unwrap_or((0, 0));
+            let lines = view::fit(screen, columns.into(), rows.into());
+            // Everything goes, also what an earlier size left behind.
             out.queue(terminal::Clear(terminal::ClearType::All))?
                 .queue(cursor::MoveTo(0, 0))?;
-            // Raw mode: a new line does not return the cursor by itself.
-            out.write_all(screen.replace('\n', "\r\n").as_bytes())?;
+            // Raw mode: a new line does not return the cursor by itself. No
+            // new line after the last: on the bottom row it would scroll.
+            out.write_all(lines.join("\r\n").as_bytes())?;
         } else {
             writeln!(out, "{}\n{screen}", "-".repeat(60))?;
         }
@@ -67,14 +74,24 @@ impl Drop for Terminal {
     fn drop(&mut self) {
         if self.interactive {
             let _ = terminal::disable_raw_mode();
+            // The shell's prompt starts on a line of its own.
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"\r\n").and_then(|()| out.flush());
         }
     }
 }
 
 fn read_pressed_keys(events: &Sender<Event>) -> std::io::Result<()> {
     loop {
-        let term::Event::Key(key) = term::read()? else {
-            continue;
+        let key = match term::read()? {
+            term::Event::Key(key) => key,
+            term::Event::Resize(..) => {
+                if events.send(Event::Resized).is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+            _ => continue,
         };
         if key.kind != KeyEventKind::Press {
             continue;

@@ -20,6 +20,63 @@ pub fn render(state: &State) -> String {
     out
 }
 
+/// `screen` as a terminal of `columns` × `rows` shows it: each line wrapped
+/// at word boundaries (continuation lines keep the line's indent, a word
+/// wider than the terminal is cut), and when that is too tall, the lines
+/// above the last (the keys) cut short with a note of how many are hidden,
+/// so the header and the keys always show. 0 for either means unknown: no
+/// limit that way.
+pub fn fit(screen: &str, columns: usize, rows: usize) -> Vec<String> {
+    let mut lines: Vec<&str> = screen.lines().collect();
+    let keys = wrap(lines.pop().unwrap_or_default(), columns);
+    let mut shown: Vec<String> = lines.into_iter().flat_map(|l| wrap(l, columns)).collect();
+    let too_tall = rows > 0 && shown.len() + keys.len() > rows;
+    // Room for one line or more above the note and the keys.
+    if too_tall && rows >= keys.len() + 2 {
+        let room = rows - keys.len() - 1;
+        let hidden = shown.len() - room;
+        shown.truncate(room);
+        shown.push(cut(&hidden_note(hidden), columns));
+    }
+    shown.extend(keys);
+    if too_tall {
+        // Shorter still: the top of the screen, as much as fits.
+        shown.truncate(rows);
+    }
+    shown
+}
+
+fn hidden_note(hidden: usize) -> String {
+    format!("({hidden} more lines)")
+}
+
+/// `line` in lines of at most `columns` characters.
+fn wrap(line: &str, columns: usize) -> Vec<String> {
+    if columns == 0 {
+        return vec![line.to_owned()];
+    }
+    let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
+    // An indent that leaves little room on the line is dropped.
+    let indent = if indent.len() * 2 <= columns {
+        indent
+    } else {
+        ""
+    };
+    let options = textwrap::Options::new(columns).subsequent_indent(indent);
+    textwrap::wrap(line, options)
+        .into_iter()
+        .map(|l| cut(&l, columns))
+        .collect()
+}
+
+/// The first `columns` characters of `line` (all of it for 0).
+fn cut(line: &str, columns: usize) -> String {
+    match columns {
+        0 => line.to_owned(),
+        _ => line.chars().take(columns).collect(),
+    }
+}
+
 fn exercise(out: &mut String, state: &State) -> std::fmt::Result {
     if let Some(message) = &state.message {
         writeln!(out, "{message}")?;
@@ -166,6 +223,87 @@ mod tests {
         assert!(!screen.contains("hint 1"), "{screen}");
         state.handle(Event::Key(Key::Hint));
         assert!(render(&state).contains("hint 1 of 2: first hint of ex01"));
+    }
+
+    /// A failing exercise with a long first failure and its first hint shown.
+    fn failing_with_a_hint() -> State {
+        let mut state = State::new(entries(2), false);
+        state.start();
+        let mut failing = tests(0, 3);
+        failing.tests[0].failure = Some(
+            "assertion `left == right` failed: science_map must return one result per input, in order"
+                .into(),
+        );
+        state.handle(Event::TestsRan {
+            exercise: 0,
+            tests: failing,
+        });
+        state.handle(Event::Key(Key::Hint));
+        state
+    }
+
+    /// That screen as a terminal of `columns` × `rows` shows it.
+    fn fitted(columns: usize, rows: usize) -> Vec<String> {
+        fit(&render(&failing_with_a_hint()), columns, rows)
+    }
+
+    fn widest(lines: &[String]) -> usize {
+        lines.iter().map(|l| l.chars().count()).max().unwrap()
+    }
+
+    #[test]
+    fn the_screen_fits_the_terminals_width() {
+        let unwrapped: Vec<String> = render(&failing_with_a_hint())
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let wide = fitted(120, 0);
+        assert_eq!(wide, unwrapped, "nothing is wrapped at 120 columns");
+        let narrow = fitted(40, 0);
+        assert!(widest(&narrow) <= 40, "{narrow:#?}");
+        assert!(narrow.len() > wide.len(), "{narrow:#?}");
+        assert_eq!(narrow[0], "ex01 Exercise 1 (1 of 2)");
+        // Wrapped, nothing lost: the same words in the same order.
+        let words = |lines: &[String]| {
+            lines
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(words(&narrow), words(&wide));
+        // The failure's continuation lines keep its indent.
+        let failure = narrow
+            .iter()
+            .position(|l| l.starts_with("  assertion"))
+            .unwrap();
+        assert!(narrow[failure + 1].starts_with("  "), "{narrow:#?}");
+        assert!(!narrow[failure + 1].starts_with("   "), "{narrow:#?}");
+    }
+
+    #[test]
+    fn a_short_terminal_keeps_the_header_and_the_keys() {
+        let all = fitted(40, 0);
+        let keys = wrap(KEYS, 40);
+        assert_eq!(all[all.len() - keys.len()..], keys[..]);
+        let short = fitted(40, 8);
+        assert_eq!(short.len(), 8, "{short:#?}");
+        assert_eq!(short[..5], all[..5], "the top, from the header");
+        assert!(short[0].starts_with("ex01 Exercise 1"), "{short:#?}");
+        // What 5 lines above the note could not show.
+        let hidden = all.len() - keys.len() - 5;
+        assert_eq!(short[5], hidden_note(hidden));
+        assert_eq!(short[6..], keys[..], "the keys end the screen");
+        // Too short even for that: the top, never more rows than there are.
+        assert_eq!(fitted(40, 1), all[..1]);
+        assert_eq!(fitted(40, 3), all[..3]);
+    }
+
+    #[test]
+    fn a_word_wider_than_the_terminal_is_cut() {
+        let lines = fit("averyveryverylongword and more\nkeys", 8, 0);
+        assert!(widest(&lines) <= 8, "{lines:#?}");
+        assert_eq!(lines.last().unwrap(), "keys");
     }
 
     #[test]
