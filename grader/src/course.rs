@@ -39,7 +39,11 @@ pub struct Defaults {
     pub repeats: usize,
     /// `(median - min) / min` above this turns a failed check inconclusive.
     pub max_spread: f64,
+    /// The most one test may take; below it each test's limit follows the
+    /// reference's time (`runner::timeouts`).
     pub test_timeout_seconds: f64,
+    /// The most one harness run may take; below it the limit follows the
+    /// reference harness's time.
     pub observe_timeout_seconds: f64,
     /// The cores' worth of CPU other programs may use while a timing is
     /// measured before the machine counts as busy.

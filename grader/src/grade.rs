@@ -13,13 +13,16 @@ use crate::model::{
     TestResult, TestStatus, TestsReport, Timings, Verdict,
 };
 use crate::progress::{Phase, Place, Progress};
-use crate::runner::{self, HarnessEnv, Limits};
+use crate::runner::harness::HarnessError;
+use crate::runner::timeouts::{self, Timeout};
+use crate::runner::{self, reference_times, HarnessEnv, Limits};
 use crate::scan;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
 use common::machine::{Contention, Facts};
 use common::observe::Measurements;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -135,6 +138,13 @@ pub struct Grader<'a> {
     /// a check misses by what the machine could explain; `None` when grading
     /// the solutions themselves or when the course has none.
     reference: Option<GradedTree>,
+    /// The graded tree is the reference solutions: their times are kept
+    /// for later gradings' limits ([`reference_times`]).
+    records_reference_times: bool,
+    /// The reference harness's wall time per exercise, once looked up.
+    reference_harness: Mutex<BTreeMap<String, Option<Duration>>>,
+    /// course.yaml's ceilings; each run's own limit is derived from the
+    /// reference's times ([`timeouts`]).
     limits: Limits,
     env: HarnessEnv,
     rules: verdict::Rules,
@@ -178,6 +188,8 @@ impl<'a> Grader<'a> {
             course,
             tree,
             reference,
+            records_reference_times: matches!(source, Source::Solutions),
+            reference_harness: Mutex::new(BTreeMap::new()),
             limits: Limits {
                 test_timeout: Duration::from_secs_f64(d.test_timeout_seconds),
                 harness_timeout: Duration::from_secs_f64(d.observe_timeout_seconds),
@@ -288,10 +300,19 @@ impl<'a> Grader<'a> {
             .collect()
     }
 
-    /// Build and run the exercise's tests, with each test's share of points.
+    /// Build and run the exercise's tests, with each test's share of points;
+    /// each test's limit follows the reference's time for it.
     fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
         self.progress.phase(place, Phase::Testing);
-        let outcome = runner::run_tests(&self.tree, &ex.id, &self.limits);
+        let reference = self
+            .reference
+            .as_ref()
+            .map(|r| reference_times::tests(r, &ex.id, &self.limits))
+            .unwrap_or_default();
+        let outcome = runner::run_tests_timed(&self.tree, &ex.id, &self.limits, reference);
+        if self.records_reference_times {
+            reference_times::record_tests(&self.tree, &ex.id, &outcome);
+        }
         timings.build_seconds += outcome.build_seconds;
         timings.test_seconds += outcome.test_seconds;
         tests_report(ex.test_points, outcome.build_error, outcome.tests)
@@ -331,7 +352,8 @@ impl<'a> Grader<'a> {
             measurement,
         };
         self.progress.phase(place, phase);
-        match self.measure(&self.tree, ex, timings) {
+        let timeout = self.harness_timeout(ex);
+        match self.measure(&self.tree, ex, timings, &timeout) {
             Ok(m) => ex
                 .observations
                 .iter()
@@ -340,26 +362,46 @@ impl<'a> Grader<'a> {
                     ..verdict::judge_beside_reference(o, &m, &self.rules, reference)
                 })
                 .collect(),
-            Err(why) => not_measured(NotMeasuredCause::Harness(why)),
+            Err(cause) => not_measured(cause),
         }
     }
 
-    /// One run of `tree`'s harness for `ex`, its times counted in `timings`.
+    /// The graded harness's limit for `ex`: ten times the reference
+    /// harness's wall time plus some (see [`timeouts::harness_timeout`]).
+    fn harness_timeout(&self, ex: &Exercise) -> Timeout {
+        let reference = self.reference.as_ref().and_then(|r| {
+            let mut known = self
+                .reference_harness
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            *known
+                .entry(ex.id.clone())
+                .or_insert_with(|| reference_times::harness(r, &ex.id, &self.env, &self.limits))
+        });
+        timeouts::harness_timeout(self.limits.harness_timeout, reference)
+    }
+
+    /// One run of `tree`'s harness for `ex` within `timeout`, its times
+    /// counted in `timings`.
     fn measure(
         &self,
         tree: &GradedTree,
         ex: &Exercise,
         timings: &mut Timings,
-    ) -> Result<Measurements, String> {
+        timeout: &Timeout,
+    ) -> Result<Measurements, NotMeasuredCause> {
         let started = Instant::now();
-        let outcome = runner::run_harness(tree, &ex.id, &self.env, &self.limits);
+        let outcome = runner::run_harness_within(tree, &ex.id, &self.env, &self.limits, timeout);
+        if self.records_reference_times {
+            reference_times::record_harness(tree, &ex.id, &self.env, &outcome);
+        }
         let wall = started.elapsed().as_secs_f64();
         timings.build_seconds += outcome.build_seconds;
         timings.harness_seconds += outcome.run_seconds;
         // Cargo's up-to-date check of the harness counts as overhead: warm,
         // it is part of every measuring run.
         timings.measure_seconds += wall.max(outcome.run_seconds);
-        let m = outcome.measurements.map_err(|why| why.to_string())?;
+        let m = outcome.measurements.map_err(harness_cause)?;
         if let Some(c) = m.during_run {
             self.while_measuring
                 .lock()
@@ -433,7 +475,9 @@ impl<'a> Grader<'a> {
             "{}: measuring the reference solution in turns",
             ex.id
         ));
-        self.measure(tree, ex, timings).ok()
+        // Instructor code: course.yaml's ceiling is its limit.
+        let timeout = timeouts::harness_timeout(self.limits.harness_timeout, None);
+        self.measure(tree, ex, timings, &timeout).ok()
     }
 
     /// The whole run's report.
@@ -468,6 +512,18 @@ impl<'a> Grader<'a> {
                 restored: Vec::new(),
             },
         }
+    }
+}
+
+/// Why a harness run gave no measurements, as an observation's cause: a
+/// harness killed at its limit is not measured again.
+fn harness_cause(error: HarnessError) -> NotMeasuredCause {
+    match error {
+        HarnessError::TimedOut { limit_seconds, .. } => NotMeasuredCause::HarnessTimedOut {
+            timeout_seconds: limit_seconds,
+            reason: error.to_string(),
+        },
+        error => NotMeasuredCause::Harness(error.to_string()),
     }
 }
 
@@ -752,11 +808,17 @@ mod tests {
         let broken = ObservationState::NotMeasured {
             cause: NotMeasuredCause::Harness("crashed".into()),
         };
+        let hung = ObservationState::NotMeasured {
+            cause: NotMeasuredCause::HarnessTimedOut {
+                timeout_seconds: 70.0,
+                reason: "The harness of ex03 timed out after 70s".into(),
+            },
+        };
         let skipped = ObservationState::Skipped {
             cores_needed: 4,
             cores_present: 2,
         };
-        for state in [waiting, broken, skipped] {
+        for state in [waiting, broken, hung, skipped] {
             let verdict = match state {
                 ObservationState::Skipped { .. } => Verdict::Skipped,
                 _ => Verdict::Fail,
@@ -765,6 +827,28 @@ mod tests {
         }
         assert!(worth_measuring_again(&inconclusive("")));
         assert!(!worth_measuring_again(&measured(Verdict::Pass, "")));
+    }
+
+    #[test]
+    fn a_harness_that_hung_while_measuring_again_ends_the_measuring() {
+        let hung = || {
+            let cause = NotMeasuredCause::HarnessTimedOut {
+                timeout_seconds: 70.0,
+                reason: "The harness of ex03 timed out after 70s".into(),
+            };
+            observation(
+                Verdict::Fail,
+                ObservationState::NotMeasured { cause },
+                "not measured: hung",
+            )
+        };
+        let mut observations = vec![measured(Verdict::Pass, "passed"), inconclusive("busy")];
+        merge_measured_again(&mut observations, vec![hung(), hung()]);
+        // A pass stays a pass; the unsettled one is now settled as not
+        // measured, so no further run (nor a reference turn) is asked for.
+        assert_eq!(observations[0].verdict, Verdict::Pass);
+        assert_eq!(observations[1].reason, "not measured: hung");
+        assert!(!observations.iter().any(worth_measuring_again));
     }
 
     #[test]

@@ -318,6 +318,15 @@ pub enum NotMeasuredCause {
     /// The harness did not build, did not finish, or wrote no usable
     /// measurements file: the runner's sentence.
     Harness(String),
+    /// The harness was killed at its limit, `timeout_seconds` (ten times
+    /// what the reference's harness needs plus some, course.yaml's
+    /// `observe_timeout_seconds` at most): student code that never returns,
+    /// such as a pool that hangs. `reason` is the runner's sentence, with
+    /// the limit and why it is that long. Never measured again.
+    HarnessTimedOut {
+        timeout_seconds: f64,
+        reason: String,
+    },
     /// A metric a check needs is missing, failed (the student's code
     /// panicked) or has no usable value: the check's error.
     Metric(String),

@@ -371,7 +371,9 @@ pub fn not_measured(obs: &Observation, cores: usize, cause: NotMeasuredCause) ->
         NotMeasuredCause::DoesNotBuild => DOES_NOT_BUILD,
         NotMeasuredCause::NoTestPasses => NO_TEST_PASSES,
         NotMeasuredCause::PointsWithheld => POINTS_WITHHELD,
-        NotMeasuredCause::Harness(why) | NotMeasuredCause::Metric(why) => why.as_str(),
+        NotMeasuredCause::Harness(why)
+        | NotMeasuredCause::Metric(why)
+        | NotMeasuredCause::HarnessTimedOut { reason: why, .. } => why.as_str(),
     };
     let checks = obs
         .checks

@@ -5,6 +5,7 @@
 use super::cargo;
 use super::isolation::Phase;
 use super::sandbox::{self, RunOutput};
+use super::timeouts::Timeout;
 use super::{HarnessEnv, HarnessOutcome, Limits};
 use crate::workspace::GradedTree;
 use common::observe::{Measurements, Settings, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET};
@@ -30,10 +31,12 @@ pub enum HarnessError {
     Sandbox(std::io::Error),
     #[error("cannot start the harness: {0}")]
     Start(std::io::Error),
-    #[error("The harness of {package} timed out after {timeout} and was killed: student code that never returns?{}", last_output(stderr))]
+    #[error("The harness of {package} timed out after {timeout} and was killed: student code that never returns, such as a pool that hangs? Its observations are not measured again.{}", last_output(stderr))]
     TimedOut {
         package: String,
+        /// The limit and why it is that long.
         timeout: String,
+        limit_seconds: f64,
         stderr: String,
     },
     #[error(
@@ -64,7 +67,7 @@ fn last_output(stderr: &str) -> String {
     }
 }
 
-/// Build the package's harness (release, bench profile) without running it.
+/// Build the package's harness in release (bench profile).
 pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
     let mut build = cargo::command(tree, "bench");
     build.args([
@@ -78,11 +81,20 @@ pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
     cargo::build(tree.confine(&build, Phase::Build))
 }
 
+/// The harness executable of a build.
+pub(super) fn executable(build: &cargo::Build) -> Option<&cargo::Executable> {
+    build
+        .executables
+        .iter()
+        .find(|e| e.kind == "bench" && e.target_name == HARNESS_TARGET)
+}
+
 pub(super) fn run(
     tree: &GradedTree,
     package: &str,
     env: &HarnessEnv,
     limits: &Limits,
+    timeout: &Timeout,
 ) -> HarnessOutcome {
     let build = build(tree, package);
     let mut outcome = HarnessOutcome {
@@ -91,29 +103,34 @@ pub(super) fn run(
         }),
         build_seconds: build.seconds,
         run_seconds: 0.0,
+        harness: None,
     };
-    if let Some(error) = build.error {
-        outcome.measurements = Err(HarnessError::DidNotBuild(error));
+    if let Some(error) = &build.error {
+        outcome.measurements = Err(HarnessError::DidNotBuild(error.clone()));
         return outcome;
     }
-    let Some(harness) = build
-        .executables
-        .iter()
-        .find(|e| e.kind == "bench" && e.target_name == HARNESS_TARGET)
-    else {
+    let Some(harness) = executable(&build) else {
         return outcome;
     };
-    let (measurements, seconds) = measure(
-        tree,
-        &harness.path,
-        &harness.package_dir,
+    let run = Run {
         package,
         env,
         limits,
-    );
+        timeout,
+    };
+    let (measurements, seconds) = measure(tree, &harness.path, &harness.package_dir, &run);
     outcome.measurements = measurements;
     outcome.run_seconds = seconds;
+    outcome.harness = Some(harness.path.clone());
     outcome
+}
+
+/// What one run of a harness is told and allowed.
+struct Run<'a> {
+    package: &'a str,
+    env: &'a HarnessEnv,
+    limits: &'a Limits,
+    timeout: &'a Timeout,
 }
 
 /// Run the harness binary once and read what it measured.
@@ -121,10 +138,14 @@ fn measure(
     tree: &GradedTree,
     harness: &Path,
     package_dir: &Path,
-    package: &str,
-    env: &HarnessEnv,
-    limits: &Limits,
+    run: &Run,
 ) -> (Result<Measurements, HarnessError>, f64) {
+    let Run {
+        package,
+        env,
+        limits,
+        timeout,
+    } = *run;
     // Temporary directories under tempfile's own neutral names: one for the
     // measurements, another for the harness's copy.
     let (out_dir, run_dir) = match (tempfile::tempdir(), tempfile::tempdir()) {
@@ -153,14 +174,14 @@ fn measure(
     let output = match sandbox::run_with_input(
         &mut command,
         Some(&settings.to_stdin()),
-        limits.harness_timeout,
+        timeout.limit,
         limits.output_cap_bytes,
     ) {
         Ok(output) => output,
         Err(error) => return (Err(HarnessError::Start(error)), 0.0),
     };
     let seconds = output.elapsed.as_secs_f64();
-    (read_measurements(&output, &file, package, limits), seconds)
+    (read_measurements(&output, &file, package, timeout), seconds)
 }
 
 /// Student code running as `nobody` must be able to use the harness's
@@ -199,20 +220,20 @@ fn read_measurements(
     output: &RunOutput,
     file: &Path,
     package: &str,
-    limits: &Limits,
+    timeout: &Timeout,
 ) -> Result<Measurements, HarnessError> {
     let stderr = output.stderr.tail_text(STDERR_TAIL).trim().to_owned();
     let package = package.to_owned();
     if output.timed_out {
-        let timeout = sandbox::format_duration(limits.harness_timeout);
         return Err(HarnessError::TimedOut {
             package,
-            timeout,
+            timeout: timeout.to_string(),
+            limit_seconds: timeout.limit.as_secs_f64(),
             stderr,
         });
     }
     if !output.success() {
-        let end = output.describe_end(limits.harness_timeout);
+        let end = output.describe_end(timeout.limit);
         return Err(HarnessError::Failed {
             package,
             end,

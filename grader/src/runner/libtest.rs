@@ -5,6 +5,7 @@
 use super::cargo::{self, Executable};
 use super::isolation::Phase;
 use super::sandbox::{self, RunOutput};
+use super::timeouts::{TestClock, Timeout};
 use super::{Limits, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
 use crate::workspace::GradedTree;
@@ -26,7 +27,7 @@ struct Case<'a> {
     name: String,
 }
 
-/// Build the package's integration tests without running them.
+/// Build the package's integration tests (`tests/*.rs` only).
 pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
     let mut build = cargo::command(tree, "test");
     // `--test '*'`: only the integration tests (tests/*.rs), not unit tests a
@@ -42,7 +43,21 @@ pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
     cargo::build(tree.confine(&build, Phase::Build))
 }
 
-pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
+/// The test executables of a build.
+pub(super) fn binaries(build: &cargo::Build) -> Vec<&Executable> {
+    build
+        .executables
+        .iter()
+        .filter(|e| e.kind == "test")
+        .collect()
+}
+
+pub(super) fn run(
+    tree: &GradedTree,
+    package: &str,
+    limits: &Limits,
+    clock: &TestClock,
+) -> TestsOutcome {
     let build = build(tree, package);
     let start = Instant::now();
     let mut outcome = TestsOutcome {
@@ -50,12 +65,10 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
         tests: Vec::new(),
         build_seconds: build.seconds,
         test_seconds: 0.0,
+        binaries: Vec::new(),
     };
-    let binaries: Vec<&Executable> = build
-        .executables
-        .iter()
-        .filter(|e| e.kind == "test")
-        .collect();
+    let binaries = binaries(&build);
+    outcome.binaries = binaries.iter().map(|e| e.path.clone()).collect();
     if outcome.build_error.is_none() && binaries.is_empty() {
         outcome.build_error = Some(format!("package {package} has no integration tests"));
     }
@@ -79,7 +92,7 @@ pub(super) fn run(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOut
             }
         }
     }
-    outcome.tests = run_cases(tree, &cases, limits);
+    outcome.tests = run_cases(tree, &cases, limits, clock);
     outcome.test_seconds = start.elapsed().as_secs_f64();
     outcome
 }
@@ -158,8 +171,14 @@ fn test_command(binary: &Executable) -> Command {
     command
 }
 
-/// Run every case, a few at a time, keeping the cases' order.
-fn run_cases(tree: &GradedTree, cases: &[Case], limits: &Limits) -> Vec<TestResult> {
+/// Run every case, a few at a time, keeping the cases' order; each case's
+/// limit is the clock's when it starts.
+fn run_cases(
+    tree: &GradedTree,
+    cases: &[Case],
+    limits: &Limits,
+    clock: &TestClock,
+) -> Vec<TestResult> {
     let results: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; cases.len()]);
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
@@ -170,7 +189,7 @@ fn run_cases(tree: &GradedTree, cases: &[Case], limits: &Limits) -> Vec<TestResu
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(index) else { break };
-                let result = run_case(tree, case, limits);
+                let result = run_case(tree, case, limits, clock);
                 results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
             });
         }
@@ -183,8 +202,9 @@ fn run_cases(tree: &GradedTree, cases: &[Case], limits: &Limits) -> Vec<TestResu
         .collect()
 }
 
-fn run_case(tree: &GradedTree, case: &Case, limits: &Limits) -> TestResult {
+fn run_case(tree: &GradedTree, case: &Case, limits: &Limits, clock: &TestClock) -> TestResult {
     let full_name = format!("{}::{}", case.binary.target_name, case.name);
+    let timeout = clock.timeout(&full_name);
     let mut command = test_command(case.binary);
     // No --nocapture: what the student prints stays in libtest's capture and
     // cannot pose as libtest's own report.
@@ -196,17 +216,26 @@ fn run_case(tree: &GradedTree, case: &Case, limits: &Limits) -> TestResult {
     match sandbox::run_with_input(
         &mut command,
         no_input,
-        limits.test_timeout,
+        timeout.limit,
         limits.output_cap_bytes,
     ) {
-        Ok(output) => judge(full_name, &case.name, &output, limits),
+        Ok(output) => {
+            clock.record(output.elapsed, output.timed_out);
+            judge(full_name, &case.name, &output, &timeout, limits)
+        }
         Err(error) => not_run(full_name, &format!("could not start the test: {error}")),
     }
 }
 
 /// A test passed only when its process exited 0 and libtest itself reported
 /// it: `test <name> ... ok` followed by a summary of exactly one passed test.
-fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> TestResult {
+fn judge(
+    full_name: String,
+    name: &str,
+    output: &RunOutput,
+    timeout: &Timeout,
+    limits: &Limits,
+) -> TestResult {
     let stdout = output.stdout.text();
     let reported_ok = libtest_reported_ok(&stdout, name);
     let reported_failed = report_starts(name)
@@ -216,8 +245,7 @@ fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> 
         (
             TestStatus::TimedOut,
             Some(format!(
-                "test {name} timed out after {} and was killed (an endless loop, or waiting for something that never comes?)",
-                sandbox::format_duration(limits.test_timeout)
+                "test {name} timed out after {timeout} and was killed: an endless loop, or waiting for something that never comes?"
             )),
         )
     } else if output.success() && reported_ok {
@@ -229,7 +257,7 @@ fn judge(full_name: String, name: &str, output: &RunOutput, limits: &Limits) -> 
             TestStatus::NotRun,
             Some(format!(
                 "test {name} never reported a result: its process ended early ({}). Does the code call std::process::exit or abort?",
-                output.describe_end(limits.test_timeout)
+                output.describe_end(timeout.limit)
             )),
         )
     };
@@ -401,6 +429,10 @@ mod tests {
         }
     }
 
+    fn timeout() -> Timeout {
+        super::super::timeouts::test_timeout(Duration::from_secs(5), None, None)
+    }
+
     fn output(code: i32, stdout: &str) -> RunOutput {
         RunOutput {
             status: Some(ExitStatus::from_raw(code << 8)),
@@ -418,7 +450,14 @@ mod tests {
     const PASSED: &str = "\nrunning 1 test\ntest adds ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 3 filtered out; finished in 0.00s\n\n";
 
     fn status(code: i32, stdout: &str) -> TestStatus {
-        judge("ex::adds".into(), "adds", &output(code, stdout), &limits()).status
+        judge(
+            "ex::adds".into(),
+            "adds",
+            &output(code, stdout),
+            &timeout(),
+            &limits(),
+        )
+        .status
     }
 
     #[test]
@@ -433,6 +472,7 @@ mod tests {
             "ex::adds".into(),
             "adds",
             &output(0, "\nrunning 1 test\n"),
+            &timeout(),
             &limits(),
         );
         assert_eq!(result.status, TestStatus::NotRun);
@@ -481,7 +521,7 @@ mod tests {
         let mut out = output(0, "\nrunning 1 test\n");
         out.status = None;
         out.timed_out = true;
-        let result = judge("ex::adds".into(), "adds", &out, &limits());
+        let result = judge("ex::adds".into(), "adds", &out, &timeout(), &limits());
         assert_eq!(result.status, TestStatus::TimedOut);
         assert!(
             result.output.contains("test adds timed out after 5s"),
@@ -503,10 +543,23 @@ mod tests {
             Some("killed after 60 s")
         );
         let failed = "\nrunning 1 test\ntest adds ... FAILED\n\nfailures:\n";
-        let result = judge("ex::adds".into(), "adds", &output(101, failed), &limits());
+        let result = judge(
+            "ex::adds".into(),
+            "adds",
+            &output(101, failed),
+            &timeout(),
+            &limits(),
+        );
         assert!(result.failure.is_some());
         assert_eq!(
-            judge("ex::adds".into(), "adds", &output(0, PASSED), &limits()).failure,
+            judge(
+                "ex::adds".into(),
+                "adds",
+                &output(0, PASSED),
+                &timeout(),
+                &limits()
+            )
+            .failure,
             None
         );
     }

@@ -5,19 +5,25 @@ pub mod cargo;
 pub mod harness;
 pub mod isolation;
 pub mod libtest;
+pub mod reference_times;
 pub mod sandbox;
+pub mod timeouts;
 
 use crate::model;
 use crate::workspace::GradedTree;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
+use timeouts::{TestClock, Timeout};
 
 /// Bounds on every run of student code (cargo builds have their own,
 /// [`cargo::BUILD_TIMEOUT`]).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// One test process.
+    /// One test process at most (course.yaml's `test_timeout_seconds`);
+    /// [`timeouts`] derives each test's own limit below it.
     pub test_timeout: Duration,
-    /// One harness run.
+    /// One harness run at most (course.yaml's `observe_timeout_seconds`).
     pub harness_timeout: Duration,
     /// Output kept per stream of one run.
     pub output_cap_bytes: usize,
@@ -32,14 +38,30 @@ pub struct TestsOutcome {
     pub tests: Vec<model::TestResult>,
     pub build_seconds: f64,
     pub test_seconds: f64,
+    /// The test executables built (empty when the build failed).
+    pub binaries: Vec<PathBuf>,
 }
 
 /// Build the package's integration tests (`tests/*.rs` only) and run every
 /// test the instructor's test files define, one process per test, at most
 /// two at once. A test passes only when its process exits 0 and libtest
-/// itself reported it ok; a test that never reported is `NotRun`.
+/// itself reported it ok; a test that never reported is `NotRun`. Every test
+/// may take `limits.test_timeout`, and after a timeout
+/// [`timeouts::AFTER_HANG_WITHOUT_REFERENCE`] at most.
 pub fn run_tests(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
-    libtest::run(tree, package, limits)
+    run_tests_timed(tree, package, limits, BTreeMap::new())
+}
+
+/// [`run_tests`] with each test's limit derived from the reference's
+/// seconds for it (`reference`, by `<target>::<test>`; see [`timeouts`]).
+pub fn run_tests_timed(
+    tree: &GradedTree,
+    package: &str,
+    limits: &Limits,
+    reference: BTreeMap<String, f64>,
+) -> TestsOutcome {
+    let clock = TestClock::new(limits.test_timeout, reference);
+    libtest::run(tree, package, limits, &clock)
 }
 
 /// What the harness is told.
@@ -56,18 +78,32 @@ pub struct HarnessOutcome {
     pub measurements: Result<common::observe::Measurements, harness::HarnessError>,
     pub build_seconds: f64,
     pub run_seconds: f64,
+    /// The harness executable built, when it was.
+    pub harness: Option<PathBuf>,
 }
 
 /// Build `benches/observe.rs` in release (bench profile) and run a copy of it
 /// with its settings on stdin, the measurements file in a fresh temporary
-/// directory.
+/// directory. It may run for `limits.harness_timeout`.
 pub fn run_harness(
     tree: &GradedTree,
     package: &str,
     env: &HarnessEnv,
     limits: &Limits,
 ) -> HarnessOutcome {
-    harness::run(tree, package, env, limits)
+    let timeout = timeouts::harness_timeout(limits.harness_timeout, None);
+    harness::run(tree, package, env, limits, &timeout)
+}
+
+/// [`run_harness`] within `timeout` (see [`timeouts::harness_timeout`]).
+pub fn run_harness_within(
+    tree: &GradedTree,
+    package: &str,
+    env: &HarnessEnv,
+    limits: &Limits,
+    timeout: &Timeout,
+) -> HarnessOutcome {
+    harness::run(tree, package, env, limits, timeout)
 }
 
 /// Build the package's integration tests and, when `harness`, its harness,
