@@ -23,7 +23,11 @@ struct Test {
     name_format: &'static str,
     score: f64,
     max_score: f64,
-    status: &'static str,
+    /// `None` for an observation the machine could not judge: Gradescope
+    /// then goes by the score alone, so it is not marked as the student's
+    /// failure (and a test out of 0 under `leave_out` is not red).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
     output: String,
     output_format: &'static str,
     tags: Vec<String>,
@@ -50,7 +54,7 @@ impl Reporter for Gradescope {
                     name_format: "text",
                     score: test.points,
                     max_score: test.max_points,
-                    status: if passed { "passed" } else { "failed" },
+                    status: Some(if passed { "passed" } else { "failed" }),
                     output,
                     output_format: "text",
                     tags: vec![ex.id.clone(), "test".to_owned()],
@@ -70,10 +74,12 @@ impl Reporter for Gradescope {
                     name_format: "text",
                     score: o.points,
                     max_score: o.max_points,
-                    status: if o.verdict == Verdict::Pass {
-                        "passed"
+                    status: if o.verdict.is_machine_limit() {
+                        None
+                    } else if o.verdict == Verdict::Pass {
+                        Some("passed")
                     } else {
-                        "failed"
+                        Some("failed")
                     },
                     output,
                     output_format: "text",
