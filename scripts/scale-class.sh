@@ -5,9 +5,10 @@
 # alone (tests exactly; observations exactly unless either grading was
 # inconclusive, which is the machine's noise, not a difference).
 #
-# CLASS_SIZE (default 30) submissions: a third reference copies, then stubs,
-# partial solutions (ex01 and ex02 done) and broken ones (ex01 does not
-# compile), in turn. Needs jq. Takes long: run it on a quiet machine.
+# CLASS_SIZE (default 30) submissions, in turn: reference copies (3 in 10),
+# stubs (2), partial solutions (2: ex01 and ex02 done), broken ones (2: ex01
+# does not compile) and one that hangs everywhere (1: every function of the
+# stubs waits forever). Needs jq and perl. Takes long: run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -16,7 +17,7 @@ WORK=$(mktemp -d /tmp/scale-class.XXXXXX)
 cargo build --release --locked -p grader
 grader="$REPO/target/release/grader"
 
-kinds=(reference stubs partial broken reference stubs partial reference broken partial)
+kinds=(reference stubs partial broken reference hangs partial reference broken stubs)
 for i in $(seq 1 "$N"); do
   kind=${kinds[$(( (i - 1) % ${#kinds[@]} ))]}
   sub="$WORK/class/$(printf 's%02d' "$i")-$kind"
@@ -25,13 +26,16 @@ for i in $(seq 1 "$N"); do
     mkdir -p "$sub/exercises/$name"
     from="solutions/$name/src"
     case "$kind:$name" in
-      stubs:*) from="$ex/src" ;;
+      stubs:*|hangs:*) from="$ex/src" ;;
       partial:ex01*|partial:ex02*) ;;
       partial:*) from="$ex/src" ;;
     esac
     cp -R "$from" "$sub/exercises/$name/src"
   done
   [ "$kind" = broken ] && echo 'pub fn broken( {' >> "$sub/exercises/ex01-serial-map/src/lib.rs"
+  if [ "$kind" = hangs ]; then
+    find "$sub" -name '*.rs' -exec perl -0pi -e 's/todo!\("(?:[^"\\]|\\.)*"\)/loop { std::thread::park() }/g' {} +
+  fi
 done
 
 echo "== grading $N submissions with grader batch"

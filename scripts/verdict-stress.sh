@@ -16,7 +16,9 @@
 #
 # Usage: scripts/verdict-stress.sh [--quick] [--runs N] [--only MODE[,MODE...]] [--keep DIR]
 #   --quick   one run per mode, ex01 and ex03 only: a smoke test of the script
-#   --runs    N runs per mode instead of the issue's 20 idle and 10 of the others
+#   --runs    N runs per mode instead of the defaults: 20 idle, 10 busy1, 10 busy2,
+#             10 taskset, 3 cgroup (each takes minutes), 3 of each idle cheat and 10
+#             of the one-worker pool beside a busy process
 #   --only    run only these modes: idle,busy1,busy2,taskset,cgroup,cheats
 #   --keep    keep every run's JSON report in DIR (default: a temporary directory)
 # Run it on an otherwise quiet machine: it is the machine's quietness it tests.
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS="$2"; shift ;;
         --only) ONLY="$2"; shift ;;
         --keep) KEEP="$2"; shift ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "verdict-stress: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -46,14 +48,16 @@ for tool in cargo jq taskset python3; do
 done
 
 if [ "$QUICK" = 1 ]; then
-    IDLE_RUNS=1 BUSY_RUNS=1 TASKSET_RUNS=1 CGROUP_RUNS=1 CHEAT_RUNS=1
+    IDLE_RUNS=1 BUSY_RUNS=1 TASKSET_RUNS=1 CGROUP_RUNS=1 CHEAT_RUNS=1 IDLE_CHEAT_RUNS=1
     EXERCISES=(--exercise ex01 --exercise ex03)
 else
-    IDLE_RUNS=20 BUSY_RUNS=10 TASKSET_RUNS=10 CGROUP_RUNS=10 CHEAT_RUNS=10
+    # The issue asks 10 gradings of the one-worker pool beside a busy process;
+    # the cheats that must fail on an idle machine get 3 each.
+    IDLE_RUNS=20 BUSY_RUNS=10 TASKSET_RUNS=10 CGROUP_RUNS=3 CHEAT_RUNS=10 IDLE_CHEAT_RUNS=3
     EXERCISES=()
 fi
 if [ -n "$RUNS" ]; then
-    IDLE_RUNS=$RUNS BUSY_RUNS=$RUNS TASKSET_RUNS=$RUNS CGROUP_RUNS=$RUNS CHEAT_RUNS=$RUNS
+    IDLE_RUNS=$RUNS BUSY_RUNS=$RUNS TASKSET_RUNS=$RUNS CGROUP_RUNS=$RUNS CHEAT_RUNS=$RUNS IDLE_CHEAT_RUNS=$RUNS
 fi
 
 WORK=$(mktemp -d -t verdict-stress.XXXXXX)
@@ -254,9 +258,9 @@ if wants cheats; then
         "let workers: Vec<_> =" "let workers =" \
         $'.collect();\n        // Join only after spawning them all' \
         $';\n        // Join only after spawning them all')
-    cheat_runs cheat-serial-pool "$CHEAT_RUNS" ex02 threads-overlap fail "$tree"
+    cheat_runs cheat-serial-pool "$IDLE_CHEAT_RUNS" ex02 threads-overlap fail "$tree"
     tree=$(cheat no-black-box ex03-process-crunch lib.rs "std::hint::black_box(remaining);" "")
-    cheat_runs cheat-no-black-box "$CHEAT_RUNS" ex03 crunch-scales-with-x fail "$tree"
+    cheat_runs cheat-no-black-box "$IDLE_CHEAT_RUNS" ex03 crunch-scales-with-x fail "$tree"
     tree=$(cheat one-worker ex03-process-crunch lib.rs "(0..n_procs.min(items.len()))" "(0..1)")
     start_busy 1
     cheat_runs cheat-one-worker-busy1 "$CHEAT_RUNS" ex03 processes-crunch-in-parallel not-pass "$tree"

@@ -112,9 +112,11 @@ impl Contention {
         self.per_second(self.cpu_pressure_seconds)
     }
 
-    /// The fraction of the time the CPU quota held this process back.
+    /// The fraction of the time the CPU quota held this process back, at
+    /// most 1: `cpu.stat` adds up the throttled time of every CPU's run
+    /// queue, so on two CPUs it can exceed the wall time.
     pub fn throttled(&self) -> Option<f64> {
-        self.per_second(self.throttled_seconds)
+        self.per_second(self.throttled_seconds).map(|t| t.min(1.0))
     }
 
     /// One phrase for people, e.g. `other programs used 0.95 cores, tasks
@@ -656,6 +658,26 @@ mod tests {
             None
         );
         assert_eq!(Contention::total([]), None);
+    }
+
+    #[test]
+    fn a_quota_holds_back_at_most_all_of_the_time() {
+        // Throttled on both CPUs' run queues for most of one second.
+        let throttled = Contention {
+            seconds: 1.0,
+            others_cpu_seconds: Some(0.0),
+            cpu_pressure_seconds: Some(0.5),
+            throttled_seconds: Some(1.43),
+            own_cpu_seconds: Some(0.5),
+        };
+        assert_eq!(throttled.throttled(), Some(1.0));
+        assert!(
+            throttled
+                .describe()
+                .ends_with("held this process back 100% of the time"),
+            "{}",
+            throttled.describe()
+        );
     }
 
     #[test]
