@@ -22,7 +22,7 @@ use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
 use common::machine::{Contention, Facts};
 use common::observe::Measurements;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -198,6 +198,7 @@ impl<'a> Grader<'a> {
             env: HarnessEnv {
                 repeats: repeats.or(env.repeats).unwrap_or(d.repeats),
                 time_unit_ms: env.time_unit_ms.unwrap_or(d.time_unit_ms),
+                only: None,
             },
             rules: verdict::Rules {
                 max_spread: d.max_spread,
@@ -320,16 +321,15 @@ impl<'a> Grader<'a> {
 
     /// Build and run the harness and judge every observation, beside the
     /// reference solution's measurements when there are some (this is
-    /// `measurement` number 1, 2, ...). Nothing is measured while the
+    /// `round`'s measurement number 1, 2, ...). Nothing is measured while the
     /// exercise does not build or no test passes.
     fn observe(
         &self,
         ex: &Exercise,
         tests: &TestsReport,
         place: Place<'_>,
-        measurement: usize,
         timings: &mut Timings,
-        reference: Option<&Measurements>,
+        round: Round<'_>,
     ) -> Vec<ObservationResult> {
         if ex.observations.is_empty() {
             return Vec::new();
@@ -349,17 +349,17 @@ impl<'a> Grader<'a> {
         }
         let phase = Phase::Measuring {
             observations: ex.observations.len(),
-            measurement,
+            measurement: round.number,
         };
         self.progress.phase(place, phase);
         let timeout = self.harness_timeout(ex);
-        match self.measure(&self.tree, ex, timings, &timeout) {
+        match self.measure(&self.tree, ex, round.env, timings, &timeout) {
             Ok(m) => ex
                 .observations
                 .iter()
                 .map(|o| ObservationResult {
                     recorded: recorded_behind(o, &m),
-                    ..verdict::judge_beside_reference(o, &m, &self.rules, reference)
+                    ..verdict::judge_beside_reference(o, &m, &self.rules, round.reference)
                 })
                 .collect(),
             Err(cause) => not_measured(cause),
@@ -381,17 +381,18 @@ impl<'a> Grader<'a> {
         timeouts::harness_timeout(self.limits.harness_timeout, reference)
     }
 
-    /// One run of `tree`'s harness for `ex` within `timeout`, its times
-    /// counted in `timings`.
+    /// One run of `tree`'s harness for `ex` with `env` within `timeout`,
+    /// its times counted in `timings`.
     fn measure(
         &self,
         tree: &GradedTree,
         ex: &Exercise,
+        env: &HarnessEnv,
         timings: &mut Timings,
         timeout: &Timeout,
     ) -> Result<Measurements, NotMeasuredCause> {
         let started = Instant::now();
-        let outcome = runner::run_harness_within(tree, &ex.id, &self.env, &self.limits, timeout);
+        let outcome = runner::run_harness_within(tree, &ex.id, env, &self.limits, timeout);
         if self.records_reference_times {
             reference_times::record_harness(tree, &ex.id, &self.env, &outcome);
         }
@@ -414,8 +415,9 @@ impl<'a> Grader<'a> {
     /// [`observe`](Self::observe), then measure again while an observation
     /// is unsettled ([`worth_measuring_again`]), up to [`MAX_MEASUREMENTS`]
     /// runs and while another run fits in course.yaml's
-    /// `remeasure_budget_seconds`. When the reference solutions exist, each
-    /// run again measures the reference first, then the graded tree (A B,
+    /// `remeasure_budget_seconds`. Each run again measures only the metrics
+    /// of the observations still unsettled. When the reference solutions
+    /// exist, it measures the reference first, then the graded tree (A B,
     /// A B): a miss the reference shares is the machine's.
     fn observe_again_if_needed(
         &self,
@@ -425,7 +427,12 @@ impl<'a> Grader<'a> {
         timings: &mut Timings,
     ) -> Vec<ObservationResult> {
         let before = timings.harness_seconds;
-        let mut observations = self.observe(ex, tests, place, 1, timings, None);
+        let first = Round {
+            number: 1,
+            env: &self.env,
+            reference: None,
+        };
+        let mut observations = self.observe(ex, tests, place, timings, first);
         let mut longest = timings.harness_seconds - before;
         let (mut runs, mut spent) = (1, 0.0);
         let budget = self.course.defaults.remeasure_budget_seconds;
@@ -438,8 +445,17 @@ impl<'a> Grader<'a> {
             budget,
         ) {
             let before = timings.harness_seconds;
-            let reference = self.measure_reference(ex, &observations, timings);
-            let again = self.observe(ex, tests, place, runs + 1, timings, reference.as_ref());
+            let env = HarnessEnv {
+                only: Some(unsettled_metrics(ex, &observations)),
+                ..self.env.clone()
+            };
+            let reference = self.measure_reference(ex, &observations, &env, timings);
+            let again = Round {
+                number: runs + 1,
+                env: &env,
+                reference: reference.as_ref(),
+            };
+            let again = self.observe(ex, tests, place, timings, again);
             merge_measured_again(&mut observations, again);
             let took = timings.harness_seconds - before;
             (runs, spent, longest) = (runs + 1, spent + took, longest.max(took));
@@ -454,6 +470,7 @@ impl<'a> Grader<'a> {
         &self,
         ex: &Exercise,
         observations: &[ObservationResult],
+        env: &HarnessEnv,
         timings: &mut Timings,
     ) -> Option<Measurements> {
         let tree = self.reference.as_ref()?;
@@ -477,7 +494,7 @@ impl<'a> Grader<'a> {
         ));
         // Instructor code: course.yaml's ceiling is its limit.
         let timeout = timeouts::harness_timeout(self.limits.harness_timeout, None);
-        self.measure(tree, ex, timings, &timeout).ok()
+        self.measure(tree, ex, env, timings, &timeout).ok()
     }
 
     /// The whole run's report.
@@ -513,6 +530,32 @@ impl<'a> Grader<'a> {
             },
         }
     }
+}
+
+/// One harness run of an exercise while grading it.
+#[derive(Clone, Copy)]
+struct Round<'a> {
+    /// 1 for the first run, then 2, 3, ...
+    number: usize,
+    /// What the harness is told (after the first run: measure only the
+    /// unsettled observations' metrics).
+    env: &'a HarnessEnv,
+    /// The reference solution's measurements taken just before, if any.
+    reference: Option<&'a Measurements>,
+}
+
+/// The metrics the observations still worth measuring again read (their
+/// checks' `metric` and `per`): a run that measures again measures only
+/// these.
+fn unsettled_metrics(ex: &Exercise, observations: &[ObservationResult]) -> BTreeSet<String> {
+    ex.observations
+        .iter()
+        .zip(observations)
+        .filter(|(_, result)| worth_measuring_again(result))
+        .flat_map(|(o, _)| &o.checks)
+        .flat_map(|c| std::iter::once(&c.metric).chain(&c.per))
+        .cloned()
+        .collect()
 }
 
 /// Why a harness run gave no measurements, as an observation's cause: a
@@ -798,6 +841,27 @@ mod tests {
         let counts: Vec<u32> = observations.iter().map(|o| o.measurements).collect();
         assert_eq!(counts, [1, 2, 3]);
         assert_eq!(observations[2].verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn measuring_again_asks_only_for_the_metrics_of_unsettled_observations() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let course = Course::load(&root.join("course.yaml")).unwrap();
+        let ex03 = course.exercise("ex03").unwrap();
+        let results: Vec<ObservationResult> = ex03
+            .observations
+            .iter()
+            .map(|o| match o.id.as_str() {
+                "threads-crunch-in-parallel" => inconclusive("busy"),
+                "really-processes" => failed_at(1.0, "one worker, far from the bound"),
+                _ => measured(Verdict::Pass, "ok"),
+            })
+            .collect();
+        let only: Vec<String> = unsettled_metrics(ex03, &results).into_iter().collect();
+        assert_eq!(only, ["reference_serial_seconds", "threads_seconds"]);
+
+        let settled = vec![measured(Verdict::Pass, "ok"); ex03.observations.len()];
+        assert!(unsettled_metrics(ex03, &settled).is_empty());
     }
 
     #[test]

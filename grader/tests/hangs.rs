@@ -209,6 +209,7 @@ fn assert_harness_timed_out_once(report: &ExerciseReport) -> Duration {
     let env = HarnessEnv {
         repeats: course().defaults.repeats,
         time_unit_ms: course().defaults.time_unit_ms,
+        only: None,
     };
     let target = course_root().join("target/grader/solutions");
     let reference = reference_times::read_harness(&target, &report.id, &env)

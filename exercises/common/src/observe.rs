@@ -7,7 +7,9 @@
 //! judges.
 //!
 //! When the grader runs a harness it hands over everything on stdin, as
-//! [`Settings`]: the file to write, the repeats and the time unit. Nothing in
+//! [`Settings`]: the file to write, the repeats and the time unit, and when
+//! it measures again the metrics it still needs ([`Observations::wants`]
+//! tells the harness which work to skip). Nothing in
 //! the harness's name, arguments or environment tells student code that it
 //! is being measured. [`Observations::new`] reads stdin before any student
 //! code runs, and [`Observations::finish`] writes the measurements to that
@@ -62,6 +64,7 @@
 use crate::machine::{Contention, Facts, Probe};
 use crate::trace::LaneSpan;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -266,6 +269,8 @@ pub struct Observations {
     out: Option<PathBuf>,
     measurements: Measurements,
     run: Probe,
+    /// [`Settings::only`]: the metrics this run is for; `None`: all.
+    only: Option<BTreeSet<String>>,
 }
 
 impl Observations {
@@ -277,20 +282,23 @@ impl Observations {
     /// Settings on stdin that do not parse, a bad `COURSE_REPEATS` or
     /// `COURSE_TIME_UNIT_MS`.
     pub fn new(exercise: &str) -> Result<Self, ObserveError> {
-        let (out, repeats) = match Settings::from_stdin()? {
+        let (out, repeats, only) = match Settings::from_stdin()? {
             Some(settings) => {
                 crate::set_time_unit(Duration::from_secs_f64(settings.time_unit_ms / 1000.0));
-                (Some(settings.measurements), settings.repeats)
+                (Some(settings.measurements), settings.repeats, settings.only)
             }
             None => {
                 let repeats = env_settings()?.repeats.unwrap_or(DEFAULT_REPEATS);
                 (
                     std::env::var_os(MEASUREMENTS_ENV).map(PathBuf::from),
                     repeats,
+                    None,
                 )
             }
         };
-        Ok(Self::recording_to(exercise, out, repeats))
+        let mut observations = Self::recording_to(exercise, out, repeats);
+        observations.only = only;
+        Ok(observations)
     }
 
     fn recording_to(exercise: &str, out: Option<PathBuf>, repeats: usize) -> Self {
@@ -311,6 +319,7 @@ impl Observations {
                 sweeps: Vec::new(),
             },
             run: Probe::start(),
+            only: None,
         };
         observations.record(UNIT_METRIC, Unit::Seconds, [time_unit_seconds]);
         observations.record(CORES_METRIC, Unit::Count, [cores as f64]);
@@ -320,6 +329,16 @@ impl Observations {
     /// Whether this run was started by hand: it prints a table, not a file.
     pub fn by_hand(&self) -> bool {
         self.out.is_none()
+    }
+
+    /// Whether this run is for any of `metrics`. A grader measuring again
+    /// asks only for the metrics of the observations still unsettled
+    /// ([`Settings::only`]); a harness skips the work behind the others.
+    pub fn wants(&self, metrics: &[&str]) -> bool {
+        match &self.only {
+            Some(only) => metrics.iter().any(|m| only.contains(*m)),
+            None => true,
+        }
     }
 
     /// How many measured runs each timing gets.
@@ -553,6 +572,9 @@ pub struct Settings {
     pub repeats: usize,
     /// The time unit, in milliseconds.
     pub time_unit_ms: f64,
+    /// Measure only the work behind these metrics (the others may be left
+    /// out of the file); `None`: everything. Sent as `only=a,b`.
+    pub only: Option<BTreeSet<String>>,
 }
 
 impl Settings {
@@ -567,6 +589,10 @@ impl Settings {
             )
             .as_bytes(),
         );
+        if let Some(only) = &self.only {
+            let names: Vec<&str> = only.iter().map(String::as_str).collect();
+            text.extend_from_slice(format!("only={}\n", names.join(",")).as_bytes());
+        }
         text
     }
 
@@ -591,7 +617,7 @@ impl Settings {
 
     /// Parse the lines [`Settings::to_stdin`] writes.
     pub fn parse(text: &str) -> Result<Settings, String> {
-        let (mut measurements, mut repeats, mut time_unit_ms) = (None, None, None);
+        let (mut measurements, mut repeats, mut time_unit_ms, mut only) = (None, None, None, None);
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let (key, value) = line
                 .split_once('=')
@@ -608,6 +634,7 @@ impl Settings {
                         format!("time_unit_ms must be a positive number, got {value:?}")
                     })?;
                 }
+                "only" => only = Some(metric_names(value)?),
                 _ => return Err(format!("unknown setting {key:?}")),
             }
         }
@@ -615,8 +642,20 @@ impl Settings {
             measurements: measurements.ok_or("no measurements file")?,
             repeats: repeats.unwrap_or(DEFAULT_REPEATS),
             time_unit_ms: time_unit_ms.ok_or("no time_unit_ms")?,
+            only,
         })
     }
+}
+
+/// `only`'s comma-separated metric names: at least one, none empty.
+fn metric_names(value: &str) -> Result<BTreeSet<String>, String> {
+    let names: BTreeSet<String> = value.split(',').map(|n| n.trim().to_owned()).collect();
+    if names.iter().any(String::is_empty) {
+        return Err(format!(
+            "only needs metric names separated by commas, got {value:?}"
+        ));
+    }
+    Ok(names)
 }
 
 /// Run `f` and time it.
@@ -821,9 +860,22 @@ mod tests {
             measurements: PathBuf::from("/tmp/x y/measurements.json"),
             repeats: 3,
             time_unit_ms: 12.5,
+            only: None,
         };
         let text = String::from_utf8(settings.to_stdin()).unwrap();
-        assert_eq!(Settings::parse(&text), Ok(settings));
+        assert_eq!(Settings::parse(&text), Ok(settings.clone()));
+        let some = Settings {
+            only: Some(["b_seconds".to_owned(), "a_seconds".to_owned()].into()),
+            ..settings
+        };
+        let text = String::from_utf8(some.to_stdin()).unwrap();
+        assert!(text.contains("only=a_seconds,b_seconds\n"), "{text}");
+        assert_eq!(Settings::parse(&text), Ok(some));
+        assert!(
+            Settings::parse("measurements=/m\ntime_unit_ms=5\nonly=a,,b\n")
+                .unwrap_err()
+                .contains("only")
+        );
         assert!(Settings::parse("repeats=0\n")
             .unwrap_err()
             .contains("repeats"));
@@ -833,6 +885,16 @@ mod tests {
         assert!(Settings::parse("repeats=2\ntime_unit_ms=5\n")
             .unwrap_err()
             .contains("measurements"));
+    }
+
+    #[test]
+    fn a_run_for_some_metrics_wants_only_the_work_behind_them() {
+        let mut o = observations();
+        assert!(o.wants(&["anything"]), "no filter: every metric");
+        o.only = Some(["threads_seconds".to_owned()].into());
+        assert!(o.wants(&["serial_seconds", "threads_seconds"]));
+        assert!(!o.wants(&["serial_seconds"]));
+        assert!(!o.wants(&[]));
     }
 
     #[test]

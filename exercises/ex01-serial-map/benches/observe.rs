@@ -30,49 +30,60 @@ fn main() -> Result<(), ObserveError> {
     let mut observations = Observations::new("ex01")?;
     let inputs: Vec<u64> = (0..ITEMS).collect();
 
-    // map-matches-loop: the same work written two ways.
+    if observations.wants(&["reference_loop_seconds", "loop_seconds", "map_seconds"]) {
+        map_against_loop(&mut observations, &inputs);
+    }
+    if observations.wants(&["build_seconds", "consume_seconds"]) {
+        build_against_consume(&mut observations, &inputs);
+    }
+
+    observations.finish()
+}
+
+/// map-matches-loop: the same work written two ways.
+fn map_against_loop(observations: &mut Observations, inputs: &[u64]) {
     // Fill and free one result-sized vector first, so the allocator keeps that
     // much memory at hand and no timing pays for fresh pages from the OS.
-    drop(black_box(inputs.clone()));
+    drop(black_box(inputs.to_vec()));
     // A few rounds, taking turns: a burst of load from other programs then
     // slows all three down instead of only one of them.
     for _ in 0..ROUNDS {
         observations.time("reference_loop_seconds", || {
             for _ in 0..CALLS_PER_RUN {
-                black_box(reference_loop(black_box(&inputs)));
+                black_box(reference_loop(black_box(inputs)));
             }
         });
         let looped = observations.time("loop_seconds", || {
             for _ in 0..CALLS_PER_RUN {
-                black_box(science_loop(black_box(&inputs)));
+                black_box(science_loop(black_box(inputs)));
             }
         });
         let mapped = observations.time("map_seconds", || {
             for _ in 0..CALLS_PER_RUN {
-                black_box(science_map(black_box(&inputs)));
+                black_box(science_map(black_box(inputs)));
             }
         });
         if looped.is_none() || mapped.is_none() {
             break; // a panic is recorded once; no need to repeat it
         }
     }
+}
 
-    // lazy-until-consumed: building the iterator once against building and
-    // running it several times. Building is nanoseconds by design (that is the
-    // claim); consuming is milliseconds.
+/// lazy-until-consumed: building the iterator once against building and
+/// running it several times. Building is nanoseconds by design (that is the
+/// claim); consuming is milliseconds.
+fn build_against_consume(observations: &mut Observations, inputs: &[u64]) {
     observations.time("build_seconds", || {
-        black_box(map_lazy(black_box(&inputs), |&x| do_science(x)))
+        black_box(map_lazy(black_box(inputs), |&x| do_science(x)))
     });
     observations.time("consume_seconds", || {
         for _ in 0..PASSES_PER_RUN {
             // black_box on every item: the optimizer may not skip results nobody reads.
-            for y in map_lazy(black_box(&inputs), |&x| do_science(x)) {
+            for y in map_lazy(black_box(inputs), |&x| do_science(x)) {
                 black_box(y);
             }
         }
     });
-
-    observations.finish()
 }
 
 /// The instructor's plain loop over the student's per-item function: what a

@@ -25,77 +25,91 @@ fn main() -> Result<(), ObserveError> {
     let squares = |queries: &[f64]| queries.iter().map(|x| x * x).collect::<Vec<f64>>();
 
     // serial-is-sum and waiting-is-not-working.
-    let got = o.time_with_cpu("serial_seconds", "serial_cpu_seconds", false, || {
-        serial_queries(&LONG_SECOND)
-    });
-    expect_answers(o, "serial_seconds", got, squares(&LONG_SECOND));
+    if o.wants(&["serial_seconds", "serial_cpu_seconds"]) {
+        let got = o.time_with_cpu("serial_seconds", "serial_cpu_seconds", false, || {
+            serial_queries(&LONG_SECOND)
+        });
+        expect_answers(o, "serial_seconds", got, squares(&LONG_SECOND));
+    }
 
     // threads-overlap and in-order-handout: every run is traced, the last
     // run's trace is judged.
-    let got = o.time_without_warmup("threads_seconds", || {
-        trace::capture(|| threaded_queries(&LONG_SECOND, 2))
-    });
-    match got {
-        Some((answers, trace)) => {
-            expect_answers(o, "threads_seconds", Some(answers), squares(&LONG_SECOND));
-            // The schedule behind both observations, for the reports.
-            o.record_trace("threads_seconds", &trace.lane_spans());
-            o.record_trace("in_order_handout", &trace.lane_spans());
-            let in_order = handed_out_in_order(&trace);
-            o.record(
-                "in_order_handout",
-                Unit::Count,
-                [f64::from(u8::from(in_order))],
-            );
-            if by_hand {
-                show("threaded_queries(&[1, 8, 1.5, 2], 2)", &trace);
+    if o.wants(&["threads_seconds", "in_order_handout"]) {
+        let got = o.time_without_warmup("threads_seconds", || {
+            trace::capture(|| threaded_queries(&LONG_SECOND, 2))
+        });
+        match got {
+            Some((answers, trace)) => {
+                expect_answers(o, "threads_seconds", Some(answers), squares(&LONG_SECOND));
+                // The schedule behind both observations, for the reports.
+                o.record_trace("threads_seconds", &trace.lane_spans());
+                o.record_trace("in_order_handout", &trace.lane_spans());
+                let in_order = handed_out_in_order(&trace);
+                o.record(
+                    "in_order_handout",
+                    Unit::Count,
+                    [f64::from(u8::from(in_order))],
+                );
+                if by_hand {
+                    show("threaded_queries(&[1, 8, 1.5, 2], 2)", &trace);
+                }
             }
+            None => o.fail(
+                "in_order_handout",
+                "threads_seconds failed, so there is no trace to read",
+            ),
         }
-        None => o.fail(
-            "in_order_handout",
-            "threads_seconds failed, so there is no trace to read",
-        ),
     }
 
     // long-last-is-slower.
-    let got = o.time_without_warmup("long_last_seconds", || {
-        trace::capture(|| threaded_queries(&LONG_LAST, 2))
-    });
-    if let Some((answers, trace)) = got {
-        expect_answers(o, "long_last_seconds", Some(answers), squares(&LONG_LAST));
-        o.record_trace("long_last_seconds", &trace.lane_spans());
-        if by_hand {
-            show("threaded_queries(&[1, 1.5, 2, 8], 2)", &trace);
+    if o.wants(&["long_last_seconds"]) {
+        let got = o.time_without_warmup("long_last_seconds", || {
+            trace::capture(|| threaded_queries(&LONG_LAST, 2))
+        });
+        if let Some((answers, trace)) = got {
+            expect_answers(o, "long_last_seconds", Some(answers), squares(&LONG_LAST));
+            o.record_trace("long_last_seconds", &trace.lane_spans());
+            if by_hand {
+                show("threaded_queries(&[1, 1.5, 2, 8], 2)", &trace);
+            }
         }
     }
 
     // secret-speedup. The reference is the harness's own loop over the
     // database, so that a slowed-down secret_serial cannot make the threads
     // look faster; secret_serial itself must take as long as the reference.
-    let secrets: Vec<String> = SECRET_QUERIES.map(secret_database::answer).into();
-    let got = o.time_without_warmup("secret_reference_seconds", || {
-        SECRET_QUERIES
-            .iter()
-            .map(|q| secret_database::query(q))
-            .collect::<Vec<String>>()
-    });
-    expect_answers(o, "secret_reference_seconds", got, secrets.clone());
-    let got = o.time_without_warmup("secret_serial_seconds", || secret_serial(&SECRET_QUERIES));
-    expect_answers(o, "secret_serial_seconds", got, secrets.clone());
-    let got = o.time_without_warmup("secret_threaded_seconds", || {
-        secret_threaded(&SECRET_QUERIES, 4)
-    });
-    expect_answers(o, "secret_threaded_seconds", got, secrets);
+    if o.wants(&[
+        "secret_reference_seconds",
+        "secret_serial_seconds",
+        "secret_threaded_seconds",
+    ]) {
+        let secrets: Vec<String> = SECRET_QUERIES.map(secret_database::answer).into();
+        let got = o.time_without_warmup("secret_reference_seconds", || {
+            SECRET_QUERIES
+                .iter()
+                .map(|q| secret_database::query(q))
+                .collect::<Vec<String>>()
+        });
+        expect_answers(o, "secret_reference_seconds", got, secrets.clone());
+        let got = o.time_without_warmup("secret_serial_seconds", || secret_serial(&SECRET_QUERIES));
+        expect_answers(o, "secret_serial_seconds", got, secrets.clone());
+        let got = o.time_without_warmup("secret_threaded_seconds", || {
+            secret_threaded(&SECRET_QUERIES, 4)
+        });
+        expect_answers(o, "secret_threaded_seconds", got, secrets);
+    }
 
     // rayon-splits-in-halves (informational).
-    let got = o.time_without_warmup("rayon_seconds", || {
-        trace::capture(|| rayon_queries(&LONG_SECOND, 2))
-    });
-    if let Some((answers, trace)) = got {
-        expect_answers(o, "rayon_seconds", Some(answers), squares(&LONG_SECOND));
-        o.record_trace("rayon_seconds", &trace.lane_spans());
-        if by_hand {
-            show("rayon_queries(&[1, 8, 1.5, 2], 2)", &trace);
+    if o.wants(&["rayon_seconds"]) {
+        let got = o.time_without_warmup("rayon_seconds", || {
+            trace::capture(|| rayon_queries(&LONG_SECOND, 2))
+        });
+        if let Some((answers, trace)) = got {
+            expect_answers(o, "rayon_seconds", Some(answers), squares(&LONG_SECOND));
+            o.record_trace("rayon_seconds", &trace.lane_spans());
+            if by_hand {
+                show("rayon_queries(&[1, 8, 1.5, 2], 2)", &trace);
+            }
         }
     }
 

@@ -44,12 +44,8 @@ const SWEEP_METRICS: [&str; 4] = [
     "slow_speedup_2",
     "best_speedup",
 ];
-const ALL_METRICS: [&str; 9] = [
-    "slow_1_seconds",
-    "slow_2_seconds",
-    "slow_speedup_2",
-    "best_speedup",
-    "fast_process_speedup_2",
+const TINY_PROCESS_METRIC: &str = "fast_process_speedup_2";
+const CRUNCH_METRICS: [&str; 4] = [
     "crunch_wall_seconds",
     "crunch_cpu_seconds",
     "crunch_1x_seconds",
@@ -61,17 +57,29 @@ fn main() -> Result<(), ObserveError> {
     // One task of one time unit: long enough that thread start-up is noise.
     match catch_panic(|| workers::task_size_for(common::time_unit())) {
         Ok(x) => {
-            observe_thread_sweep(&mut o, x);
-            observe_tiny_tasks_on_processes(&mut o);
-            observe_crunch(&mut o, x);
+            if o.wants(&SWEEP_METRICS) {
+                observe_thread_sweep(&mut o, x);
+            }
+            if o.wants(&[TINY_PROCESS_METRIC]) {
+                observe_tiny_tasks_on_processes(&mut o);
+            }
+            if o.wants(&CRUNCH_METRICS) {
+                observe_crunch(&mut o, x);
+            }
         }
         Err(message) => {
-            for name in ALL_METRICS {
+            let all = SWEEP_METRICS
+                .iter()
+                .chain([&TINY_PROCESS_METRIC])
+                .chain(&CRUNCH_METRICS);
+            for name in all {
                 o.fail(name, &message);
             }
         }
     }
-    observe_tiny_tasks_on_threads(&mut o);
+    if o.wants(&TINY_METRICS) {
+        observe_tiny_tasks_on_threads(&mut o);
+    }
     o.finish()
 }
 
@@ -144,7 +152,7 @@ fn observe_thread_sweep(o: &mut Observations, x: u64) {
 /// T(1)/T(2) for tiny tasks on worker processes, started anew for each run,
 /// with the total contention over the measured runs.
 fn observe_tiny_tasks_on_processes(o: &mut Observations) {
-    const NAME: &str = "fast_process_speedup_2";
+    const NAME: &str = TINY_PROCESS_METRIC;
     let program = Path::new(WORKER_PROGRAM);
     let runs = TINY_RUNS.max(1 + o.repeats());
     let measured = catch_panic(|| {

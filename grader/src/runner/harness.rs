@@ -170,6 +170,7 @@ fn measure(
         measurements: file.clone(),
         repeats: env.repeats,
         time_unit_ms: env.time_unit_ms,
+        only: env.only.clone(),
     };
     let output = match sandbox::run_with_input(
         &mut command,

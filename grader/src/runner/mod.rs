@@ -11,7 +11,7 @@ pub mod timeouts;
 
 use crate::model;
 use crate::workspace::GradedTree;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 use timeouts::{TestClock, Timeout};
@@ -69,6 +69,8 @@ pub fn run_tests_timed(
 pub struct HarnessEnv {
     pub repeats: usize,
     pub time_unit_ms: f64,
+    /// Measure only the work behind these metrics; `None`: all of it.
+    pub only: Option<BTreeSet<String>>,
 }
 
 /// What one harness run measured.

@@ -1,0 +1,82 @@
+//! The harnesses as the grader uses them when it measures again: a run asked
+//! for the metrics of one observation records every one of them and skips
+//! work behind other observations. A harness whose guards missed a metric
+//! would turn an unsettled observation into an instructor error on the
+//! second run; this catches it for every observation in course.yaml.
+
+use common::observe::{Measurements, ALWAYS_RECORDED};
+use grader::runner::{self, HarnessEnv, Limits};
+use grader::workspace::{self, Source};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn course_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Short runs: this checks which metrics are recorded, not their values.
+fn env(only: Option<BTreeSet<String>>) -> HarnessEnv {
+    HarnessEnv {
+        repeats: 1,
+        time_unit_ms: 5.0,
+        only,
+    }
+}
+
+fn recorded(m: &Measurements) -> BTreeSet<String> {
+    m.metrics
+        .iter()
+        .filter(|metric| !ALWAYS_RECORDED.contains(&metric.name.as_str()))
+        .map(|metric| metric.name.clone())
+        .collect()
+}
+
+#[test]
+fn a_run_for_one_observation_records_its_metrics_and_skips_other_work() {
+    let root = course_root();
+    let course = grader::course::Course::load(&root.join("course.yaml")).unwrap();
+    let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
+    let tree = workspace::prepare(&root, &dirs, &[], &Source::Solutions).unwrap();
+    let limits = Limits {
+        test_timeout: Duration::from_secs(60),
+        harness_timeout: Duration::from_secs(120),
+        output_cap_bytes: 64 * 1024,
+    };
+    let run = |package: &str, only| {
+        runner::run_harness(&tree, package, &env(only), &limits)
+            .measurements
+            .unwrap_or_else(|error| panic!("{package}: {error}"))
+    };
+    for ex in &course.exercises {
+        let everything = recorded(&run(&ex.id, None));
+        for o in &ex.observations {
+            let wanted: BTreeSet<String> = o
+                .checks
+                .iter()
+                .flat_map(|c| std::iter::once(&c.metric).chain(&c.per))
+                .filter(|name| !ALWAYS_RECORDED.contains(&name.as_str()))
+                .cloned()
+                .collect();
+            let m = run(&ex.id, Some(wanted.clone()));
+            for name in &wanted {
+                let metric = m.metrics.iter().find(|metric| &metric.name == name);
+                let metric = metric.unwrap_or_else(|| {
+                    panic!("{}: a run for {} did not record {name}", ex.id, o.id)
+                });
+                assert_eq!(metric.error, None, "{}: {name}", ex.id);
+                assert!(!metric.values.is_empty(), "{}: {name} has no values", ex.id);
+            }
+            let narrowed = recorded(&m);
+            assert!(
+                narrowed.len() < everything.len(),
+                "{}: a run for {} measured everything: {narrowed:?}",
+                ex.id,
+                o.id
+            );
+        }
+    }
+}
