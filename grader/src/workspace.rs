@@ -322,7 +322,9 @@ fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {
 /// the builds of earlier submissions. So the files outside every graded
 /// exercise dir (`exercises/common`, Cargo.lock, course.yaml), the
 /// instructor's in every tree, keep the instructor's modified time: the
-/// common crate builds once per slot, not once per submission. Every file
+/// common crate builds once per slot, not once per submission. (So do the
+/// exercises not graded: grading builds only the graded packages, and no
+/// package depends on an exercise.) Every file
 /// inside a graded exercise dir is written now, newer than any earlier build
 /// in the slot: an unchanged stub must never pass for the previous
 /// submission's build of that exercise (its binaries).
