@@ -8,6 +8,7 @@
 
 use crate::runner::isolation::{Isolation, Phase, View};
 use anyhow::{bail, Context};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -65,6 +66,16 @@ impl GradedTree {
             Some(seal) => seal.restore_changes(),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// Whether the exercise in `exercise_dir` (relative to the course) holds
+    /// the course's stubs unchanged: its `src` has the same files with the
+    /// same bytes as the instructor's. Never for the trusted trees.
+    pub fn has_stub_src(&self, exercise_dir: &Path) -> bool {
+        let src = exercise_dir.join("src");
+        self.seal
+            .as_ref()
+            .is_some_and(|seal| same_files(&seal.root.join(&src), &self.root().join(&src)))
     }
 
     /// `command` (cargo or student code over this tree) inside the box.
@@ -137,6 +148,28 @@ impl CourseSeal {
         }
         Ok(restored)
     }
+}
+
+/// Whether the directories `a` and `b` hold the same regular files, by path
+/// relative to each, with the same bytes; false when either cannot be read or
+/// holds anything but directories and regular files.
+fn same_files(a: &Path, b: &Path) -> bool {
+    matches!((files_under(a), files_under(b)), (Some(a), Some(b)) if a == b)
+}
+
+/// Every regular file under `root`, by relative path, with its bytes.
+fn files_under(root: &Path) -> Option<BTreeMap<PathBuf, Vec<u8>>> {
+    let mut files = BTreeMap::new();
+    for entry in WalkDir::new(root) {
+        let entry = entry.ok()?;
+        if entry.file_type().is_file() {
+            let relative = entry.path().strip_prefix(root).ok()?;
+            files.insert(relative.to_path_buf(), fs::read(entry.path()).ok()?);
+        } else if !entry.file_type().is_dir() {
+            return None;
+        }
+    }
+    Some(files)
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -283,6 +316,18 @@ fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {
 /// Copy the instructor's course into `into`: the root manifest (without the
 /// members that are not copied, like the grader itself), Cargo.lock,
 /// course.yaml, `exercises/**` and every exercise dir, without target dirs.
+///
+/// Cargo takes a package for up to date when none of its source files is
+/// newer than its last build in the build directory, and a build slot keeps
+/// the builds of earlier submissions. So the files outside every graded
+/// exercise dir (`exercises/common`, Cargo.lock, course.yaml), the
+/// instructor's in every tree, keep the instructor's modified time: the
+/// common crate builds once per slot, not once per submission. (So do the
+/// exercises not graded: grading builds only the graded packages, and no
+/// package depends on an exercise.) Every file
+/// inside a graded exercise dir is written now, newer than any earlier build
+/// in the slot: an unchanged stub must never pass for the previous
+/// submission's build of that exercise (its binaries).
 fn copy_course(course_root: &Path, exercise_dirs: &[PathBuf], into: &Path) -> anyhow::Result<()> {
     let mut dirs = vec![PathBuf::from("exercises")];
     dirs.extend(exercise_dirs.iter().cloned());
@@ -306,16 +351,15 @@ fn copy_course(course_root: &Path, exercise_dirs: &[PathBuf], into: &Path) -> an
                 fs::create_dir_all(&to)
                     .with_context(|| format!("cannot create {}", to.display()))?;
             } else if !to.exists() {
-                fs::copy(entry.path(), &to)
-                    .with_context(|| format!("cannot copy {}", entry.path().display()))?;
+                let keep_modified = !in_exercise_dir(relative, exercise_dirs);
+                copy_file(entry.path(), &to, keep_modified)?;
             }
         }
     }
     for file in ["Cargo.lock", "course.yaml"] {
         let from = course_root.join(file);
         if from.is_file() {
-            fs::copy(&from, into.join(file))
-                .with_context(|| format!("cannot copy {}", from.display()))?;
+            copy_file(&from, &into.join(file), true)?;
         }
     }
     let manifest = course_root.join("Cargo.toml");
@@ -325,6 +369,37 @@ fn copy_course(course_root: &Path, exercise_dirs: &[PathBuf], into: &Path) -> an
         .with_context(|| format!("cannot read {} as a workspace manifest", manifest.display()))?;
     fs::write(into.join("Cargo.toml"), trimmed)
         .context("cannot write the submission's Cargo.toml")?;
+    Ok(())
+}
+
+/// Whether `relative` (to the course root) lies inside one of `exercise_dirs`.
+fn in_exercise_dir(relative: &Path, exercise_dirs: &[PathBuf]) -> bool {
+    let relative = normal_components(relative);
+    exercise_dirs
+        .iter()
+        .any(|dir| relative.starts_with(normal_components(dir)))
+}
+
+/// `path` without its `.` components: `./exercises/ex01` is `exercises/ex01`.
+fn normal_components(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect()
+}
+
+/// Copy one of the instructor's files: written now, or keeping the
+/// instructor's modified time (see [`copy_course`] for which and why).
+fn copy_file(from: &Path, to: &Path, keep_modified: bool) -> anyhow::Result<()> {
+    fs::copy(from, to).with_context(|| format!("cannot copy {}", from.display()))?;
+    if keep_modified {
+        let modified = fs::metadata(from)
+            .and_then(|m| m.modified())
+            .with_context(|| format!("cannot read the modified time of {}", from.display()))?;
+        // Read-only is enough: the owner may set a file's times.
+        fs::File::open(to)
+            .and_then(|file| file.set_modified(modified))
+            .with_context(|| format!("cannot set the modified time of {}", to.display()))?;
+    }
     Ok(())
 }
 
@@ -692,6 +767,95 @@ mod tests {
         assert_eq!(
             fs::read_to_string(r.join("exercises/ex01-a/tests/ex01.rs")).unwrap(),
             "// instructor test\n"
+        );
+    }
+
+    fn modified(path: &Path) -> std::time::SystemTime {
+        fs::metadata(path).unwrap().modified().unwrap()
+    }
+
+    #[test]
+    fn files_outside_the_exercises_keep_their_time_and_the_exercises_do_not() {
+        let root = course();
+        let r = root.path();
+        write(&r.join("exercises/common/Cargo.toml"), "[package]\n");
+        write(&r.join("exercises/common/src/lib.rs"), "// common\n");
+        write(&r.join("exercises/ex01-a/src/driver.rs"), "// given\n");
+        // Built long ago, as far as cargo can tell from the times.
+        let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        for entry in WalkDir::new(r).into_iter().flatten() {
+            if entry.file_type().is_file() {
+                let file = fs::File::open(entry.path()).unwrap();
+                file.set_modified(long_ago).unwrap();
+            }
+        }
+        let sub = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sub.path().join("exercises")).unwrap();
+        let given = [PathBuf::from("exercises/ex01-a/src/driver.rs")];
+        // A `.` in course.yaml's dir changes nothing.
+        let dirs = [PathBuf::from("./exercises/ex01-a")];
+        let source = Source::Submission(sub.path().into());
+        let tree = prepare(r, &dirs, &given, &source).unwrap();
+        let t = tree.root();
+        for kept in [
+            "exercises/common/Cargo.toml",
+            "exercises/common/src/lib.rs",
+            "Cargo.lock",
+            "course.yaml",
+        ] {
+            assert_eq!(modified(&t.join(kept)), long_ago, "{kept}");
+        }
+        // The stubs, tests, manifest and given files of a graded exercise
+        // are newer than any build a slot can hold.
+        let exercise = WalkDir::new(t.join("exercises/ex01-a"))
+            .into_iter()
+            .flatten();
+        let files: Vec<_> = exercise.filter(|e| e.file_type().is_file()).collect();
+        assert_eq!(files.len(), 6, "{files:?}");
+        for file in files {
+            assert!(
+                modified(file.path()) > long_ago,
+                "{}",
+                file.path().display()
+            );
+        }
+    }
+
+    #[test]
+    fn a_src_is_the_stub_only_with_the_same_files_and_bytes() {
+        let stub = tempfile::tempdir().unwrap();
+        write(&stub.path().join("lib.rs"), "// stub\n");
+        write(&stub.path().join("part/mod.rs"), "// part\n");
+        let submitted = |edit: &dyn Fn(&Path)| {
+            let copy = tempfile::tempdir().unwrap();
+            write(&copy.path().join("lib.rs"), "// stub\n");
+            write(&copy.path().join("part/mod.rs"), "// part\n");
+            edit(copy.path());
+            same_files(stub.path(), copy.path())
+        };
+        assert!(submitted(&|_| {}), "identical");
+        assert!(!submitted(&|s| write(&s.join("lib.rs"), "// stuB\n")));
+        assert!(!submitted(&|s| write(&s.join("part/extra.rs"), "")));
+        assert!(!submitted(
+            &|s| fs::remove_file(s.join("part/mod.rs")).unwrap()
+        ));
+        assert!(!same_files(stub.path(), &stub.path().join("missing")));
+    }
+
+    #[test]
+    fn only_a_submission_can_hold_the_stubs() {
+        let root = course();
+        let sub = tempfile::tempdir().unwrap();
+        fs::create_dir_all(sub.path().join("exercises")).unwrap();
+        let ex01 = Path::new("exercises/ex01-a");
+        assert!(submit(&root, sub.path()).unwrap().has_stub_src(ex01));
+        write(&sub.path().join("exercises/ex01-a/src/lib.rs"), "// stub\n");
+        let edited = submit(&root, sub.path()).unwrap();
+        assert!(!edited.has_stub_src(ex01), "without the stubs' old.rs");
+        let exercises = prepare(root.path(), &dirs(), &[], &Source::Exercises).unwrap();
+        assert!(
+            !exercises.has_stub_src(ex01),
+            "the trusted trees are not judged"
         );
     }
 

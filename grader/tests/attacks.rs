@@ -442,6 +442,75 @@ fn the_course_and_the_build_directory_are_read_only() {
     assert_eq!(honest.report().exercises[0].tests.build_error, None);
 }
 
+/// A build slot keeps the last submission's build, and cargo judges a build
+/// up to date by its files' modified times: a submission that leaves ex01 as
+/// given (no src at all, or the stubs unchanged), graded right after the
+/// reference solution in the same slot, must not be graded on the
+/// reference's binaries. Each batch report matches grading alone.
+#[test]
+fn a_build_slot_lends_no_submission_the_last_ones_build() {
+    let _one = one_at_a_time();
+    let class = tempfile::tempdir().unwrap();
+    let reference = Attack::on(Base::Solution).write();
+    let reference = reference.path().join("exercises").join(EX01).join("src");
+    let stubs = instructor_course().join("exercises").join(EX01).join("src");
+    let submissions = [
+        ("reference", Some(&reference), 10.0),
+        ("no-src", None, 0.0),
+        ("reference-again", Some(&reference), 10.0),
+        ("unchanged-stubs", Some(&stubs), 0.0),
+    ]
+    .map(|(id, src, points)| {
+        let dir = class.path().join(id);
+        fs::create_dir_all(dir.join("exercises")).unwrap();
+        if let Some(src) = src {
+            copy_tree(src, &dir.join("exercises").join(EX01).join("src"));
+        }
+        (id, dir, points)
+    });
+    let out = class.path().join("out");
+    let dirs: Vec<&Path> = submissions
+        .iter()
+        .map(|(_, dir, _)| dir.as_path())
+        .collect();
+    let batched = batch_one_slot(&dirs, &out);
+    for (id, dir, points) in &submissions {
+        let batched = batched(id);
+        assert_eq!(batched.score, *points, "{id}");
+        let alone = grade(dir, &[], tempfile::tempdir().unwrap());
+        let statuses = |report: &GradeReport| -> Vec<_> {
+            let tests = &report.exercises[0].tests.tests;
+            tests.iter().map(|t| (t.name.clone(), t.status)).collect()
+        };
+        assert_eq!(statuses(alone.report()), statuses(&batched), "{id}");
+        assert_eq!(alone.score(), batched.score, "{id}");
+    }
+}
+
+/// `grader batch` of `submissions` (ex01, no observations) built one at a
+/// time, all in build slot 0; each one's report by id.
+fn batch_one_slot(submissions: &[&Path], out: &Path) -> impl Fn(&str) -> GradeReport {
+    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_grader"))
+        .arg("batch")
+        .arg("--course")
+        .arg(instructor_course().join("course.yaml"))
+        .args(submissions)
+        .args(["-e", "ex01", "--no-observations", "--build-jobs", "1"])
+        .arg("--out")
+        .arg(out)
+        .timeout(GRADING_TIMEOUT)
+        .output()
+        .unwrap();
+    let (out, stderr) = (out.to_owned(), output.stderr);
+    move |id| {
+        let text = fs::read_to_string(out.join(format!("{id}.json"))).unwrap_or_else(|_| {
+            let stderr = String::from_utf8_lossy(&stderr);
+            panic!("no report for {id}; grader stderr:\n{stderr}")
+        });
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
 #[test]
 fn nothing_outlives_the_run() {
     let marker = marker();

@@ -9,15 +9,19 @@
 //!    and two trees built in one would overwrite each other's executables).
 //!    Their integration tests and, when observations are measured, their
 //!    harnesses are built exactly as grading builds them
-//!    ([`runner::build_ahead`]); nothing runs.
+//!    ([`runner::build_ahead`]); nothing runs. An exercise left as the
+//!    course's stubs gets no harness: it fails its tests, and grading builds
+//!    a harness only for an exercise with a passing test.
 //! 2. **grade**: once every build of the round has finished, the round's
 //!    submissions are graded one at a time. Grading builds again and cargo
 //!    finds those builds up to date, so only the submission being graded
 //!    runs anything.
 //!
 //! Then the round's trees are dropped (their temporary copies go) and the
-//! next round reuses the K slots: dependencies compile once per slot, and
-//! the disk never holds more than K built trees, however large the class.
+//! next round reuses the K slots: dependencies, and the course's common
+//! crate (whose copies keep the instructor's modified times, see
+//! [`crate::workspace`]), compile once per slot, and the disk never holds
+//! more than K built trees, however large the class.
 
 use crate::course::{Course, Exercise};
 use crate::grade;
@@ -104,7 +108,10 @@ fn build_one(
     let started = Instant::now();
     let mut build_error = None;
     for ex in exercises {
-        let harness = observations && !ex.observations.is_empty();
+        // An unchanged stub fails its tests, and grading builds a harness only
+        // for an exercise with a passing test: building it ahead would only
+        // cost time.
+        let harness = observations && !ex.observations.is_empty() && !tree.has_stub_src(&ex.dir);
         let error = runner::build_ahead(&tree, &ex.id, harness);
         if let (None, Some(error)) = (&build_error, error) {
             build_error = Some(format!("{}: {}", ex.id, first_line(&error)));
