@@ -33,6 +33,14 @@ use common::observe::{Measurements, Metric, Unit};
 /// A check this close to its bound (relatively) is borderline: measure it
 /// again before deciding.
 pub const BORDERLINE: f64 = 0.10;
+/// A miss by no more than this much (relatively) beyond its bound is
+/// measured again before it is decided. Short parallel runs on a small
+/// shared machine vary by this much between runs of the same code, more than
+/// any load figure shows: on an idle 2-core VM the reference's 2-thread
+/// speedup on tiny tasks measured from 1.2x to 1.9x against a bound of 1.5x.
+/// The misses the observations exist to catch (a serial pool, one worker,
+/// a deleted loop) are off by half or more and are decided at once.
+pub const MEASURE_AGAIN_WITHIN: f64 = 0.25;
 /// The largest slowdown the machine is credited with: beyond it, every
 /// miss is the machine's to explain anyway.
 const MAX_SLOWDOWN: f64 = 20.0;
@@ -143,17 +151,23 @@ impl Position {
 
 impl Standing {
     /// Decided: a pass the machine could not fake, or a miss beyond both the
-    /// machine's slack and [`BORDERLINE`]. Measuring again cannot change
-    /// either: noise only ever adds time, so more repeats lower both
-    /// minimums of a ratio alike.
+    /// machine's slack and [`MEASURE_AGAIN_WITHIN`]. Measuring again cannot
+    /// change either: noise only ever adds time, so a pass stays a pass, and
+    /// no quiet moment turns a miss by half into a pass.
     pub fn is_settled(&self) -> bool {
         match *self {
             Standing::Pass => true,
-            Standing::Miss { missed_by, .. } => missed_by > 1.0 + BORDERLINE,
+            Standing::Miss { missed_by, .. } => !is_close_miss(missed_by),
             Standing::PassThatTheMachineCouldFake { .. }
             | Standing::MissTheMachineCouldExplain { .. } => false,
         }
     }
+}
+
+/// A miss by `missed_by` (a factor, at least 1) that is worth measuring
+/// again: within [`MEASURE_AGAIN_WITHIN`] of its bound.
+pub fn is_close_miss(missed_by: f64) -> bool {
+    missed_by <= 1.0 + MEASURE_AGAIN_WITHIN
 }
 
 /// How much worse than the reference solution a submission may be, measured
@@ -399,8 +413,11 @@ mod tests {
     fn settled_means_a_pass_it_could_not_fake_or_a_clear_miss() {
         assert!(speedup(1.9, 1.0, 1.0).standing().is_settled());
         assert!(speedup(1.0, 1.0, 1.0).standing().is_settled());
-        // 1.5 against 1.6 misses by 6.7%: borderline, measure again.
+        // 1.5 against 1.6 misses by 6.7%, 1.3 by 23%: measure again.
         assert!(!speedup(1.5, 1.0, 1.0).standing().is_settled());
+        assert!(!speedup(1.3, 1.0, 1.0).standing().is_settled());
+        // 1.2 misses by a third: decided.
+        assert!(speedup(1.2, 1.0, 1.0).standing().is_settled());
         assert!(!speedup(1.1, 1.0, 2.0).standing().is_settled());
         assert!(!speedup(1.65, 1.6, 1.0).standing().is_settled());
     }

@@ -1,7 +1,7 @@
 //! The reference `pool_map_chunked` against a rayon pool of 2 threads:
 //! `cargo bench --manifest-path solutions/Cargo.toml -p ex04 --bench chunks`.
 //!
-//! Prints, for a million tiny tasks (about 15 ns each) and for 16 slow tasks
+//! Prints, for a million tiny tasks (about 45 ns each) and for 16 slow tasks
 //! (about 20 ms each), the minimum time of each over `RUNS` interleaved runs
 //! and their ratio, against the goals: within 1.5x of rayon on tiny tasks,
 //! within 1.05x on slow ones. Measure on a quiet machine: a build running
