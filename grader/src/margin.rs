@@ -5,7 +5,8 @@
 //! fairly, a timing whose threads ran while other programs used `o` cores'
 //! worth of CPU got at least `n - o` of them, so it may be slower than on a
 //! quiet machine by up to `n / (n - o)`; throttled by a quota a fraction `t`
-//! of the time, by up to `1 / (1 - t)`. [`slowdown`] is the larger. (Two
+//! of the time, by up to `1 / (1 - t)`, and by anything once `t` is more
+//! than a tenth (whole stalled periods). [`slowdown`] is the larger. (Two
 //! threads beside one busy loop on two cores get two thirds of the CPU each:
 //! 1.5x, and the busy loop uses two thirds of a core: 2 / 1.33 = 1.5x. One
 //! thread beside a build that keeps both cores busy may get a tenth of a
@@ -41,6 +42,12 @@ pub const BORDERLINE: f64 = 0.10;
 /// The misses the observations exist to catch (a serial pool, one worker,
 /// a deleted loop) are off by half or more and are decided at once.
 pub const MEASURE_AGAIN_WITHIN: f64 = 0.25;
+/// A quota that held a measurement back for more than this share of its time
+/// stalls it in whole periods (tens of milliseconds at a time), so one short
+/// run may be held back far more than the average share says: a half-core
+/// quota measured the reference's 1-thread sweep 5.5 times slower than its
+/// 2-thread one. Its timings are credited the largest slowdown.
+const STALLING_THROTTLE: f64 = 0.10;
 /// The largest slowdown the machine is credited with: beyond it, every
 /// miss is the machine's to explain anyway.
 const MAX_SLOWDOWN: f64 = 20.0;
@@ -50,7 +57,13 @@ const MAX_SLOWDOWN: f64 = 20.0;
 pub fn slowdown(c: &Contention, cpus: usize) -> f64 {
     let n = cpus.max(1) as f64;
     let shared = c.others_cores().map(|o| n / (n - o.clamp(0.0, n)));
-    let throttled = c.throttled().map(|t| 1.0 / (1.0 - t.clamp(0.0, 1.0)));
+    let throttled = c.throttled().map(|t| {
+        if t > STALLING_THROTTLE {
+            MAX_SLOWDOWN
+        } else {
+            1.0 / (1.0 - t.clamp(0.0, 1.0))
+        }
+    });
     let computing = [shared, throttled]
         .into_iter()
         .flatten()
@@ -293,11 +306,13 @@ mod tests {
         assert!(close(slowdown(&busy(1.9, 1.0), 2), 20.0));
         assert!(close(slowdown(&busy(2.5, 1.0), 2), 20.0));
         assert!(close(slowdown(&busy(-0.05, 0.0), 2), 1.0));
-        let throttled = Contention {
-            throttled_seconds: Some(0.5),
+        let throttled = |seconds| Contention {
+            throttled_seconds: Some(seconds),
             ..busy(0.0, 0.0)
         };
-        assert!(close(slowdown(&throttled, 1), 2.0));
+        assert!(close(slowdown(&throttled(0.05), 1), 1.0 / 0.95));
+        // Held back half the time: stalls of whole periods, anything goes.
+        assert!(close(slowdown(&throttled(0.5), 1), 20.0));
         let unknown = Contention {
             seconds: 1.0,
             ..Contention::default()
