@@ -348,7 +348,7 @@ impl<'a> Grader<'a> {
             return not_measured(NotMeasuredCause::NoTestPasses);
         }
         let phase = Phase::Measuring {
-            observations: ex.observations.len(),
+            observations: round.observations,
             measurement: round.number,
         };
         self.progress.phase(place, phase);
@@ -431,6 +431,7 @@ impl<'a> Grader<'a> {
             number: 1,
             env: &self.env,
             reference: None,
+            observations: ex.observations.len(),
         };
         let mut observations = self.observe(ex, tests, place, timings, first);
         let mut longest = timings.harness_seconds - before;
@@ -454,6 +455,10 @@ impl<'a> Grader<'a> {
                 number: runs + 1,
                 env: &env,
                 reference: reference.as_ref(),
+                observations: observations
+                    .iter()
+                    .filter(|o| worth_measuring_again(o))
+                    .count(),
             };
             let again = self.observe(ex, tests, place, timings, again);
             merge_measured_again(&mut observations, again);
@@ -542,6 +547,8 @@ struct Round<'a> {
     env: &'a HarnessEnv,
     /// The reference solution's measurements taken just before, if any.
     reference: Option<&'a Measurements>,
+    /// How many observations the run is for (the progress line's count).
+    observations: usize,
 }
 
 /// The metrics the observations still worth measuring again read (their

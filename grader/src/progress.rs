@@ -159,17 +159,18 @@ mod tests {
             describe(place, Phase::Testing),
             "ex02 (exercise 2 of 4): building and running the tests"
         );
-        let measuring = |measurement| Phase::Measuring {
-            observations: 7,
+        let measuring = |observations, measurement| Phase::Measuring {
+            observations,
             measurement,
         };
         assert_eq!(
-            describe(place, measuring(1)),
+            describe(place, measuring(7, 1)),
             "ex02 (exercise 2 of 4): building the harness and measuring 7 observations"
         );
+        // A run again is for the unsettled observations only.
         assert_eq!(
-            describe(place, measuring(2)),
-            "ex02 (exercise 2 of 4): measuring 7 observations again (measurement 2, at most 8)"
+            describe(place, measuring(1, 2)),
+            "ex02 (exercise 2 of 4): measuring 1 observation again (measurement 2, at most 8)"
         );
     }
 }

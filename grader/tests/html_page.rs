@@ -43,6 +43,11 @@ fn chromium() -> PathBuf {
 /// What Chromium made of `page`: the DOM after loading, and every console
 /// message it logged.
 fn render(page: &Path) -> (String, Vec<String>) {
+    render_with(page, &[])
+}
+
+/// [`render`] with more of Chromium's switches.
+fn render_with(page: &Path, switches: &[&str]) -> (String, Vec<String>) {
     let profile = tempfile::tempdir().unwrap();
     let mut command = Command::new(chromium());
     command
@@ -54,6 +59,7 @@ fn render(page: &Path) -> (String, Vec<String>) {
             "--enable-logging=stderr",
             "--v=0",
         ])
+        .args(switches)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", page.display()));
@@ -74,6 +80,37 @@ fn write_page(dir: &Path, report: &GradeReport) -> PathBuf {
     let page = dir.join("grade.html");
     report::write(report, Format::Html, Detail::default(), Some(&page)).unwrap();
     page
+}
+
+/// How many CSS pixels wider than a window `width` pixels wide the page's
+/// content is. The report may run no script (its Content-Security-Policy),
+/// so a page of the test's own loads it in a frame of that width and writes
+/// the figure into its own DOM.
+fn overflow_at(page: &Path, width: u32) -> i64 {
+    let frame = page.with_file_name("frame.html");
+    let name = page.file_name().unwrap().to_str().unwrap();
+    let html = format!(
+        r#"<!DOCTYPE html><html><body style="margin:0">
+<iframe id="report" src="{name}" style="width:{width}px;height:800px;border:0"></iframe>
+<p id="result">not measured</p>
+<script>
+document.getElementById("report").onload = function () {{
+  var root = this.contentDocument.documentElement;
+  document.getElementById("result").textContent =
+    "overflow=" + (root.scrollWidth - root.clientWidth) + ";";
+}};
+</script></body></html>"#
+    );
+    std::fs::write(&frame, html).unwrap();
+    // Pages from files may read each other's DOM only with this switch.
+    let (dom, console) = render_with(&frame, &["--allow-file-access-from-files"]);
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let figure = dom
+        .split("overflow=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("the frame was not measured:\n{dom}"));
+    figure.parse().unwrap()
 }
 
 /// The observations of every exercise of a report.
@@ -121,6 +158,29 @@ fn the_page_renders_cleanly_with_a_chart_per_schedule_and_sweep() {
         chart.contains(">B</text>") && !chart.contains(">C</text>"),
         "{chart}"
     );
+}
+
+#[test]
+fn a_long_failure_message_scrolls_in_its_own_box_not_the_page() {
+    let (mut report, _) = recorded_report();
+    let test = report
+        .exercises
+        .iter_mut()
+        .flat_map(|ex| &mut ex.tests.tests)
+        .find(|t| t.failure.is_some())
+        .expect("the fixture has a failed test");
+    let long_line = format!("assertion failed: {}", "[query 8.......]".repeat(40));
+    test.failure = Some(long_line.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let page = write_page(dir.path(), &report);
+    assert!(std::fs::read_to_string(&page).unwrap().contains(&long_line));
+    for width in [1000, 700] {
+        assert_eq!(
+            overflow_at(&page, width),
+            0,
+            "at {width} px the page is wider than the window"
+        );
+    }
 }
 
 #[test]

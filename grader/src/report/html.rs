@@ -32,6 +32,8 @@ th { font-weight: 600; color: #555; } td.points { text-align: right; white-space
 .pass { color: #1a7f37; } .fail { color: #cf222e; } .skipped, .inconclusive { color: #9a6700; }
 .claim { color: #555; } .hint { color: #0550ae; }
 pre { background: #f6f8fa; padding: 0.5em; overflow-x: auto; font-size: 0.9em; margin: 0.3em 0; }
+table.tests { table-layout: fixed; } table.tests td.verdict { width: 7em; } table.tests td.points { width: 5em; }
+table.tests td { overflow-wrap: anywhere; }
 figure { margin: 0.5em 0 1em; } figcaption { color: #555; font-size: 0.9em; }
 svg { max-width: 100%; height: auto; font: 12px system-ui, sans-serif; }
 svg .grid { stroke: #e4e4e4; } svg .axis { fill: #555; } svg .lane { fill: #333; font-weight: 600; }

@@ -80,6 +80,11 @@ pub fn write(
     }
 }
 
+/// How many file names the instructor-files line spells out per kind; a
+/// submission of `src` dirs alone misses every other file, and a line
+/// naming all of them would bury the report.
+const FILES_NAMED: usize = 5;
+
 /// One line on the instructor's files against the release manifest.
 pub fn instructor_files_line(files: &crate::manifest::InstructorFiles) -> String {
     if files.intact() {
@@ -93,13 +98,21 @@ pub fn instructor_files_line(files: &crate::manifest::InstructorFiles) -> String
         files.changed.len() + files.missing.len(),
         files.checked
     );
-    if !files.changed.is_empty() {
-        line.push_str(&format!("; changed: {}", files.changed.join(", ")));
-    }
-    if !files.missing.is_empty() {
-        line.push_str(&format!("; missing: {}", files.missing.join(", ")));
+    for (kind, names) in [("changed", &files.changed), ("missing", &files.missing)] {
+        if !names.is_empty() {
+            line.push_str(&format!("; {} {kind}: {}", names.len(), named_files(names)));
+        }
     }
     line + "."
+}
+
+/// The first [`FILES_NAMED`] of `names`, then how many more there are.
+fn named_files(names: &[String]) -> String {
+    let shown = names[..names.len().min(FILES_NAMED)].join(", ");
+    match names.len().saturating_sub(FILES_NAMED) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 /// Write `text` to a temporary file beside `path`, then rename it over
@@ -540,6 +553,28 @@ mod tests {
     fn render(format: Format, report: &GradeReport) -> String {
         anstream::adapter::strip_str(&reporter(format, Detail::default()).render(report).unwrap())
             .to_string()
+    }
+
+    #[test]
+    fn the_instructor_files_line_names_a_few_files_and_counts_the_rest() {
+        let names = |n: usize| (0..n).map(|i| format!("f{i}.rs")).collect::<Vec<_>>();
+        let files = crate::manifest::InstructorFiles {
+            checked: 98,
+            changed: names(1),
+            missing: names(97),
+        };
+        assert_eq!(
+            instructor_files_line(&files),
+            "Instructor files: 98 of 98 differ from the release; 1 changed: f0.rs; 97 missing: f0.rs, f1.rs, f2.rs, f3.rs, f4.rs and 92 more."
+        );
+        let intact = crate::manifest::InstructorFiles {
+            checked: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            instructor_files_line(&intact),
+            "Instructor files: all 3 match the release manifest."
+        );
     }
 
     #[test]
