@@ -334,9 +334,12 @@ pub fn failure_message(output: &str) -> Option<String> {
         Some(i) => i + 1,
         None => 0,
     };
+    // After the panic's own words libtest lists the failed tests again and
+    // sums up: its "failures:" and "test result:" lines say nothing new.
     let message: Vec<&str> = lines[start.min(lines.len())..]
         .iter()
         .copied()
+        .take_while(|l| *l != "failures:" && !l.starts_with("test result: "))
         .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
         .take(FAILURE_LINES)
         .collect();
@@ -535,6 +538,13 @@ mod tests {
         let panicked = "\nthread 't' panicked at tests/ex01.rs:3:5:\nnot yet implemented: read README.md\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
         assert_eq!(
             failure_message(panicked).as_deref(),
+            Some("not yet implemented: read README.md")
+        );
+        let with_libtest_trailer = format!(
+            "running 1 test\ntest t ... FAILED\n\nfailures:\n\n---- t stdout ----\n{panicked}\n\nfailures:\n    t\n\ntest result: FAILED. 0 passed; 1 failed"
+        );
+        assert_eq!(
+            failure_message(&with_libtest_trailer).as_deref(),
             Some("not yet implemented: read README.md")
         );
         assert_eq!(failure_message(""), None);
