@@ -15,7 +15,7 @@ use crate::model::{
 use crate::progress::{Phase, Place, Progress};
 use crate::runner::harness::HarnessError;
 use crate::runner::timeouts::{self, Timeout};
-use crate::runner::{self, reference_times, HarnessEnv, Limits};
+use crate::runner::{self, reference_times, HarnessEnv, Limits, Steps};
 use crate::scan;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
@@ -304,13 +304,17 @@ impl<'a> Grader<'a> {
     /// Build and run the exercise's tests, with each test's share of points;
     /// each test's limit follows the reference's time for it.
     fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
-        self.progress.phase(place, Phase::Testing);
+        self.progress.phase(place, Phase::Building);
         let reference = self
             .reference
             .as_ref()
             .map(|r| reference_times::tests(r, &ex.id, &self.limits))
             .unwrap_or_default();
-        let outcome = runner::run_tests_timed(&self.tree, &ex.id, &self.limits, reference);
+        let steps = TestSteps {
+            progress: self.progress,
+            place,
+        };
+        let outcome = runner::run_tests_timed(&self.tree, &ex.id, &self.limits, reference, &steps);
         if self.records_reference_times {
             reference_times::record_tests(&self.tree, &ex.id, &outcome);
         }
@@ -347,13 +351,15 @@ impl<'a> Grader<'a> {
         if !tests.tests.iter().any(|t| t.status == TestStatus::Passed) {
             return not_measured(NotMeasuredCause::NoTestPasses);
         }
-        let phase = Phase::Measuring {
-            observations: round.observations,
+        let steps = MeasureSteps {
+            progress: self.progress,
+            place,
             measurement: round.number,
+            needs: round.needs,
         };
-        self.progress.phase(place, phase);
+        steps.show(None);
         let timeout = self.harness_timeout(ex);
-        match self.measure(&self.tree, ex, round.env, timings, &timeout) {
+        match self.measure(&self.tree, ex, round.env, timings, &timeout, &steps) {
             Ok(m) => ex
                 .observations
                 .iter()
@@ -390,9 +396,10 @@ impl<'a> Grader<'a> {
         env: &HarnessEnv,
         timings: &mut Timings,
         timeout: &Timeout,
+        steps: &dyn Steps,
     ) -> Result<Measurements, NotMeasuredCause> {
         let started = Instant::now();
-        let outcome = runner::run_harness_within(tree, &ex.id, env, &self.limits, timeout);
+        let outcome = runner::run_harness_within(tree, &ex.id, env, &self.limits, timeout, steps);
         if self.records_reference_times {
             reference_times::record_harness(tree, &ex.id, &self.env, &outcome);
         }
@@ -431,7 +438,7 @@ impl<'a> Grader<'a> {
             number: 1,
             env: &self.env,
             reference: None,
-            observations: ex.observations.len(),
+            needs: ex.observations.iter().map(metrics_read_by).collect(),
         };
         let mut observations = self.observe(ex, tests, place, timings, first);
         let mut longest = timings.harness_seconds - before;
@@ -455,10 +462,7 @@ impl<'a> Grader<'a> {
                 number: runs + 1,
                 env: &env,
                 reference: reference.as_ref(),
-                observations: observations
-                    .iter()
-                    .filter(|o| worth_measuring_again(o))
-                    .count(),
+                needs: unsettled(ex, &observations).map(metrics_read_by).collect(),
             };
             let again = self.observe(ex, tests, place, timings, again);
             merge_measured_again(&mut observations, again);
@@ -499,7 +503,8 @@ impl<'a> Grader<'a> {
         ));
         // Instructor code: course.yaml's ceiling is its limit.
         let timeout = timeouts::harness_timeout(self.limits.harness_timeout, None);
-        self.measure(tree, ex, env, timings, &timeout).ok()
+        self.measure(tree, ex, env, timings, &timeout, &runner::Untold)
+            .ok()
     }
 
     /// The whole run's report.
@@ -538,7 +543,6 @@ impl<'a> Grader<'a> {
 }
 
 /// One harness run of an exercise while grading it.
-#[derive(Clone, Copy)]
 struct Round<'a> {
     /// 1 for the first run, then 2, 3, ...
     number: usize,
@@ -547,21 +551,79 @@ struct Round<'a> {
     env: &'a HarnessEnv,
     /// The reference solution's measurements taken just before, if any.
     reference: Option<&'a Measurements>,
-    /// How many observations the run is for (the progress line's count).
-    observations: usize,
+    /// The metrics each observation the run is for reads (the progress
+    /// line counts the observations whose metrics are all recorded).
+    needs: Vec<BTreeSet<String>>,
+}
+
+/// Shows how many of a run's tests have run on the progress line.
+struct TestSteps<'a> {
+    progress: &'a Progress,
+    place: Place<'a>,
+}
+
+impl Steps for TestSteps<'_> {
+    fn tests_run(&self, done: usize, total: usize) {
+        self.progress
+            .phase(self.place, Phase::Testing { done, total });
+    }
+}
+
+/// Shows on the progress line how many of a harness run's observations
+/// have all their metrics recorded.
+struct MeasureSteps<'a> {
+    progress: &'a Progress,
+    place: Place<'a>,
+    measurement: usize,
+    needs: Vec<BTreeSet<String>>,
+}
+
+impl MeasureSteps<'_> {
+    fn show(&self, measured: Option<usize>) {
+        let phase = Phase::Measuring {
+            observations: self.needs.len(),
+            measured,
+            measurement: self.measurement,
+        };
+        self.progress.phase(self.place, phase);
+    }
+}
+
+impl Steps for MeasureSteps<'_> {
+    fn metrics_recorded(&self, recorded: &BTreeSet<String>) {
+        let measured = self.needs.iter().filter(|n| n.is_subset(recorded)).count();
+        self.show(Some(measured));
+    }
+}
+
+/// The observations of `ex` still worth measuring again.
+fn unsettled<'a>(
+    ex: &'a Exercise,
+    observations: &'a [ObservationResult],
+) -> impl Iterator<Item = &'a Observation> {
+    ex.observations
+        .iter()
+        .zip(observations)
+        .filter(|(_, result)| worth_measuring_again(result))
+        .map(|(o, _)| o)
+}
+
+/// The metrics `observation`'s checks read: each one's `metric` and `per`.
+fn metrics_read_by(observation: &Observation) -> BTreeSet<String> {
+    observation
+        .checks
+        .iter()
+        .flat_map(|c| std::iter::once(&c.metric).chain(&c.per))
+        .cloned()
+        .collect()
 }
 
 /// The metrics the observations still worth measuring again read (their
 /// checks' `metric` and `per`): a run that measures again measures only
 /// these.
 fn unsettled_metrics(ex: &Exercise, observations: &[ObservationResult]) -> BTreeSet<String> {
-    ex.observations
-        .iter()
-        .zip(observations)
-        .filter(|(_, result)| worth_measuring_again(result))
-        .flat_map(|(o, _)| &o.checks)
-        .flat_map(|c| std::iter::once(&c.metric).chain(&c.per))
-        .cloned()
+    unsettled(ex, observations)
+        .flat_map(metrics_read_by)
         .collect()
 }
 

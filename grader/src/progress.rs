@@ -9,14 +9,30 @@ use std::time::Duration;
 /// What the grader is doing to one exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// Building the tests and running them.
-    Testing,
-    /// Building the harness and measuring `observations` observations;
-    /// `measurement` counts from 1 (above 1: measured again).
+    /// Building the tests.
+    Building,
+    /// Running the tests: `done` of `total` have run.
+    Testing { done: usize, total: usize },
+    /// Measuring `observations` observations; `measurement` counts from 1
+    /// (above 1: measured again). `measured`: how many of them have all
+    /// their metrics recorded, once the harness runs (`None`: building it).
     Measuring {
         observations: usize,
+        measured: Option<usize>,
         measurement: usize,
     },
+}
+
+impl Phase {
+    /// Whether this phase starts a new step, rather than counting on
+    /// within one: plain output prints only those.
+    fn starts_a_step(self) -> bool {
+        match self {
+            Phase::Building => true,
+            Phase::Testing { done, .. } => done == 0,
+            Phase::Measuring { measured, .. } => measured.is_none(),
+        }
+    }
 }
 
 /// Where a run is: exercise `index` (from 0) of `total`.
@@ -73,7 +89,8 @@ impl Progress {
     }
 
     /// Exercise `place` enters `phase`: on a terminal the bar shows how many
-    /// exercises are done, out of how many.
+    /// exercises are done, out of how many; plain output shows each new
+    /// step, not its counts.
     pub fn phase(&self, place: Place<'_>, phase: Phase) {
         let message = describe(place, phase);
         match &self.bar {
@@ -91,7 +108,7 @@ impl Progress {
                 bar.set_position(place.index as u64);
                 bar.set_message(message);
             }
-            None if self.plain => eprintln!("grader: {message}"),
+            None if self.plain && phase.starts_a_step() => eprintln!("grader: {message}"),
             None => {}
         }
     }
@@ -109,25 +126,46 @@ impl Drop for Progress {
     }
 }
 
-/// `ex02 (exercise 2 of 4): measuring 7 observations (measurement 2 of 3)`.
+/// `ex02 (exercise 2 of 4): running the tests: 3 of 20 done`.
 fn describe(place: Place<'_>, phase: Phase) -> String {
+    let again = |measurement| {
+        format!(
+            "(measurement {measurement}, at most {})",
+            crate::grade::MAX_MEASUREMENTS
+        )
+    };
     let what = match phase {
-        Phase::Testing => "building and running the tests".to_owned(),
+        Phase::Building => "building the tests".to_owned(),
+        Phase::Testing { done: 0, total } => format!("running {}", tests(total)),
+        Phase::Testing { done, total } => format!("running the tests: {done} of {total} done"),
         Phase::Measuring {
             observations,
+            measured: None,
             measurement: 1,
-        } => format!(
-            "building the harness and measuring {}",
-            plural(observations)
-        ),
+        } => format!("building the harness to measure {}", plural(observations)),
         Phase::Measuring {
             observations,
+            measured: None,
             measurement,
         } => format!(
-            "measuring {} again (measurement {measurement}, at most {})",
+            "measuring {} again {}",
             plural(observations),
-            crate::grade::MAX_MEASUREMENTS
+            again(measurement)
         ),
+        Phase::Measuring {
+            observations,
+            measured: Some(measured),
+            measurement,
+        } => {
+            let at = format!(
+                "observation {} of {observations}",
+                (measured + 1).min(observations)
+            );
+            match measurement {
+                1 => format!("measuring {at}"),
+                n => format!("measuring again {}: {at}", again(n)),
+            }
+        }
     };
     format!(
         "{} (exercise {} of {}): {what}",
@@ -135,6 +173,13 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
         place.index + 1,
         place.total
     )
+}
+
+fn tests(count: usize) -> String {
+    match count {
+        1 => "1 test".to_owned(),
+        n => format!("{n} tests"),
+    }
 }
 
 fn plural(observations: usize) -> String {
@@ -155,22 +200,69 @@ mod tests {
             total: 4,
             id: "ex02",
         };
+        let says = |phase| describe(place, phase);
         assert_eq!(
-            describe(place, Phase::Testing),
-            "ex02 (exercise 2 of 4): building and running the tests"
+            says(Phase::Building),
+            "ex02 (exercise 2 of 4): building the tests"
         );
-        let measuring = |observations, measurement| Phase::Measuring {
+        let testing = |done, total| Phase::Testing { done, total };
+        assert_eq!(
+            says(testing(0, 20)),
+            "ex02 (exercise 2 of 4): running 20 tests"
+        );
+        assert_eq!(
+            says(testing(3, 20)),
+            "ex02 (exercise 2 of 4): running the tests: 3 of 20 done"
+        );
+        let measuring = |observations, measured, measurement| Phase::Measuring {
             observations,
+            measured,
             measurement,
         };
         assert_eq!(
-            describe(place, measuring(7, 1)),
-            "ex02 (exercise 2 of 4): building the harness and measuring 7 observations"
+            says(measuring(7, None, 1)),
+            "ex02 (exercise 2 of 4): building the harness to measure 7 observations"
+        );
+        assert_eq!(
+            says(measuring(7, Some(0), 1)),
+            "ex02 (exercise 2 of 4): measuring observation 1 of 7"
+        );
+        // Every metric recorded: the last one is being judged, not passed.
+        assert_eq!(
+            says(measuring(7, Some(7), 1)),
+            "ex02 (exercise 2 of 4): measuring observation 7 of 7"
         );
         // A run again is for the unsettled observations only.
         assert_eq!(
-            describe(place, measuring(1, 2)),
+            says(measuring(1, None, 2)),
             "ex02 (exercise 2 of 4): measuring 1 observation again (measurement 2, at most 8)"
         );
+        assert_eq!(
+            says(measuring(2, Some(1), 3)),
+            "ex02 (exercise 2 of 4): measuring again (measurement 3, at most 8): observation 2 of 2"
+        );
+    }
+
+    #[test]
+    fn plain_output_prints_each_step_once_not_its_counts() {
+        let starts = [
+            Phase::Building,
+            Phase::Testing { done: 0, total: 9 },
+            Phase::Measuring {
+                observations: 2,
+                measured: None,
+                measurement: 1,
+            },
+        ];
+        assert!(starts.iter().all(|p| p.starts_a_step()));
+        let counts = [
+            Phase::Testing { done: 1, total: 9 },
+            Phase::Measuring {
+                observations: 2,
+                measured: Some(0),
+                measurement: 1,
+            },
+        ];
+        assert!(counts.iter().all(|p| !p.starts_a_step()));
     }
 }

@@ -5,10 +5,11 @@
 //! second run; this catches it for every observation in course.yaml.
 
 use common::observe::{Measurements, ALWAYS_RECORDED};
-use grader::runner::{self, HarnessEnv, Limits};
+use grader::runner::{self, timeouts, HarnessEnv, Limits, Steps};
 use grader::workspace::{self, Source};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 fn course_root() -> PathBuf {
@@ -35,17 +36,65 @@ fn recorded(m: &Measurements) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn a_run_for_one_observation_records_its_metrics_and_skips_other_work() {
+fn limits() -> Limits {
+    Limits {
+        test_timeout: Duration::from_secs(60),
+        harness_timeout: Duration::from_secs(120),
+        output_cap_bytes: 64 * 1024,
+    }
+}
+
+fn solutions() -> (grader::course::Course, workspace::GradedTree) {
     let root = course_root();
     let course = grader::course::Course::load(&root.join("course.yaml")).unwrap();
     let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
     let tree = workspace::prepare(&root, &dirs, &[], &Source::Solutions).unwrap();
-    let limits = Limits {
-        test_timeout: Duration::from_secs(60),
-        harness_timeout: Duration::from_secs(120),
-        output_cap_bytes: 64 * 1024,
-    };
+    (course, tree)
+}
+
+/// Every set of metrics a run told, in order.
+#[derive(Default)]
+struct Told(Mutex<Vec<BTreeSet<String>>>);
+
+impl Steps for Told {
+    fn metrics_recorded(&self, metrics: &BTreeSet<String>) {
+        self.0.lock().unwrap().push(metrics.clone());
+    }
+}
+
+#[test]
+fn a_harness_tells_its_progress_metric_by_metric() {
+    let (course, tree) = solutions();
+    let limits = limits();
+    let timeout = timeouts::harness_timeout(limits.harness_timeout, None);
+    for ex in &course.exercises {
+        let told = Told::default();
+        let outcome =
+            runner::run_harness_within(&tree, &ex.id, &env(None), &limits, &timeout, &told);
+        let m = outcome
+            .measurements
+            .unwrap_or_else(|error| panic!("{}: {error}", ex.id));
+        let all: BTreeSet<String> = m.metrics.iter().map(|metric| metric.name.clone()).collect();
+        let told = told.0.into_inner().unwrap();
+        assert_eq!(
+            told.last(),
+            Some(&all),
+            "{}: the last word is every metric",
+            ex.id
+        );
+        assert!(
+            told.windows(2)
+                .all(|w| w[0].is_subset(&w[1]) && w[0] != w[1]),
+            "{}: each word adds to the last: {told:?}",
+            ex.id
+        );
+    }
+}
+
+#[test]
+fn a_run_for_one_observation_records_its_metrics_and_skips_other_work() {
+    let (course, tree) = solutions();
+    let limits = limits();
     let run = |package: &str, only| {
         runner::run_harness(&tree, package, &env(only), &limits)
             .measurements

@@ -56,6 +56,11 @@
 //!                         "own_cpu_seconds": 0.003 } ] } ] }
 //! ```
 //!
+//! While it runs, a harness run by the grader appends each metric's name, a
+//! line each, to the progress file beside the measurements file
+//! ([`progress_path`]) as the metric is recorded: the grader's progress
+//! display reads it; nothing is judged from it.
+//!
 //! A harness may add `traces` (the schedule behind an observation:
 //! [`Observations::record_trace`]) and `sweeps` (times per worker count:
 //! [`Observations::record_sweep`]), which the reports draw; older files
@@ -67,7 +72,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt::{self, Display};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Where a harness run by hand writes its measurements, if set.
@@ -86,6 +91,12 @@ pub const UNIT_METRIC: &str = "unit";
 pub const CORES_METRIC: &str = "cores";
 /// The metrics every harness records, whatever its source names.
 pub const ALWAYS_RECORDED: [&str; 2] = [UNIT_METRIC, CORES_METRIC];
+/// The progress file of a run whose measurements go to `measurements`: the
+/// names of the metrics recorded so far, a line each.
+pub fn progress_path(measurements: &Path) -> PathBuf {
+    measurements.with_extension("progress")
+}
+
 /// Where an exercise's harness lives, inside its directory; its manifest
 /// declares it as `[[bench]] name = "observe"` with `harness = false`.
 pub const HARNESS_PATH: &str = "benches/observe.rs";
@@ -450,6 +461,7 @@ impl Observations {
     pub fn record(&mut self, name: &str, unit: Unit, values: impl IntoIterator<Item = f64>) {
         let metric = self.metric(name, unit);
         metric.values.extend(values);
+        self.tell_progress(name);
     }
 
     /// Keep the schedule behind an observation under `name` (a later trace
@@ -483,6 +495,21 @@ impl Observations {
     pub fn fail(&mut self, name: &str, error: impl Display) {
         let metric = self.metric(name, Unit::Seconds);
         metric.error = Some(error.to_string());
+        self.tell_progress(name);
+    }
+
+    /// Append `name` to the grader's progress file ([`progress_path`]). Only
+    /// a progress display reads it, so a write that fails is left at that.
+    fn tell_progress(&self, name: &str) {
+        use std::io::Write;
+        let Some(out) = &self.out else { return };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(progress_path(out));
+        if let Ok(mut file) = file {
+            let _ = writeln!(file, "{name}");
+        }
     }
 
     fn metric(&mut self, name: &str, unit: Unit) -> &mut Metric {
@@ -895,6 +922,19 @@ mod tests {
         assert!(o.wants(&["serial_seconds", "threads_seconds"]));
         assert!(!o.wants(&["serial_seconds"]));
         assert!(!o.wants(&[]));
+    }
+
+    #[test]
+    fn each_recorded_or_failed_metric_is_told_to_the_progress_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("measurements.json");
+        let mut o = Observations::recording_to("exTest", Some(out.clone()), 2);
+        o.time("work", || ());
+        o.fail("broken", "panicked");
+        let progress = std::fs::read_to_string(progress_path(&out)).unwrap();
+        assert_eq!(progress, "unit\ncores\nwork\nbroken\n");
+        o.finish().unwrap();
+        assert!(out.is_file(), "the measurements file is still written");
     }
 
     #[test]

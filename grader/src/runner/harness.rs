@@ -6,14 +6,25 @@ use super::cargo;
 use super::isolation::Phase;
 use super::sandbox::{self, RunOutput};
 use super::timeouts::Timeout;
-use super::{HarnessEnv, HarnessOutcome, Limits};
+use super::{HarnessEnv, HarnessOutcome, Limits, Steps};
 use crate::workspace::GradedTree;
-use common::observe::{Measurements, Settings, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET};
+use common::observe::{
+    progress_path, Measurements, Settings, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET,
+};
+use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// How much of the harness's stderr an error message quotes.
 const STDERR_TAIL: usize = 1500;
+/// How often the progress file is read while the harness runs.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// How much of the progress file is read: the harness's metrics fit many
+/// times over, and student code may write there too.
+const PROGRESS_CAP: u64 = 64 * 1024;
 
 /// Why a harness run gave no measurements: one sentence each, the harness's
 /// last output quoted where it says more.
@@ -95,6 +106,7 @@ pub(super) fn run(
     env: &HarnessEnv,
     limits: &Limits,
     timeout: &Timeout,
+    steps: &dyn Steps,
 ) -> HarnessOutcome {
     let build = build(tree, package);
     let mut outcome = HarnessOutcome {
@@ -117,6 +129,7 @@ pub(super) fn run(
         env,
         limits,
         timeout,
+        steps,
     };
     let (measurements, seconds) = measure(tree, &harness.path, &harness.package_dir, &run);
     outcome.measurements = measurements;
@@ -131,6 +144,7 @@ struct Run<'a> {
     env: &'a HarnessEnv,
     limits: &'a Limits,
     timeout: &'a Timeout,
+    steps: &'a dyn Steps,
 }
 
 /// Run the harness binary once and read what it measured.
@@ -145,6 +159,7 @@ fn measure(
         env,
         limits,
         timeout,
+        steps,
     } = *run;
     // Temporary directories under tempfile's own neutral names: one for the
     // measurements, another for the harness's copy.
@@ -172,17 +187,64 @@ fn measure(
         time_unit_ms: env.time_unit_ms,
         only: env.only.clone(),
     };
-    let output = match sandbox::run_with_input(
-        &mut command,
-        Some(&settings.to_stdin()),
-        timeout.limit,
-        limits.output_cap_bytes,
-    ) {
+    let finished = AtomicBool::new(false);
+    let output = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| watch_progress(&progress_path(&file), &finished, steps));
+        let output = sandbox::run_with_input(
+            &mut command,
+            Some(&settings.to_stdin()),
+            timeout.limit,
+            limits.output_cap_bytes,
+        );
+        finished.store(true, Ordering::Relaxed);
+        watcher.thread().unpark();
+        output
+    });
+    let output = match output {
         Ok(output) => output,
         Err(error) => return (Err(HarnessError::Start(error)), 0.0),
     };
     let seconds = output.elapsed.as_secs_f64();
     (read_measurements(&output, &file, package, timeout), seconds)
+}
+
+/// Until `finished`, tell `steps` each new set of metric names the harness
+/// has written to its progress file.
+fn watch_progress(progress: &Path, finished: &AtomicBool, steps: &dyn Steps) {
+    let mut told = BTreeSet::new();
+    let mut tell_news = || {
+        let recorded = recorded_metrics(progress);
+        if recorded.len() > told.len() {
+            steps.metrics_recorded(&recorded);
+            told = recorded;
+        }
+    };
+    while !finished.load(Ordering::Relaxed) {
+        std::thread::park_timeout(PROGRESS_EVERY);
+        tell_news();
+    }
+    // What the harness recorded last, so a display ends where it did.
+    tell_news();
+}
+
+/// The metric names in the progress file so far (its first
+/// [`PROGRESS_CAP`] bytes, opened without following a link); none when
+/// there is no such file yet.
+fn recorded_metrics(progress: &Path) -> BTreeSet<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut bytes = Vec::new();
+    // Not waiting on a pipe either: the harness's directory is writable.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(progress);
+    if let Ok(file) = file {
+        let _ = file.take(PROGRESS_CAP).read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Student code running as `nobody` must be able to use the harness's
@@ -282,5 +344,31 @@ mod tests {
         assert!(error("{", "ex02").contains("not valid"));
         let future = good.replace("\"format\":1", "\"format\":2");
         assert!(error(&future, "ex02").contains("format 2"));
+    }
+
+    #[test]
+    fn the_progress_file_is_read_capped_and_never_through_a_link_or_pipe() {
+        let dir = tempfile::tempdir().unwrap();
+        let progress = dir.path().join("measurements.progress");
+        assert!(recorded_metrics(&progress).is_empty(), "no file yet");
+        std::fs::write(&progress, "unit\ncores\nserial_seconds\nunit\n").unwrap();
+        let names: Vec<String> = recorded_metrics(&progress).into_iter().collect();
+        assert_eq!(names, ["cores", "serial_seconds", "unit"]);
+
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "the grader's secret\n").unwrap();
+        std::fs::remove_file(&progress).unwrap();
+        std::os::unix::fs::symlink(&secret, &progress).unwrap();
+        assert!(recorded_metrics(&progress).is_empty(), "followed a link");
+
+        std::fs::remove_file(&progress).unwrap();
+        nix::unistd::mkfifo(&progress, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(recorded_metrics(&progress).is_empty(), "read a pipe");
+
+        std::fs::remove_file(&progress).unwrap();
+        let line = "m".repeat(99) + "\n";
+        std::fs::write(&progress, line.repeat(10_000)).unwrap();
+        let read: usize = recorded_metrics(&progress).iter().map(|n| n.len()).sum();
+        assert!(read <= PROGRESS_CAP as usize, "read {read} bytes");
     }
 }

@@ -6,7 +6,7 @@ use super::cargo::{self, Executable};
 use super::isolation::Phase;
 use super::sandbox::{self, RunOutput};
 use super::timeouts::{TestClock, Timeout};
-use super::{Limits, TestsOutcome};
+use super::{Limits, Steps, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
 use crate::workspace::GradedTree;
 use serde::Deserialize;
@@ -57,6 +57,7 @@ pub(super) fn run(
     package: &str,
     limits: &Limits,
     clock: &TestClock,
+    steps: &dyn Steps,
 ) -> TestsOutcome {
     let build = build(tree, package);
     let start = Instant::now();
@@ -92,7 +93,7 @@ pub(super) fn run(
             }
         }
     }
-    outcome.tests = run_cases(tree, &cases, limits, clock);
+    outcome.tests = run_cases(tree, &cases, limits, clock, steps);
     outcome.test_seconds = start.elapsed().as_secs_f64();
     outcome
 }
@@ -178,9 +179,11 @@ fn run_cases(
     cases: &[Case],
     limits: &Limits,
     clock: &TestClock,
+    steps: &dyn Steps,
 ) -> Vec<TestResult> {
     let results: Mutex<Vec<Option<TestResult>>> = Mutex::new(vec![None; cases.len()]);
-    let next = AtomicUsize::new(0);
+    let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    steps.tests_run(0, cases.len());
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, MAX_PARALLEL_TESTS);
@@ -191,6 +194,7 @@ fn run_cases(
                 let Some(case) = cases.get(index) else { break };
                 let result = run_case(tree, case, limits, clock);
                 results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
+                steps.tests_run(done.fetch_add(1, Ordering::Relaxed) + 1, cases.len());
             });
         }
     });

@@ -29,6 +29,21 @@ pub struct Limits {
     pub output_cap_bytes: usize,
 }
 
+/// How far a run has got, told as it goes for a progress display: the
+/// runner tells, the caller shows it or not. Nothing is judged from it.
+pub trait Steps: Sync {
+    /// The tests built and were listed; `done` of `total` have run.
+    fn tests_run(&self, _done: usize, _total: usize) {}
+    /// The harness runs; it has recorded `metrics` so far (by its own word:
+    /// student code may write there too).
+    fn metrics_recorded(&self, _metrics: &BTreeSet<String>) {}
+}
+
+/// Steps told to no one.
+pub struct Untold;
+
+impl Steps for Untold {}
+
 /// What running one package's tests found.
 #[derive(Debug, Clone)]
 pub struct TestsOutcome {
@@ -49,19 +64,21 @@ pub struct TestsOutcome {
 /// may take `limits.test_timeout`, and after a timeout
 /// [`timeouts::AFTER_HANG_WITHOUT_REFERENCE`] at most.
 pub fn run_tests(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
-    run_tests_timed(tree, package, limits, BTreeMap::new())
+    run_tests_timed(tree, package, limits, BTreeMap::new(), &Untold)
 }
 
 /// [`run_tests`] with each test's limit derived from the reference's
-/// seconds for it (`reference`, by `<target>::<test>`; see [`timeouts`]).
+/// seconds for it (`reference`, by `<target>::<test>`; see [`timeouts`]),
+/// telling `steps` how many have run.
 pub fn run_tests_timed(
     tree: &GradedTree,
     package: &str,
     limits: &Limits,
     reference: BTreeMap<String, f64>,
+    steps: &dyn Steps,
 ) -> TestsOutcome {
     let clock = TestClock::new(limits.test_timeout, reference);
-    libtest::run(tree, package, limits, &clock)
+    libtest::run(tree, package, limits, &clock, steps)
 }
 
 /// What the harness is told.
@@ -94,18 +111,20 @@ pub fn run_harness(
     limits: &Limits,
 ) -> HarnessOutcome {
     let timeout = timeouts::harness_timeout(limits.harness_timeout, None);
-    harness::run(tree, package, env, limits, &timeout)
+    harness::run(tree, package, env, limits, &timeout, &Untold)
 }
 
-/// [`run_harness`] within `timeout` (see [`timeouts::harness_timeout`]).
+/// [`run_harness`] within `timeout` (see [`timeouts::harness_timeout`]),
+/// telling `steps` which metrics it has recorded.
 pub fn run_harness_within(
     tree: &GradedTree,
     package: &str,
     env: &HarnessEnv,
     limits: &Limits,
     timeout: &Timeout,
+    steps: &dyn Steps,
 ) -> HarnessOutcome {
-    harness::run(tree, package, env, limits, timeout)
+    harness::run(tree, package, env, limits, timeout, steps)
 }
 
 /// Build the package's integration tests and, when `harness`, its harness,

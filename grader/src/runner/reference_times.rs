@@ -191,7 +191,7 @@ pub fn harness(
         return Some(Duration::from_secs_f64(time.seconds));
     }
     let timeout = harness_timeout(limits.harness_timeout, None);
-    let outcome = harness::run(reference, package, env, limits, &timeout);
+    let outcome = harness::run(reference, package, env, limits, &timeout, &super::Untold);
     record_harness(reference, package, env, &outcome)
 }
 
