@@ -9,7 +9,7 @@ mod speedup;
 mod svg;
 
 use super::{points, Reporter};
-use crate::model::{ExerciseReport, GradeReport, ObservationResult, TestStatus, Verdict};
+use crate::model::{ExerciseReport, GradeReport, Machine, ObservationResult, TestStatus, Verdict};
 use common::observe::{NamedTrace, Sweep};
 use std::fmt::Write;
 use svg::escape;
@@ -72,7 +72,7 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         plural(m.repeats, "repeat")
     )?;
     for ex in &report.exercises {
-        exercise(out, ex, m.time_unit_ms, report.observations_measured)?;
+        exercise(out, ex, m, report.observations_measured)?;
     }
     let t = &report.timings;
     writeln!(
@@ -85,7 +85,7 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
 fn exercise(
     out: &mut String,
     ex: &ExerciseReport,
-    unit_ms: f64,
+    machine: &Machine,
     observations_measured: bool,
 ) -> std::fmt::Result {
     writeln!(
@@ -104,7 +104,7 @@ fn exercise(
         )?;
         for o in &ex.observations {
             observation(out, o)?;
-            recorded(out, o, unit_ms)?;
+            recorded(out, o, machine)?;
         }
         writeln!(out, "</table>")?;
     }
@@ -202,17 +202,17 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
 }
 
 /// What the harness recorded behind `o`, drawn in a row under it.
-fn recorded(out: &mut String, o: &ObservationResult, unit_ms: f64) -> std::fmt::Result {
+fn recorded(out: &mut String, o: &ObservationResult, machine: &Machine) -> std::fmt::Result {
     let r = &o.recorded;
     if r.traces.is_empty() && r.sweeps.is_empty() {
         return Ok(());
     }
     write!(out, r#"<tr class="recorded"><td></td><td colspan="3">"#)?;
     for trace in &r.traces {
-        schedule(out, o, trace, unit_ms)?;
+        schedule(out, o, trace, machine.time_unit_ms)?;
     }
     for sweep in &r.sweeps {
-        sweep_chart(out, o, sweep)?;
+        sweep_chart(out, o, sweep, machine.cores)?;
     }
     writeln!(out, "</td></tr>")
 }
@@ -241,14 +241,19 @@ fn schedule(
     )
 }
 
-fn sweep_chart(out: &mut String, o: &ObservationResult, sweep: &Sweep) -> std::fmt::Result {
+fn sweep_chart(
+    out: &mut String,
+    o: &ObservationResult,
+    sweep: &Sweep,
+    cores: usize,
+) -> std::fmt::Result {
     let title = format!("{}: the speedup of {}", o.id, sweep.name);
-    let Some(svg) = speedup::chart(sweep, &title) else {
+    let Some(svg) = speedup::chart(sweep, &title, cores) else {
         return Ok(());
     };
     writeln!(
         out,
-        "<figure class=\"sweep\">{svg}<figcaption>{}: the measured speedup T(1)/T(n) (minimum of each worker count's runs), the ideal line and Amdahl's law fitted to the measurements.</figcaption></figure>",
+        "<figure class=\"sweep\">{svg}<figcaption>{}: the measured speedup T(1)/T(n) (minimum of each worker count's runs), the ideal line, the core count no speedup goes above, and Amdahl's law fitted to the measurements up to the core count (past it workers share cores, which no serial fraction describes).</figcaption></figure>",
         escape(&title)
     )
 }

@@ -1,6 +1,9 @@
 //! A sweep as an SVG speedup chart: the measured speedup T(1)/T(n) per
-//! worker count, the ideal line S(n) = n, and Amdahl's law fitted to the
-//! measurements, S(n) = 1 / (s + (1 - s) / n) with serial fraction s.
+//! worker count, the ideal line S(n) = n, the core count as a ceiling, and
+//! Amdahl's law fitted to the measurements, S(n) = 1 / (s + (1 - s) / n)
+//! with serial fraction s. As ex04's program does, the fit uses the worker
+//! counts up to the core count: past it workers share cores, which no
+//! serial fraction describes.
 
 use super::svg::{escape, number, tick_step};
 use common::observe::Sweep;
@@ -15,6 +18,7 @@ const BOTTOM: f64 = 44.0;
 const MEASURED: &str = "#e15759";
 const IDEAL: &str = "#888888";
 const AMDAHL: &str = "#4e79a7";
+const CORES: &str = "#59a14f";
 
 /// The measured speedup per worker count, from the minimum of each count's
 /// runs; `None` without a 1-worker time to divide by.
@@ -36,11 +40,12 @@ pub fn speedups(sweep: &Sweep) -> Option<Vec<(usize, f64)>> {
     Some(speedups)
 }
 
-/// The serial fraction s of Amdahl's law that fits `speedups` best (least
-/// squares on 1/S(n) = s (1 - 1/n) + 1/n), within 0 and 1.
-pub fn amdahl_fit(speedups: &[(usize, f64)]) -> f64 {
+/// The serial fraction s of Amdahl's law that fits the `speedups` of 2 to
+/// `up_to` workers best (least squares on 1/S(n) = s (1 - 1/n) + 1/n),
+/// within 0 and 1.
+pub fn amdahl_fit(speedups: &[(usize, f64)], up_to: usize) -> f64 {
     let (mut ab, mut aa) = (0.0, 0.0);
-    for &(n, s) in speedups.iter().filter(|(n, _)| *n > 1) {
+    for &(n, s) in speedups.iter().filter(|(n, _)| (2..=up_to).contains(n)) {
         let a = 1.0 - 1.0 / n as f64;
         let b = 1.0 / s - 1.0 / n as f64;
         ab += a * b;
@@ -81,13 +86,17 @@ impl Frame {
     }
 }
 
-/// The chart, or `None` when the sweep has no 1-worker time.
-pub fn chart(sweep: &Sweep, title: &str) -> Option<String> {
+/// The chart of a sweep on `cores` cores, or `None` when the sweep has no
+/// 1-worker time.
+pub fn chart(sweep: &Sweep, title: &str, cores: usize) -> Option<String> {
     let speedups = speedups(sweep)?;
-    let most = speedups.iter().map(|(n, _)| *n).max()?.max(2) as f64;
+    let most_workers = speedups.iter().map(|(n, _)| *n).max()?;
+    let most = most_workers.max(2) as f64;
     let top = speedups.iter().map(|(_, s)| *s).fold(most, f64::max).ceil();
     let frame = Frame { most, top };
-    let serial = amdahl_fit(&speedups);
+    // A single core has no worker count where Amdahl's law holds: fit all.
+    let fitted_up_to = if cores >= 2 { cores } else { most_workers };
+    let serial = amdahl_fit(&speedups, fitted_up_to);
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -95,8 +104,16 @@ pub fn chart(sweep: &Sweep, title: &str) -> Option<String> {
         escape(title)
     );
     axes(&mut svg, &frame);
+    ceiling(&mut svg, &frame, cores);
     lines(&mut svg, &frame, &speedups, serial);
-    legend(&mut svg, serial);
+    legend(
+        &mut svg,
+        cores,
+        &format!(
+            "Amdahl fit over 2 to {} workers: serial fraction {serial:.3}",
+            fitted_up_to.min(most_workers)
+        ),
+    );
     svg.push_str("</svg>");
     Some(svg)
 }
@@ -136,6 +153,20 @@ fn axes(svg: &mut String, frame: &Frame) {
         LEFT + plot_w / 2.0,
         HEIGHT - 8.0,
         TOP + plot_h / 2.0,
+    );
+}
+
+/// The core count across the chart: no speedup goes above it.
+fn ceiling(svg: &mut String, frame: &Frame, cores: usize) {
+    let cores = cores as f64;
+    if cores > frame.top {
+        return;
+    }
+    let _ = write!(
+        svg,
+        r#"<line class="cores" x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="{CORES}" stroke-width="1.5" stroke-dasharray="2 3"/>"#,
+        frame.y(cores),
+        LEFT + Frame::plot_w()
     );
 }
 
@@ -179,27 +210,33 @@ fn lines(svg: &mut String, frame: &Frame, speedups: &[(usize, f64)], serial: f64
     }
 }
 
-fn legend(svg: &mut String, serial: f64) {
-    let entries = [
+/// Two rows above the plot: the lines' names, then the fit.
+fn legend(svg: &mut String, cores: usize, fit: &str) {
+    let first_row = [
         (MEASURED, "", "measured".to_owned()),
         (IDEAL, r#" stroke-dasharray="6 4""#, "ideal: n".to_owned()),
         (
-            AMDAHL,
-            "",
-            format!("Amdahl fit: serial fraction {:.3}", serial),
+            CORES,
+            r#" stroke-dasharray="2 3""#,
+            format!("cores: {cores}"),
         ),
     ];
     let mut x = LEFT;
-    for (colour, dash, text) in entries {
-        let _ = write!(
-            svg,
-            r#"<line x1="{x}" y1="16" x2="{}" y2="16" stroke="{colour}" stroke-width="2"{dash}/><text class="axis" x="{}" y="16" dominant-baseline="middle">{}</text>"#,
-            x + 18.0,
-            x + 22.0,
-            escape(&text)
-        );
+    for (colour, dash, text) in first_row {
+        legend_entry(svg, x, 10.0, colour, dash, &text);
         x += 40.0 + 7.0 * text.chars().count() as f64;
     }
+    legend_entry(svg, LEFT, 27.0, AMDAHL, "", fit);
+}
+
+fn legend_entry(svg: &mut String, x: f64, y: f64, colour: &str, dash: &str, text: &str) {
+    let _ = write!(
+        svg,
+        r#"<line x1="{x}" y1="{y}" x2="{}" y2="{y}" stroke="{colour}" stroke-width="2"{dash}/><text class="axis" x="{}" y="{y}" dominant-baseline="middle">{}</text>"#,
+        x + 18.0,
+        x + 22.0,
+        escape(text)
+    );
 }
 
 #[cfg(test)]
@@ -231,19 +268,45 @@ mod tests {
     fn amdahl_fit_recovers_the_serial_fraction() {
         let truth = 0.2;
         let points: Vec<(usize, f64)> = (1..=8).map(|n| (n, amdahl(truth, n as f64))).collect();
-        assert!((amdahl_fit(&points) - truth).abs() < 1e-9);
-        assert_eq!(amdahl_fit(&[(1, 1.0)]), 0.0);
+        assert!((amdahl_fit(&points, 8) - truth).abs() < 1e-9);
+        assert_eq!(amdahl_fit(&[(1, 1.0)], 8), 0.0);
         // Slower with more workers than with one: all serial, no less.
-        assert_eq!(amdahl_fit(&[(1, 1.0), (2, 0.5)]), 1.0);
+        assert_eq!(amdahl_fit(&[(1, 1.0), (2, 0.5)], 8), 1.0);
     }
 
     #[test]
-    fn the_chart_has_the_three_lines_and_a_point_per_worker_count() {
-        let svg = chart(&sweep(&[(1, 1.0), (2, 0.52), (3, 0.5), (4, 0.5)]), "sweep").unwrap();
+    fn the_fit_stops_at_the_core_count() {
+        // 2 cores: a near-perfect pool, flat past 2 workers.
+        let points = [(1, 1.0), (2, 1.99), (3, 1.95), (4, 1.9)];
+        assert!(amdahl_fit(&points, 2) < 0.01, "{}", amdahl_fit(&points, 2));
+        assert!(
+            amdahl_fit(&points, 4) > 0.2,
+            "sharing cores reads as serial work"
+        );
+    }
+
+    #[test]
+    fn the_chart_has_its_lines_a_point_per_worker_count_and_the_cores() {
+        let svg = chart(
+            &sweep(&[(1, 1.0), (2, 0.502), (3, 0.5), (4, 0.5)]),
+            "sweep",
+            2,
+        )
+        .unwrap();
         assert_eq!(svg.matches("<circle").count(), 4);
-        assert!(svg.contains("stroke-dasharray"), "the ideal line");
+        assert!(svg.contains("stroke-dasharray=\"6 4\""), "the ideal line");
         assert_eq!(svg.matches("<polyline").count(), 2, "Amdahl and measured");
-        assert!(svg.contains("2 workers: speedup 1.92"), "{svg}");
-        assert!(svg.contains("Amdahl fit: serial fraction"), "{svg}");
+        assert!(svg.contains("2 workers: speedup 1.99"), "{svg}");
+        assert!(svg.contains(r#"<line class="cores""#), "{svg}");
+        assert!(svg.contains("cores: 2"), "{svg}");
+        assert!(
+            svg.contains("Amdahl fit over 2 to 2 workers: serial fraction 0.004"),
+            "{svg}"
+        );
+        let one_core = chart(&sweep(&[(1, 1.0), (2, 1.0)]), "sweep", 1).unwrap();
+        assert!(
+            one_core.contains("Amdahl fit over 2 to 2 workers: serial fraction 1.000"),
+            "{one_core}"
+        );
     }
 }
