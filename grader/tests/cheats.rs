@@ -914,3 +914,44 @@ fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
         &["no-faster-than-cores", "crunch-is-compute-bound"],
     );
 }
+
+#[test]
+fn a_flood_of_trace_spans_is_cut_to_the_bounds_of_a_drawing() {
+    // Every call adds 2,000 spans with labels of 1,000 characters to the
+    // capture: uncut, the schedules alone would make the measurements file,
+    // and every report that carries them, tens of megabytes.
+    let cheat = Cheat::named("trace-flood").replace(
+        EX03_LIB,
+        "common::trace::span(format!(\"crunch {x}\"), || {",
+        "let now = std::time::Instant::now();
+    for i in 0..2000 {
+        common::trace::record(format!(\"{i:#>1000}\"), now, now);
+    }
+    common::trace::span(format!(\"crunch {x}\"), || {",
+    );
+    let measurements = measure(&cheat, "ex03");
+    use common::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+    assert!(!measurements.traces.is_empty(), "the schedules are kept");
+    for trace in &measurements.traces {
+        let longest = trace.spans.iter().map(|s| s.label.chars().count()).max();
+        eprintln!(
+            "trace-flood: {} keeps {} spans, labels of at most {longest:?} characters",
+            trace.name,
+            trace.spans.len()
+        );
+        assert!(trace.spans.len() <= MAX_SPANS, "{}", trace.name);
+        assert!(trace.spans.iter().all(|s| s.lane < MAX_LANES));
+        assert!(longest <= Some(MAX_LABEL_CHARS), "{}", trace.name);
+    }
+    let flooded = |name: &str| {
+        measurements
+            .traces
+            .iter()
+            .find(|t| t.name == name)
+            .is_some_and(|t| t.spans.len() == MAX_SPANS)
+    };
+    assert!(
+        flooded("threads_seconds"),
+        "the flood reached the threads' schedule, and was cut there"
+    );
+}

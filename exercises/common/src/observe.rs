@@ -466,10 +466,24 @@ impl Observations {
 
     /// Keep the schedule behind an observation under `name` (a later trace
     /// of the same name replaces it: the last run's schedule is shown).
+    /// Student code can add spans to a capture, so at most
+    /// [`MAX_SPANS`](crate::trace::processes::MAX_SPANS) spans are kept, on
+    /// [`MAX_LANES`](crate::trace::processes::MAX_LANES) lanes, with labels
+    /// cut to [`MAX_LABEL_CHARS`](crate::trace::processes::MAX_LABEL_CHARS):
+    /// the same bounds as worker processes' spans.
     pub fn record_trace(&mut self, name: &str, spans: &[LaneSpan]) {
+        use crate::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+        let kept = spans
+            .iter()
+            .filter(|s| s.lane < MAX_LANES)
+            .take(MAX_SPANS)
+            .map(|s| LaneSpan {
+                label: s.label.chars().take(MAX_LABEL_CHARS).collect(),
+                ..s.clone()
+            });
         let trace = NamedTrace {
             name: name.to_owned(),
-            spans: spans.to_vec(),
+            spans: kept.collect(),
         };
         let traces = &mut self.measurements.traces;
         match traces.iter_mut().find(|t| t.name == name) {
@@ -935,6 +949,34 @@ mod tests {
         assert_eq!(progress, "unit\ncores\nwork\nbroken\n");
         o.finish().unwrap();
         assert!(out.is_file(), "the measurements file is still written");
+    }
+
+    #[test]
+    fn a_trace_keeps_a_bounded_number_of_spans_lanes_and_characters() {
+        use crate::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+        let spans: Vec<LaneSpan> = (0..3 * MAX_SPANS)
+            .map(|i| LaneSpan {
+                lane: i % (2 * MAX_LANES),
+                label: "x".repeat(10 * MAX_LABEL_CHARS),
+                start: i as f64,
+                end: i as f64 + 1.0,
+            })
+            .collect();
+        let mut o = observations();
+        o.record_trace("flood", &spans);
+        let kept = &o.measurements().traces[0].spans;
+        assert_eq!(kept.len(), MAX_SPANS);
+        assert!(kept.iter().all(|s| s.lane < MAX_LANES));
+        assert!(kept
+            .iter()
+            .all(|s| s.label.chars().count() == MAX_LABEL_CHARS));
+        assert_eq!(
+            kept[0],
+            LaneSpan {
+                label: "x".repeat(MAX_LABEL_CHARS),
+                ..spans[0].clone()
+            }
+        );
     }
 
     #[test]

@@ -20,6 +20,10 @@ use std::time::Duration;
 
 /// How much of the harness's stderr an error message quotes.
 const STDERR_TAIL: usize = 1500;
+/// The largest measurements file read: a course harness writes well under
+/// a megabyte (its schedules are capped), and the box lets a process write
+/// files of hundreds.
+const MEASUREMENTS_CAP: u64 = 16 << 20;
 /// How often the progress file is read while the harness runs.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// How much of the progress file is read: the harness's metrics fit many
@@ -61,6 +65,8 @@ pub enum HarnessError {
     },
     #[error("The harness of {package} exited without writing its measurements (did the code call std::process::exit?).{}", last_output(stderr))]
     NoFile { package: String, stderr: String },
+    #[error("The harness of {package} wrote a measurements file larger than {} MiB.", MEASUREMENTS_CAP >> 20)]
+    TooLarge { package: String },
     #[error("The harness of {package} wrote a measurements file that is not valid: {error}.")]
     Invalid { package: String, error: String },
     #[error("The harness of {package} wrote measurements in format {found} but the grader reads format {FORMAT_VERSION}.")]
@@ -303,10 +309,30 @@ fn read_measurements(
             stderr,
         });
     }
-    match std::fs::read_to_string(file) {
-        Ok(text) => parse(&text, &package),
+    match read_capped(file, MEASUREMENTS_CAP) {
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => parse(&text, &package),
+            Err(error) => Err(HarnessError::Invalid {
+                package,
+                error: error.to_string(),
+            }),
+        },
+        Ok(None) => Err(HarnessError::TooLarge { package }),
         Err(_) => Err(HarnessError::NoFile { package, stderr }),
     }
+}
+
+/// The bytes of `file` when there are at most `cap` (`None` when more),
+/// opened without following a link or waiting on a pipe.
+fn read_capped(file: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(file)?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= cap).then_some(bytes))
 }
 
 /// The measurement file, checked to be this exercise's and of a known format.
@@ -367,6 +393,12 @@ mod tests {
 
         std::fs::remove_file(&progress).unwrap();
         let line = "m".repeat(99) + "\n";
+        std::fs::write(&progress, line.repeat(10)).unwrap();
+        assert_eq!(
+            read_capped(&progress, 1000).unwrap(),
+            Some(line.repeat(10).into_bytes())
+        );
+        assert_eq!(read_capped(&progress, 999).unwrap(), None, "one byte over");
         std::fs::write(&progress, line.repeat(10_000)).unwrap();
         let read: usize = recorded_metrics(&progress).iter().map(|n| n.len()).sum();
         assert!(read <= PROGRESS_CAP as usize, "read {read} bytes");
