@@ -147,7 +147,7 @@ pub struct SlurmArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CourseArgs {
-    /// The course file [default: course.yaml in this directory or above]
+    /// The course file [default: course.yaml in this directory or above, else the course this grader was built in]
     #[arg(long, value_name = "FILE")]
     pub course: Option<PathBuf>,
 }
