@@ -18,18 +18,14 @@ use std::process::Output;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+mod support;
+use support::{copy_tree, repo_root};
+
 const EX01: &str = "ex01-serial-map";
 /// The first function of ex01, in the stubs and in the solution alike.
 const FIRST_FUNCTION: &str = "pub fn do_science(x: u64) -> u64 {";
 /// The longest one grading may take (a cold build of the dependencies).
 const GRADING_TIMEOUT: Duration = Duration::from_secs(900);
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// The instructor's course the attacks are graded against: a copy of this
 /// course (its exercises, solutions and manifests) in a temporary directory,
@@ -59,21 +55,6 @@ fn instructor_course() -> &'static Path {
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    let walk = walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != "target");
-    for entry in walk {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Every file of the instructor's course but its build directory, by path.

@@ -10,36 +10,19 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
+mod support;
+use support::{copy_tree, repo_root};
 
 /// `grader SUBCOMMAND --course <the course>`.
 fn grader(subcommand: &str) -> Command {
     let mut cmd = Command::cargo_bin("grader").unwrap();
-    cmd.current_dir(root())
+    cmd.current_dir(repo_root())
         .env_remove("COURSE_TIME_UNIT_MS")
         .env("NO_COLOR", "1")
         .arg(subcommand)
         .arg("--course")
-        .arg(root().join("course.yaml"));
+        .arg(repo_root().join("course.yaml"));
     cmd
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            fs::create_dir_all(to).unwrap();
-            fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 /// A repository with ex01's `src` from `from` (the solutions or the stubs).
@@ -80,7 +63,7 @@ struct Class {
 
 fn class(dir: &Path) -> Class {
     let class = dir.join("class");
-    let solution = root().join("solutions/ex01-serial-map/src");
+    let solution = repo_root().join("solutions/ex01-serial-map/src");
     let broken = submission(&class, "broken", &solution);
     let lib = broken.join("exercises/ex01-serial-map/src/lib.rs");
     fs::write(
@@ -93,7 +76,7 @@ fn class(dir: &Path) -> Class {
         stubs: submission(
             &class,
             "stubs",
-            &root().join("exercises/ex01-serial-map/src"),
+            &repo_root().join("exercises/ex01-serial-map/src"),
         ),
         broken,
         missing: class.join("missing"),
@@ -196,7 +179,7 @@ fn builds_happen_in_rounds_apart_from_grading(log: &[String]) {
         "a build error is seen as the round is built: {log:#?}"
     );
     for slot in ["grader-submissions", "grader-submissions-2"] {
-        let built = root().join("target").join(slot).join("debug/deps");
+        let built = repo_root().join("target").join(slot).join("debug/deps");
         let ex01 = fs::read_dir(&built).is_ok_and(|entries| {
             entries.flatten().any(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();

@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+mod support;
+use support::{copy_tree, course, repo_root};
+
 /// One grading at a time: parallel test processes of several cases would
 /// disturb the timing cases and overload a 2-core machine.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -25,19 +28,6 @@ const EX01_LIB: &str = "ex01-serial-map/src/lib.rs";
 const EX02_LIB: &str = "ex02-threaded-query/src/lib.rs";
 const EX03_LIB: &str = "ex03-process-crunch/src/lib.rs";
 const EX04_LIB: &str = "ex04-speedup-sweep/src/lib.rs";
-
-fn course_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The course as the instructor wrote it: its exercise directories and the
-/// files it gives students complete.
-fn course() -> grader::course::Course {
-    grader::course::Course::load(&course_root().join("course.yaml")).unwrap()
-}
 
 fn limits(test_timeout: Duration) -> Limits {
     Limits {
@@ -115,7 +105,7 @@ impl Cheat {
             .collect();
         // `prepare` copies what it takes: `root` may go once it returns.
         let source = Source::Submission(root.path().to_path_buf());
-        workspace::prepare(&course_root(), &dirs, &given, &source).unwrap()
+        workspace::prepare(&repo_root(), &dirs, &given, &source).unwrap()
     }
 
     /// The submission as a student's repository, in a fresh directory.
@@ -127,7 +117,7 @@ impl Cheat {
         let exercises = root.path().join("exercises");
         fs::create_dir_all(&exercises).unwrap();
         for dir in &self.solutions {
-            let from = course_root().join("solutions").join(dir).join("src");
+            let from = repo_root().join("solutions").join(dir).join("src");
             copy_tree(&from, &exercises.join(dir).join("src"));
         }
         for edit in &self.edits {
@@ -155,18 +145,6 @@ impl Cheat {
                 .unwrap_or_else(|e| panic!("cheat {}: cannot add {file}: {e}", self.name));
         }
         root
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

@@ -4,23 +4,19 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
+mod support;
+use support::repo_root;
 
 fn course() -> PathBuf {
-    root().join("course.yaml")
+    repo_root().join("course.yaml")
 }
 
 /// The grader, run from the course root, without colour or a terminal.
 fn grader() -> Command {
     let mut cmd = Command::cargo_bin("grader").unwrap();
-    cmd.current_dir(root())
+    cmd.current_dir(repo_root())
         .env_remove("COURSE_TIME_UNIT_MS")
         .env_remove("COURSE_REPEATS")
         .env("NO_COLOR", "1");
@@ -488,7 +484,7 @@ fn a_submission_is_graded_from_its_sources() {
     let src = submission.path().join("exercises/ex01-serial-map/src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::copy(
-        root().join("solutions/ex01-serial-map/src/lib.rs"),
+        repo_root().join("solutions/ex01-serial-map/src/lib.rs"),
         src.join("lib.rs"),
     )
     .unwrap();

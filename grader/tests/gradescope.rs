@@ -13,15 +13,11 @@
 use assert_cmd::Command;
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
+mod support;
+use support::{copy_tree, repo_root};
 
 /// The user setup.sh makes the grading user by default.
 const GRADING_USER: &str = "autograder-student";
@@ -44,7 +40,10 @@ fn script(autograder: &Path, script: &str) -> Command {
     }
     cmd
         // The grader's own build is kept between runs of this test.
-        .env("CARGO_TARGET_DIR", root().join("target/gradescope-check"))
+        .env(
+            "CARGO_TARGET_DIR",
+            repo_root().join("target/gradescope-check"),
+        )
         .env_remove("COURSE_TIME_UNIT_MS")
         .env("NO_COLOR", "1");
     cmd
@@ -88,31 +87,9 @@ fn run(autograder: &Path, label: &str, submission: Option<&Path>) -> Value {
     results(autograder)
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir(from) {
-        let relative = entry.strip_prefix(from).unwrap();
-        let target = to.join(relative);
-        fs::create_dir_all(target.parent().unwrap()).unwrap();
-        fs::copy(&entry, &target).unwrap();
-    }
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walkdir(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// A student repository holding the reference solutions' sources.
 fn reference_submission(into: &Path) {
-    for entry in fs::read_dir(root().join("solutions")).unwrap() {
+    for entry in fs::read_dir(repo_root().join("solutions")).unwrap() {
         let src = entry.unwrap().path().join("src");
         if src.is_dir() {
             let name = src.parent().unwrap().file_name().unwrap();
@@ -171,7 +148,10 @@ const FIRST_FUNCTION: &str = "pub fn do_science(x: u64) -> u64 {";
 /// results.json. Both carry `marker` in their command line.
 fn attack_submission(into: &Path, results_json: &Path, marker: &str) {
     const EX01: &str = "exercises/ex01-serial-map";
-    copy_tree(&root().join(EX01).join("src"), &into.join(EX01).join("src"));
+    copy_tree(
+        &repo_root().join(EX01).join("src"),
+        &into.join(EX01).join("src"),
+    );
     let lib = into.join(EX01).join("src/lib.rs");
     let text = fs::read_to_string(&lib).unwrap();
     assert_eq!(
@@ -325,7 +305,7 @@ fn the_autograder_grades_end_to_end() {
     let zip_path = dir.path().join("autograder.zip");
     Command::cargo_bin("grader")
         .unwrap()
-        .current_dir(root())
+        .current_dir(repo_root())
         .args(["gradescope", "--out"])
         .arg(&zip_path)
         .assert()
@@ -355,7 +335,10 @@ fn the_autograder_grades_end_to_end() {
     );
 
     let stubs_repo = dir.path().join("stubs");
-    copy_tree(&root().join("exercises"), &stubs_repo.join("exercises"));
+    copy_tree(
+        &repo_root().join("exercises"),
+        &stubs_repo.join("exercises"),
+    );
     check_stubs(&run(&autograder, "the stubs", Some(&stubs_repo)));
 
     // Nothing the attack started outlives run_autograder.

@@ -7,7 +7,6 @@
 //! test time as `tests/cheats.rs` does. The assertions read the limits the
 //! report states, never the clock; the wall time of each grading is printed.
 
-use grader::course::Course;
 use grader::grade;
 use grader::model::{ExerciseReport, NotMeasuredCause, ObservationState, TestStatus};
 use grader::progress::Progress;
@@ -15,9 +14,12 @@ use grader::runner::{reference_times, timeouts, HarnessEnv};
 use grader::workspace::Source;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+mod support;
+use support::{course, repo_root};
 
 /// One grading at a time: two would share the machine's 2 cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -25,22 +27,11 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// What a submission that hangs everywhere may cost, in all.
 const BUDGET: Duration = Duration::from_secs(120);
 
-fn course_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn course() -> Course {
-    Course::load(&course_root().join("course.yaml")).unwrap()
-}
-
 /// `solutions/<dir>/src` with each `(file, find, replace)` edit made (`find`
 /// occurs once in `file`), as a student's repository in a fresh directory.
 fn submission(dir: &str, edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
     let root = tempfile::Builder::new().prefix("hangs-").tempdir().unwrap();
-    let from = course_root().join("solutions").join(dir).join("src");
+    let from = repo_root().join("solutions").join(dir).join("src");
     let to = root.path().join("exercises").join(dir).join("src");
     for entry in walkdir::WalkDir::new(&from) {
         let entry = entry.unwrap();
@@ -102,7 +93,7 @@ fn grade(name: &str, exercise: &str, root: &Path, observations: bool) -> Exercis
 /// The reference's seconds per test of `exercise`, as grading recorded them
 /// beside the reference's build.
 fn reference_tests(exercise: &str) -> BTreeMap<String, f64> {
-    let target = course_root().join("target/grader/solutions");
+    let target = repo_root().join("target/grader/solutions");
     reference_times::read_tests(&target, exercise)
         .unwrap_or_else(|| panic!("no reference times for {exercise}'s tests"))
         .tests
@@ -211,7 +202,7 @@ fn assert_harness_timed_out_once(report: &ExerciseReport) -> Duration {
         time_unit_ms: course().defaults.time_unit_ms,
         only: None,
     };
-    let target = course_root().join("target/grader/solutions");
+    let target = repo_root().join("target/grader/solutions");
     let reference = reference_times::read_harness(&target, &report.id, &env)
         .expect("the reference harness's time")
         .seconds;

@@ -8,16 +8,12 @@ use common::observe::{Measurements, ALWAYS_RECORDED};
 use grader::runner::{self, timeouts, HarnessEnv, Limits, Steps};
 use grader::workspace::{self, Source};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-fn course_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod support;
+use support::{course, repo_root};
 
 /// Short runs: this checks which metrics are recorded, not their values.
 fn env(only: Option<BTreeSet<String>>) -> HarnessEnv {
@@ -45,8 +41,8 @@ fn limits() -> Limits {
 }
 
 fn solutions() -> (grader::course::Course, workspace::GradedTree) {
-    let root = course_root();
-    let course = grader::course::Course::load(&root.join("course.yaml")).unwrap();
+    let root = repo_root();
+    let course = course();
     let dirs: Vec<PathBuf> = course.exercises.iter().map(|e| e.dir.clone()).collect();
     let tree = workspace::prepare(&root, &dirs, &[], &Source::Solutions).unwrap();
     (course, tree)

@@ -5,18 +5,14 @@
 use assert_cmd::Command;
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
+mod support;
+use support::repo_root;
 
 fn grader() -> Command {
     let mut cmd = Command::cargo_bin("grader").unwrap();
-    cmd.current_dir(root())
+    cmd.current_dir(repo_root())
         .env_remove("COURSE_TIME_UNIT_MS")
         .env("NO_COLOR", "1");
     cmd
@@ -25,7 +21,7 @@ fn grader() -> Command {
 fn release(into: &Path) {
     grader()
         .args(["release", "--course"])
-        .arg(root().join("course.yaml"))
+        .arg(repo_root().join("course.yaml"))
         .arg("--out")
         .arg(into)
         .assert()
@@ -37,7 +33,7 @@ fn release(into: &Path) {
 fn cargo(release: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO"));
     cmd.current_dir(release)
-        .env("CARGO_TARGET_DIR", root().join("target/release-check"))
+        .env("CARGO_TARGET_DIR", repo_root().join("target/release-check"))
         .env_remove("COURSE_TIME_UNIT_MS");
     cmd
 }
@@ -109,7 +105,7 @@ fn the_release_holds_what_students_need_and_no_solutions() {
 fn the_release_passes_its_own_tests_and_its_stubs_fail_theirs() {
     // Where a student clones it: not under /tmp, which the sandbox's own
     // tests (part of this `cargo test`) replace inside their box.
-    let parent = root().join("target");
+    let parent = repo_root().join("target");
     std::fs::create_dir_all(&parent).unwrap();
     let dir = tempfile::tempdir_in(parent).unwrap();
     let out = dir.path().join("student-repo");
@@ -145,7 +141,7 @@ fn an_edited_instructor_file_shows_in_the_report() {
     );
     let submitted = graded_json(
         &["--exercise", "ex01", "--submission", out.to_str().unwrap()],
-        &root().join("course.yaml"),
+        &repo_root().join("course.yaml"),
     );
     assert_eq!(
         submitted["instructor_files"]["changed"],

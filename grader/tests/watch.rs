@@ -20,6 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+mod support;
+use support::{copy_tree, repo_root};
+
 /// The longest any one wait may last: a cold build of the exercises'
 /// dependencies on a busy 2-core machine fits many times over.
 const WAIT: Duration = Duration::from_secs(600);
@@ -29,13 +32,6 @@ const SAVE_SEEN: Duration = Duration::from_secs(3);
 /// The terminal the watch starts in.
 const ROWS: u16 = 24;
 const COLUMNS: u16 = 80;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// A copy of this course for the watch to work on and the tests to save
 /// into, with the sources fresh from the repository. It lives in cargo's
@@ -83,21 +79,6 @@ fn without_the_grader(text: &str) -> String {
         .unwrap()
         .retain(|member| member.as_str() != Some("grader"));
     manifest.to_string()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    let walk = walkdir::WalkDir::new(from)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != "target");
-    for entry in walk {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            fs::create_dir_all(&target).unwrap();
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// One watch at a time: each builds and runs tests on a 2-core machine, and
