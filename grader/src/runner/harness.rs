@@ -237,14 +237,8 @@ fn watch_progress(progress: &Path, finished: &AtomicBool, steps: &dyn Steps) {
 /// [`PROGRESS_CAP`] bytes, opened without following a link); none when
 /// there is no such file yet.
 fn recorded_metrics(progress: &Path) -> BTreeSet<String> {
-    use std::os::unix::fs::OpenOptionsExt;
     let mut bytes = Vec::new();
-    // Not waiting on a pipe either: the harness's directory is writable.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(progress);
-    if let Ok(file) = file {
+    if let Ok(file) = open_untrusted(progress) {
         let _ = file.take(PROGRESS_CAP).read_to_end(&mut bytes);
     }
     String::from_utf8_lossy(&bytes)
@@ -325,14 +319,22 @@ fn read_measurements(
 /// The bytes of `file` when there are at most `cap` (`None` when more),
 /// opened without following a link or waiting on a pipe.
 fn read_capped(file: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    open_untrusted(file)?
+        .take(cap + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= cap).then_some(bytes))
+}
+
+/// Open a file in the harness's writable directory, where student code may
+/// have put a link or a pipe: without following the one or waiting on the
+/// other.
+fn open_untrusted(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(file)?;
-    let mut bytes = Vec::new();
-    file.take(cap + 1).read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= cap).then_some(bytes))
+        .open(path)
 }
 
 /// The measurement file, checked to be this exercise's and of a known format.
