@@ -13,27 +13,27 @@ fn main() -> ExitCode {
     // Student code runs in process groups of its own, which Ctrl-C does not
     // reach: stop them too. Without the handler they would run on.
     let _ = ctrlc::set_handler(|| {
-        grader::runner::sandbox::kill_running();
+        grader::sandbox::kill_running();
         eprintln!("error: interrupted");
         std::process::exit(EXIT_INTERRUPTED);
     });
     std::panic::set_hook(Box::new(|info| {
-        grader::runner::sandbox::kill_running();
+        grader::sandbox::kill_running();
         eprintln!("error: the grader failed unexpectedly: {info}");
     }));
     let result = std::panic::catch_unwind(|| match &cli.command {
-        None => grader::run_grade(&cli.grade),
-        Some(Command::Grade(args)) => grader::run_grade(args),
-        Some(Command::Check(args)) => grader::check::run(args),
-        Some(Command::List(args)) => grader::student::list(args),
-        Some(Command::Hint(args)) => grader::student::hint(args),
-        Some(Command::Batch(args)) => grader::batch::run(args),
-        Some(Command::Report(args)) => grader::instructor::render_saved(args),
-        Some(Command::Release(args)) => grader::instructor::release(args),
-        Some(Command::Gradescope(args)) => grader::instructor::gradescope(args),
-        Some(Command::Slurm(args)) => grader::instructor::slurm(args),
-        Some(Command::Doctor(args)) => grader::doctor::run(args),
-        Some(Command::Watch(args)) => grader::watch::run(args),
+        None => grader::commands::grade::run(&cli.grade),
+        Some(Command::Grade(args)) => grader::commands::grade::run(args),
+        Some(Command::Check(args)) => grader::commands::check::run(args),
+        Some(Command::List(args)) => grader::commands::student::list(args),
+        Some(Command::Hint(args)) => grader::commands::student::hint(args),
+        Some(Command::Batch(args)) => grader::commands::batch::run(args),
+        Some(Command::Report(args)) => grader::commands::instructor::render_saved(args),
+        Some(Command::Release(args)) => grader::commands::instructor::release(args),
+        Some(Command::Gradescope(args)) => grader::commands::instructor::gradescope(args),
+        Some(Command::Slurm(args)) => grader::commands::instructor::slurm(args),
+        Some(Command::Doctor(args)) => grader::commands::doctor::run(args),
+        Some(Command::Watch(args)) => grader::commands::watch::run(args),
     });
     match result {
         Ok(Ok(code)) => ExitCode::from(code),

@@ -9,7 +9,7 @@
 
 use grader::grade;
 use grader::model::{ExerciseReport, ObservationResult, TestResult, TestStatus, Verdict};
-use grader::progress::Progress;
+use grader::report::progress::Progress;
 use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
 use grader::workspace::{self, GradedTree, Source};
 use std::fs;

@@ -9,7 +9,7 @@
 
 use grader::grade;
 use grader::model::{ExerciseReport, NotMeasuredCause, ObservationState, TestStatus};
-use grader::progress::Progress;
+use grader::report::progress::Progress;
 use grader::runner::{reference_times, timeouts, HarnessEnv};
 use grader::workspace::Source;
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 
 use grader::model::GradeReport;
 use grader::report::{self, Detail, Format};
-use grader::runner::sandbox;
+use grader::sandbox;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -8,6 +8,7 @@ mod html;
 mod human;
 mod json;
 mod junit;
+pub mod progress;
 
 use crate::model::{GradeReport, MachineLimitRule, ObservationResult};
 use anyhow::Context;
@@ -86,7 +87,7 @@ pub fn write(
 const FILES_NAMED: usize = 5;
 
 /// One line on the instructor's files against the release manifest.
-pub fn instructor_files_line(files: &crate::manifest::InstructorFiles) -> String {
+pub fn instructor_files_line(files: &crate::workspace::manifest::InstructorFiles) -> String {
     if files.intact() {
         return format!(
             "Instructor files: all {} match the release manifest.",
@@ -228,6 +229,18 @@ pub fn points(x: f64) -> String {
 }
 
 /// Hand-built reports for the reporters' snapshot tests.
+/// A report written with `--format json`.
+pub fn read_saved(path: &Path) -> anyhow::Result<GradeReport> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the report {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a report written by `grader --format json`",
+            path.display()
+        )
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures {
     use crate::model::*;
@@ -246,7 +259,7 @@ pub(crate) mod fixtures {
 
     /// Tests with their shares of `test_points`, as grading gives them.
     fn tests(test_points: f64, build_error: Option<&str>, tests: Vec<TestResult>) -> TestsReport {
-        crate::grade::tests_report(test_points, build_error.map(Into::into), tests)
+        crate::model::points::tests_report(test_points, build_error.map(Into::into), tests)
     }
 
     fn check(
@@ -443,7 +456,7 @@ pub(crate) mod fixtures {
             ..MachineLimits::default()
         };
         for ex in &mut report.exercises {
-            crate::verdict::apply_machine_limit_rule(
+            crate::model::points::apply_machine_limit_rule(
                 &ex.id,
                 &mut ex.observations,
                 &mut report.machine_limits,
@@ -558,7 +571,7 @@ mod tests {
     #[test]
     fn the_instructor_files_line_names_a_few_files_and_counts_the_rest() {
         let names = |n: usize| (0..n).map(|i| format!("f{i}.rs")).collect::<Vec<_>>();
-        let files = crate::manifest::InstructorFiles {
+        let files = crate::workspace::manifest::InstructorFiles {
             checked: 98,
             changed: names(1),
             missing: names(97),
@@ -567,7 +580,7 @@ mod tests {
             instructor_files_line(&files),
             "Instructor files: 98 of 98 differ from the release; 1 changed: f0.rs; 97 missing: f0.rs, f1.rs, f2.rs, f3.rs, f4.rs and 92 more."
         );
-        let intact = crate::manifest::InstructorFiles {
+        let intact = crate::workspace::manifest::InstructorFiles {
             checked: 3,
             ..Default::default()
         };
@@ -669,7 +682,7 @@ mod tests {
         let ex = &mut report.exercises[0];
         // Three tests sharing 70 points: 70 / 3 does not divide evenly.
         let passed = ex.tests.tests[0].clone();
-        ex.tests = crate::grade::tests_report(70.0, None, vec![passed; 3]);
+        ex.tests = crate::model::points::tests_report(70.0, None, vec![passed; 3]);
         ex.observations.clear();
         (ex.score, ex.max_score) = (70.0, 70.0);
         (report.score, report.max_score) = (70.0, 70.0);

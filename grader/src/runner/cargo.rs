@@ -1,7 +1,7 @@
 //! Nested cargo builds: the command line, a clean environment, and what the
 //! build produced (executables, or the compiler's first error).
 
-use super::sandbox;
+use crate::sandbox;
 use crate::workspace::GradedTree;
 use serde::Deserialize;
 use std::ffi::OsString;
@@ -263,6 +263,30 @@ struct Diagnostic {
     level: String,
     message: String,
     rendered: Option<String>,
+}
+
+/// Grading needs cargo; say so plainly when it is missing.
+pub fn check_available() -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(&cargo);
+    command.arg("--version");
+    let ok =
+        crate::sandbox::run(&mut command, Duration::from_secs(30), 4096).is_ok_and(|r| r.success());
+    if !ok {
+        anyhow::bail!(
+            "cannot run cargo ({}): grading builds and runs the exercises with it; install Rust from rustup.rs",
+            Path::new(&cargo).display()
+        );
+    }
+    Ok(())
+}
+
+/// `cargo fetch` over the instructor's manifests and lock file, outside the
+/// box (it runs no student code): confined builds then work offline. A
+/// failure is left to the build to report, in its own words.
+pub fn fetch(tree: &GradedTree) {
+    let mut fetch = command(tree, "fetch");
+    let _ = sandbox::run(&mut fetch, BUILD_TIMEOUT, 64 * 1024);
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 //! told to write, never from its output (student code prints there).
 
 use super::cargo;
-use super::isolation::Phase;
-use super::sandbox::{self, RunOutput};
 use super::timeouts::Timeout;
 use super::{HarnessEnv, HarnessOutcome, Limits, Steps};
+use crate::sandbox::isolation::Phase;
+use crate::sandbox::{self, RunOutput};
 use crate::workspace::GradedTree;
 use common::observe::{
     progress_path, Measurements, Settings, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET,
@@ -253,7 +253,7 @@ fn open_to_the_box(tree: &GradedTree, dir: &Path) -> std::io::Result<()> {
     if !tree.isolation.runs_as_nobody() {
         return Ok(());
     }
-    let nobody = Some(super::isolation::NOBODY);
+    let nobody = Some(crate::sandbox::isolation::NOBODY);
     std::os::unix::fs::chown(dir, nobody, nobody)
 }
 

@@ -3,11 +3,11 @@
 //! judge it from what libtest itself reported.
 
 use super::cargo::{self, Executable};
-use super::isolation::Phase;
-use super::sandbox::{self, RunOutput};
 use super::timeouts::{TestClock, Timeout};
 use super::{Limits, Steps, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
+use crate::sandbox::isolation::Phase;
+use crate::sandbox::{self, RunOutput};
 use crate::workspace::GradedTree;
 use serde::Deserialize;
 use std::path::PathBuf;

@@ -3,10 +3,8 @@
 
 pub mod cargo;
 pub mod harness;
-pub mod isolation;
 pub mod libtest;
 pub mod reference_times;
-pub mod sandbox;
 pub mod timeouts;
 
 use crate::model;

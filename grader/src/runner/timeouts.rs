@@ -15,7 +15,7 @@
 //! Pure rules over recorded times: no clock is read here, so the tests are
 //! tables of numbers.
 
-use super::sandbox::format_duration;
+use crate::sandbox::format_duration;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;

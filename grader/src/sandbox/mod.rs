@@ -6,6 +6,8 @@
 //! group is killed, grandchildren included. Clippy forbids
 //! `Command::output` and `Command::status` everywhere else (see clippy.toml).
 
+pub mod isolation;
+
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;

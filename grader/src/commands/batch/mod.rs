@@ -19,14 +19,15 @@ pub mod html;
 pub mod rounds;
 
 use crate::cli::BatchArgs;
+use crate::course::load_course;
 use crate::course::{Course, Exercise};
 use crate::grade;
-use crate::instructor::{instructor_files, read_report};
 use crate::model::GradeReport;
-use crate::progress::Progress;
-use crate::report::points;
+use crate::report::progress::Progress;
+use crate::report::{self, points};
+use crate::workspace::release::instructor_files;
 use crate::workspace::Source;
-use crate::{load_course, EXIT_OK};
+use crate::EXIT_OK;
 use anyhow::{bail, Context};
 use gradebook::{Graded, NotGraded};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -45,7 +46,11 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<u8> {
     } else {
         grade_all(args)?
     };
-    let reference = args.reference.as_deref().map(read_report).transpose()?;
+    let reference = args
+        .reference
+        .as_deref()
+        .map(report::read_saved)
+        .transpose()?;
     gradebook::write(&graded, &not_graded, &args.out)?;
     html::write(&graded, reference.as_ref(), &args.out)?;
     println!(
@@ -72,7 +77,7 @@ fn merge(reports: &[PathBuf]) -> anyhow::Result<Vec<Graded>> {
         }
         graded.push(Graded {
             id,
-            report: read_report(path)?,
+            report: report::read_saved(path)?,
         });
     }
     if graded.is_empty() {
@@ -152,7 +157,7 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> 
     for (index, (submission, id)) in args.inputs.iter().zip(ids).enumerate() {
         let report_path = args.out.join(format!("{id}.json"));
         if is_fresh(&report_path, submission) {
-            let report = read_report(&report_path)?;
+            let report = report::read_saved(&report_path)?;
             done(
                 &bar,
                 &format!("{id}: graded before, its report is newer than its files"),
@@ -168,7 +173,7 @@ fn grade_all(args: &BatchArgs) -> anyhow::Result<(Vec<Graded>, Vec<NotGraded>)> 
         }
     }
     if !waiting.is_empty() {
-        grade::check_cargo()?;
+        crate::runner::cargo::check_available()?;
     }
     let jobs = args
         .build_jobs

@@ -1,6 +1,8 @@
 //! The command line.
 
-use crate::value_enums::FormatOpt;
+pub mod value_enums;
+
+use crate::cli::value_enums::FormatOpt;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 

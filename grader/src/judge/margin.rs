@@ -235,21 +235,6 @@ pub fn against_reference(submission: &Position, reference: &Position) -> Referen
     }
 }
 
-/// Whether to measure an exercise again: while some check is not
-/// [settled](Standing::is_settled), at most `max_rounds` in all, and only
-/// while another round (as long as the longest so far) fits in what is left
-/// of `budget_seconds`.
-pub fn measure_again(
-    unsettled: bool,
-    rounds: usize,
-    max_rounds: usize,
-    spent_seconds: f64,
-    longest_round_seconds: f64,
-    budget_seconds: f64,
-) -> bool {
-    unsettled && rounds < max_rounds && spent_seconds + longest_round_seconds <= budget_seconds
-}
-
 fn miss(missed_by: f64, explains: f64) -> Standing {
     let missed_by = if missed_by.is_finite() {
         missed_by
@@ -272,6 +257,7 @@ fn miss(missed_by: f64, explains: f64) -> Standing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judge::remeasure::measure_again;
 
     fn busy(others: f64, pressure: f64) -> Contention {
         Contention {

@@ -20,6 +20,8 @@ pub enum Phase {
         observations: usize,
         measured: Option<usize>,
         measurement: usize,
+        /// The most measurements grading takes of an observation.
+        at_most: usize,
     },
 }
 
@@ -128,12 +130,7 @@ impl Drop for Progress {
 
 /// `ex02 (exercise 2 of 4): running the tests: 3 of 20 done`.
 fn describe(place: Place<'_>, phase: Phase) -> String {
-    let again = |measurement| {
-        format!(
-            "(measurement {measurement}, at most {})",
-            crate::grade::MAX_MEASUREMENTS
-        )
-    };
+    let again = |measurement, at_most| format!("(measurement {measurement}, at most {at_most})");
     let what = match phase {
         Phase::Building => "building the tests".to_owned(),
         Phase::Testing { done: 0, total } => format!("running {}", tests(total)),
@@ -142,20 +139,23 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
             observations,
             measured: None,
             measurement: 1,
+            ..
         } => format!("building the harness to measure {}", plural(observations)),
         Phase::Measuring {
             observations,
             measured: None,
             measurement,
+            at_most,
         } => format!(
             "measuring {} again {}",
             plural(observations),
-            again(measurement)
+            again(measurement, at_most)
         ),
         Phase::Measuring {
             observations,
             measured: Some(measured),
             measurement,
+            at_most,
         } => {
             let at = format!(
                 "observation {} of {observations}",
@@ -163,7 +163,7 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
             );
             match measurement {
                 1 => format!("measuring {at}"),
-                n => format!("measuring again {}: {at}", again(n)),
+                n => format!("measuring again {}: {at}", again(n, at_most)),
             }
         }
     };
@@ -218,6 +218,7 @@ mod tests {
             observations,
             measured,
             measurement,
+            at_most: 8,
         };
         assert_eq!(
             says(measuring(7, None, 1)),
@@ -252,6 +253,7 @@ mod tests {
                 observations: 2,
                 measured: None,
                 measurement: 1,
+                at_most: 8,
             },
         ];
         assert!(starts.iter().all(|p| p.starts_a_step()));
@@ -261,6 +263,7 @@ mod tests {
                 observations: 2,
                 measured: Some(0),
                 measurement: 1,
+                at_most: 8,
             },
         ];
         assert!(counts.iter().all(|p| !p.starts_a_step()));

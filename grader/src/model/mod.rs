@@ -3,6 +3,8 @@
 //! The runner fills it, the verdict logic judges observations into it, and
 //! every reporter (human, json, junit, gradescope, github) reads only this.
 
+pub mod points;
+
 use common::machine::{Contention, Facts};
 use common::observe::{NamedTrace, Sweep, Unit};
 use serde::{Deserialize, Serialize};
@@ -24,7 +26,7 @@ pub struct GradeReport {
     /// Whether the instructor's files in the graded tree match the release's
     /// SHA-256 manifest; None where there is no release to compare with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructor_files: Option<crate::manifest::InstructorFiles>,
+    pub instructor_files: Option<crate::workspace::manifest::InstructorFiles>,
     /// The sandbox and the source scan (absent from reports made before them).
     #[serde(default, skip_serializing_if = "Integrity::is_unknown")]
     pub integrity: Integrity,
@@ -104,7 +106,7 @@ impl Integrity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlaggedExercise {
     pub exercise: String,
-    pub flags: Vec<crate::scan::SourceFlag>,
+    pub flags: Vec<crate::workspace::scan::SourceFlag>,
     /// The exercise earned no points for it (`--strict`).
     pub points_withheld: bool,
 }

@@ -13,15 +13,16 @@
 //! course.yaml or environment error.
 
 use crate::cli::CheckArgs;
+use crate::course::load_course;
 use crate::course::{Course, Exercise};
 use crate::grade::Grader;
 use crate::model::{
     ExerciseReport, InconclusiveCause, ObservationResult, ObservationState, TestStatus, Verdict,
 };
-use crate::progress::Progress;
 use crate::report::points;
+use crate::report::progress::Progress;
 use crate::workspace::Source;
-use crate::{load_course, EXIT_BELOW, EXIT_OK};
+use crate::{EXIT_BELOW, EXIT_OK};
 use owo_colors::OwoColorize;
 use std::io::Write;
 

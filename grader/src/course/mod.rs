@@ -5,6 +5,10 @@
 //! and what was expected, e.g.
 //! `course.yaml:12:5: exercises[1].observations[0]: unknown field `pointz`, expected one of ...`.
 
+mod find;
+
+pub use find::{find_course, load_course};
+
 use crate::model::MachineLimitRule;
 use serde::Deserialize;
 use std::collections::HashSet;

@@ -6,7 +6,11 @@
 //! Cargo.toml files, build scripts, course.yaml, Cargo.lock) is the
 //! instructor's copy, so nothing a student edits outside `src` takes part.
 
-use crate::runner::isolation::{Isolation, Phase, View};
+pub mod manifest;
+pub mod release;
+pub mod scan;
+
+use crate::sandbox::isolation::{Isolation, Phase, View};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::fs;
@@ -279,8 +283,8 @@ fn trusted_view(course_root: &Path) -> View {
 }
 
 /// Make `tree` usable from inside the box: its build directory exists (to be
-/// bound), student code running as `nobody` can read the tree, and every
-/// dependency is in the crate cache (builds have no network).
+/// bound) and student code running as `nobody` can read the tree. (The
+/// crates come before the first build: `runner::cargo::fetch`.)
 fn ready_for_the_box(mut tree: GradedTree) -> anyhow::Result<GradedTree> {
     tree.view.target_dir = tree.target_dir.clone();
     if !tree.isolation.is_isolated() {
@@ -293,17 +297,7 @@ fn ready_for_the_box(mut tree: GradedTree) -> anyhow::Result<GradedTree> {
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755))
             .context("cannot open the submission's copy to the sandbox")?;
     }
-    fetch_dependencies(&tree);
     Ok(tree)
-}
-
-/// `cargo fetch` over the instructor's manifests and lock file, outside the
-/// box (it runs no student code): confined builds then work offline. A
-/// failure is left to the build to report, in its own words.
-fn fetch_dependencies(tree: &GradedTree) {
-    use crate::runner::{cargo, sandbox};
-    let mut fetch = cargo::command(tree, "fetch");
-    let _ = sandbox::run(&mut fetch, cargo::BUILD_TIMEOUT, 64 * 1024);
 }
 
 fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {

@@ -2,13 +2,13 @@
 //!
 //! The zip holds `setup.sh` (run once when Gradescope builds the image),
 //! `run_autograder` (run once per submission) and `course/`: the student
-//! release of the course ([`crate::release`]), so the image never holds the
+//! release of the course ([`crate::workspace::release`]), so the image never holds the
 //! reference solutions. `AUTOGRADER_ROOT` stands in for `/autograder`, so a
 //! test can unpack the zip anywhere and run it end to end.
 
 use crate::course::Course;
-use crate::manifest::MANIFEST_FILE;
-use crate::release::{self, Content};
+use crate::workspace::manifest::MANIFEST_FILE;
+use crate::workspace::release::{self, Content};
 use anyhow::Context;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

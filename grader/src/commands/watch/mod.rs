@@ -11,12 +11,13 @@ pub mod terminal;
 pub mod view;
 
 use crate::cli::WatchArgs;
+use crate::course::load_course;
 use crate::course::Course;
 use crate::grade::Grader;
 use crate::model::{ObservationResult, TestsReport};
-use crate::progress::Progress;
+use crate::report::progress::Progress;
 use crate::workspace::Source;
-use crate::{load_course, EXIT_OK};
+use crate::EXIT_OK;
 use state::{Entry, Event, Job, Reaction, State};
 use std::sync::mpsc::{self, Receiver, Sender};
 use terminal::Terminal;
@@ -150,7 +151,7 @@ impl Runner for GraderRunner<'_> {
     }
 
     fn cancel(&self) {
-        crate::runner::sandbox::kill_running();
+        crate::sandbox::kill_running();
     }
 
     fn observations(&self, exercise: usize) -> Vec<ObservationResult> {

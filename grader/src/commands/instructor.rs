@@ -1,19 +1,16 @@
 //! Commands for instructors beyond grading: `report` (a saved JSON report in
-//! another format), `release`, `gradescope` and `slurm`; and the check of a
-//! graded tree's instructor files against the release manifest.
+//! another format), `release`, `gradescope` and `slurm`.
 
 use crate::cli::{GradescopeArgs, ReleaseArgs, ReportArgs, SlurmArgs};
-use crate::course::Course;
-use crate::manifest::{InstructorFiles, Manifest, MANIFEST_FILE};
-use crate::model::GradeReport;
-use crate::workspace::Source;
-use crate::{autograder, load_course, release, report, slurm, EXIT_OK};
-use anyhow::Context;
-use std::path::Path;
+use crate::commands::{gradescope as autograder, slurm};
+use crate::course::load_course;
+use crate::workspace::manifest::MANIFEST_FILE;
+use crate::workspace::release;
+use crate::{report, EXIT_OK};
 
 /// `grader report REPORT.json --format F`: render a saved report.
 pub fn render_saved(args: &ReportArgs) -> anyhow::Result<u8> {
-    let report = read_report(&args.report)?;
+    let report = report::read_saved(&args.report)?;
     report::write(
         &report,
         args.format.into(),
@@ -21,18 +18,6 @@ pub fn render_saved(args: &ReportArgs) -> anyhow::Result<u8> {
         args.out.as_deref(),
     )?;
     Ok(EXIT_OK)
-}
-
-/// A report written with `--format json`.
-pub fn read_report(path: &Path) -> anyhow::Result<GradeReport> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the report {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a report written by `grader --format json`",
-            path.display()
-        )
-    })
 }
 
 /// `grader release --out DIR`.
@@ -68,20 +53,4 @@ pub fn slurm(args: &SlurmArgs) -> anyhow::Result<u8> {
         args.out.display()
     );
     Ok(EXIT_OK)
-}
-
-/// Whether the instructor's files in the graded tree match the release:
-/// a student repository graded in place against the manifest it carries, a
-/// submission against the instructor's release. None for the instructor's
-/// own trees.
-pub fn instructor_files(
-    course: &Course,
-    source: &Source,
-) -> anyhow::Result<Option<InstructorFiles>> {
-    let root = course.root().to_owned();
-    match source {
-        Source::Exercises => Ok(Manifest::read(&root)?.map(|m| m.verify(&root))),
-        Source::Solutions => Ok(None),
-        Source::Submission(dir) => Ok(Some(release::expected_manifest(&root, course)?.verify(dir))),
-    }
 }

@@ -4,10 +4,11 @@
 //! the workspace manifests, course.yaml, `exercises/**` (lessons, stubs, tests,
 //! harnesses), the grader without its own integration tests (they grade the
 //! solutions), a README for students, GitHub Classroom's workflow, and the
-//! SHA-256 manifest of every instructor-owned file ([`crate::manifest`]).
+//! SHA-256 manifest of every instructor-owned file ([`crate::workspace::manifest`]).
 
 use crate::course::Course;
-use crate::manifest::{sha256_hex, Manifest, MANIFEST_FILE};
+use crate::workspace::manifest::{sha256_hex, InstructorFiles, Manifest, MANIFEST_FILE};
+use crate::workspace::Source;
 use anyhow::{bail, Context};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -157,6 +158,22 @@ pub fn expected_manifest(course_root: &Path, course: &Course) -> anyhow::Result<
     match Manifest::read(course_root)? {
         Some(manifest) => Ok(manifest),
         None => manifest(&plan(course_root, course)?),
+    }
+}
+
+/// Whether the instructor's files in the graded tree match the release:
+/// a student repository graded in place against the manifest it carries, a
+/// submission against the instructor's release. None for the instructor's
+/// own trees.
+pub fn instructor_files(
+    course: &Course,
+    source: &Source,
+) -> anyhow::Result<Option<InstructorFiles>> {
+    let root = course.root().to_owned();
+    match source {
+        Source::Exercises => Ok(Manifest::read(&root)?.map(|m| m.verify(&root))),
+        Source::Solutions => Ok(None),
+        Source::Submission(dir) => Ok(Some(expected_manifest(&root, course)?.verify(dir))),
     }
 }
 

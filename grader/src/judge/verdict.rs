@@ -6,7 +6,7 @@
 //! - skipped when the machine has fewer cores than the observation needs;
 //! - fail when a check could not be measured (the harness's error says why);
 //! - pass when every check holds by more than a busy machine could fake
-//!   ([`crate::margin`]: a baseline measured while other programs used the
+//!   ([`crate::judge::margin`]: a baseline measured while other programs used the
 //!   CPU may be inflated, and so may the ratio built on it);
 //! - fail when a check misses by more than the machine's load and the
 //!   repeats' spread could explain, with the numbers;
@@ -20,11 +20,11 @@
 //! Only pass earns points.
 
 use crate::course::{Check, Observation};
-use crate::load::{self, Limits, Load};
-use crate::margin::{self, Position, Reference, Standing};
+use crate::judge::busy::{self, Limits, Load};
+use crate::judge::margin::{self, Position, Reference, Standing};
 use crate::model::{
-    CheckResult, InconclusiveCause, MachineLimitRule, MachineLimits, NotMeasuredCause,
-    ObservationResult, ObservationState, Recorded, Verdict,
+    CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState,
+    Recorded, Verdict,
 };
 use common::machine::Contention;
 use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
@@ -195,7 +195,7 @@ impl<'a> Judged<'a> {
             Some(Reference::PassesClose { .. }) | None => {}
         }
         let failing = self.failing_contention();
-        if let Load::Busy(why) = load::judge(failing.as_ref(), self.rules.busy) {
+        if let Load::Busy(why) = busy::judge(failing.as_ref(), self.rules.busy) {
             let contention = failing.unwrap_or_default();
             let slowdown = margin::slowdown(&contention, cpus(self.m));
             let reason = format!(
@@ -232,7 +232,7 @@ impl<'a> Judged<'a> {
     /// Every check passed, one only as far as a busy baseline could fake.
     fn busy_baseline(&self, could_be: f64) -> (Verdict, ObservationState, String) {
         let contention = self.baseline_contention().unwrap_or_default();
-        let why = match load::judge(Some(&contention), self.rules.busy) {
+        let why = match busy::judge(Some(&contention), self.rules.busy) {
             Load::Busy(why) => why,
             Load::Quiet | Load::Unknown => contention.describe(),
         };
@@ -344,7 +344,7 @@ fn position(c: &Check, r: &CheckResult, m: &Measurements, busy: Limits) -> Posit
             return 1.0;
         };
         let contention = margin::while_measuring(m, metric);
-        match load::judge(contention.as_ref(), busy) {
+        match busy::judge(contention.as_ref(), busy) {
             Load::Busy(_) => contention
                 .as_ref()
                 .map_or(1.0, |c| margin::slowdown(c, cpus(m))),
@@ -386,28 +386,6 @@ pub fn not_measured(obs: &Observation, cores: usize, cause: NotMeasuredCause) ->
     let reason = format!("not measured: {why}");
     let state = ObservationState::NotMeasured { cause };
     result(obs, Verdict::Fail, state, reason, checks)
-}
-
-/// course.yaml's `machine_limit_points` on exercise `exercise`'s final
-/// observations (after any measuring again): those this machine could not
-/// judge (skipped, inconclusive) earn nothing either way; under `leave_out`
-/// their points also leave the maximum (each is out of 0). `limits` gathers
-/// them, with its rule, for the report to say which rule applied.
-pub fn apply_machine_limit_rule(
-    exercise: &str,
-    observations: &mut [ObservationResult],
-    limits: &mut MachineLimits,
-) {
-    for o in observations
-        .iter_mut()
-        .filter(|o| o.verdict.is_machine_limit())
-    {
-        limits.points += o.max_points;
-        limits.observations.push(format!("{exercise} {}", o.id));
-        if limits.rule == MachineLimitRule::LeaveOut {
-            o.max_points = 0.0;
-        }
-    }
 }
 
 fn skipped(obs: &Observation, cores: usize) -> ObservationResult {
@@ -664,6 +642,8 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 mod tests {
     use super::*;
     use crate::course::Check;
+    use crate::model::points::apply_machine_limit_rule;
+    use crate::model::{MachineLimitRule, MachineLimits};
 
     /// A recorded harness run: 50 ms units, 2 cores, 3 repeats.
     fn recorded() -> Measurements {

@@ -4,34 +4,38 @@
 //! Exercises are graded one at a time: two harnesses timed at once would
 //! spoil each other's observations.
 
+mod steps;
+
 use crate::course::{Course, Exercise, Observation};
-use crate::load;
-use crate::margin;
-use crate::model::{
-    CheckResult, ExerciseReport, FlaggedExercise, GradeReport, InconclusiveCause, Integrity,
-    Machine, MachineLimits, NotMeasuredCause, ObservationResult, ObservationState, Recorded,
-    TestResult, TestStatus, TestsReport, Timings, Verdict,
+use crate::judge::busy;
+use crate::judge::remeasure::{
+    self, merge_measured_again, metrics_read_by, unsettled, unsettled_metrics,
+    worth_measuring_again, MAX_MEASUREMENTS,
 };
-use crate::progress::{Phase, Place, Progress};
+use crate::judge::verdict;
+use crate::model::points::{self, tests_report, withhold};
+use crate::model::{
+    ExerciseReport, FlaggedExercise, GradeReport, InconclusiveCause, Integrity, Machine,
+    MachineLimits, NotMeasuredCause, ObservationResult, ObservationState, Recorded, TestStatus,
+    TestsReport, Timings,
+};
+use crate::report::progress::{Phase, Place, Progress};
 use crate::runner::harness::HarnessError;
 use crate::runner::timeouts::{self, Timeout};
 use crate::runner::{self, reference_times, HarnessEnv, Limits, Steps};
-use crate::scan;
-use crate::verdict;
+use crate::workspace::scan;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
 use common::machine::{Contention, Facts};
 use common::observe::Measurements;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use steps::{MeasureSteps, TestSteps};
 
 /// Output kept per stream of one run of student code.
 const OUTPUT_CAP_BYTES: usize = 64 * 1024;
-/// The most harness runs of one exercise, however much of the budget is
-/// left (course.yaml's `remeasure_budget_seconds` is the other limit).
-pub const MAX_MEASUREMENTS: usize = 8;
 
 /// What to grade and how.
 #[derive(Debug, Clone)]
@@ -97,8 +101,12 @@ pub fn prepare_tree(
 ) -> anyhow::Result<GradedTree> {
     let dirs: Vec<PathBuf> = exercises.iter().map(|e| e.dir.clone()).collect();
     let given: Vec<PathBuf> = exercises.iter().flat_map(|e| e.given_files()).collect();
-    workspace::prepare_in_slot(course.root(), &dirs, &given, source, slot)
-        .context("cannot prepare the tree to grade")
+    let tree = workspace::prepare_in_slot(course.root(), &dirs, &given, source, slot)
+        .context("cannot prepare the tree to grade")?;
+    if tree.isolation.is_isolated() {
+        runner::cargo::fetch(&tree);
+    }
+    Ok(tree)
 }
 
 fn grade_with(
@@ -165,7 +173,7 @@ impl<'a> Grader<'a> {
         repeats: Option<usize>,
         progress: &'a Progress,
     ) -> anyhow::Result<Self> {
-        check_cargo()?;
+        runner::cargo::check_available()?;
         progress.step("preparing the tree to grade");
         let tree = prepare_tree(course, exercises, source, 0)?;
         Self::on_tree(course, exercises, tree, source, repeats, progress)
@@ -203,7 +211,7 @@ impl<'a> Grader<'a> {
             rules: verdict::Rules {
                 max_spread: d.max_spread,
                 cores: facts.available_parallelism,
-                busy: load::Limits::from_defaults(d),
+                busy: busy::Limits::from_defaults(d),
             },
             facts,
             while_measuring: Mutex::new(Vec::new()),
@@ -256,7 +264,7 @@ impl<'a> Grader<'a> {
                 } else {
                     self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 };
-                verdict::apply_machine_limit_rule(&ex.id, &mut observed, &mut machine_limits);
+                points::apply_machine_limit_rule(&ex.id, &mut observed, &mut machine_limits);
                 if withheld {
                     withhold(&mut tests);
                 }
@@ -444,7 +452,7 @@ impl<'a> Grader<'a> {
         let mut longest = timings.harness_seconds - before;
         let (mut runs, mut spent) = (1, 0.0);
         let budget = self.course.defaults.remeasure_budget_seconds;
-        while margin::measure_again(
+        while remeasure::measure_again(
             observations.iter().any(worth_measuring_again),
             runs,
             MAX_MEASUREMENTS,
@@ -556,77 +564,6 @@ struct Round<'a> {
     needs: Vec<BTreeSet<String>>,
 }
 
-/// Shows how many of a run's tests have run on the progress line.
-struct TestSteps<'a> {
-    progress: &'a Progress,
-    place: Place<'a>,
-}
-
-impl Steps for TestSteps<'_> {
-    fn tests_run(&self, done: usize, total: usize) {
-        self.progress
-            .phase(self.place, Phase::Testing { done, total });
-    }
-}
-
-/// Shows on the progress line how many of a harness run's observations
-/// have all their metrics recorded.
-struct MeasureSteps<'a> {
-    progress: &'a Progress,
-    place: Place<'a>,
-    measurement: usize,
-    needs: Vec<BTreeSet<String>>,
-}
-
-impl MeasureSteps<'_> {
-    fn show(&self, measured: Option<usize>) {
-        let phase = Phase::Measuring {
-            observations: self.needs.len(),
-            measured,
-            measurement: self.measurement,
-        };
-        self.progress.phase(self.place, phase);
-    }
-}
-
-impl Steps for MeasureSteps<'_> {
-    fn metrics_recorded(&self, recorded: &BTreeSet<String>) {
-        let measured = self.needs.iter().filter(|n| n.is_subset(recorded)).count();
-        self.show(Some(measured));
-    }
-}
-
-/// The observations of `ex` still worth measuring again.
-fn unsettled<'a>(
-    ex: &'a Exercise,
-    observations: &'a [ObservationResult],
-) -> impl Iterator<Item = &'a Observation> {
-    ex.observations
-        .iter()
-        .zip(observations)
-        .filter(|(_, result)| worth_measuring_again(result))
-        .map(|(o, _)| o)
-}
-
-/// The metrics `observation`'s checks read: each one's `metric` and `per`.
-fn metrics_read_by(observation: &Observation) -> BTreeSet<String> {
-    observation
-        .checks
-        .iter()
-        .flat_map(|c| std::iter::once(&c.metric).chain(&c.per))
-        .cloned()
-        .collect()
-}
-
-/// The metrics the observations still worth measuring again read (their
-/// checks' `metric` and `per`): a run that measures again measures only
-/// these.
-fn unsettled_metrics(ex: &Exercise, observations: &[ObservationResult]) -> BTreeSet<String> {
-    unsettled(ex, observations)
-        .flat_map(metrics_read_by)
-        .collect()
-}
-
 /// Why a harness run gave no measurements, as an observation's cause: a
 /// harness killed at its limit is not measured again.
 fn harness_cause(error: HarnessError) -> NotMeasuredCause {
@@ -637,15 +574,6 @@ fn harness_cause(error: HarnessError) -> NotMeasuredCause {
         },
         error => NotMeasuredCause::Harness(error.to_string()),
     }
-}
-
-/// No test earns its points (`--strict` and flagged sources); what libtest
-/// reported stays as it was.
-fn withhold(tests: &mut TestsReport) {
-    for test in &mut tests.tests {
-        test.points = 0.0;
-    }
-    tests.points = 0.0;
 }
 
 /// The traces and sweeps named after a metric `o`'s checks read.
@@ -659,106 +587,6 @@ fn recorded_behind(o: &Observation, m: &Measurements) -> Recorded {
         traces: m.traces.iter().filter(|t| read(&t.name)).cloned().collect(),
         sweeps: m.sweeps.iter().filter(|s| read(&s.name)).cloned().collect(),
     }
-}
-
-/// Merge a new measurement into the observations: each one still worth
-/// measuring again counts one more measurement and takes the new result
-/// unless the old one is better evidence: a pass over a fail, a fail over
-/// an inconclusive verdict (the later of two alike). The others (a pass, a
-/// skip, a cause measuring cannot change) stay. Timing noise only ever adds
-/// time, so a pass is the best evidence, and a fail measured on a quiet
-/// machine is not undone by a later busy one.
-pub fn merge_measured_again(observations: &mut [ObservationResult], again: Vec<ObservationResult>) {
-    for (old, new) in observations.iter_mut().zip(again) {
-        if worth_measuring_again(old) {
-            let measurements = old.measurements + 1;
-            if evidence(&new) >= evidence(old) {
-                *old = new;
-            }
-            old.measurements = measurements;
-        }
-    }
-}
-
-/// How strong a verdict is as evidence: pass, then fail, then the rest.
-fn evidence(o: &ObservationResult) -> u8 {
-    match o.verdict {
-        Verdict::Pass => 3,
-        Verdict::Fail => 2,
-        Verdict::Inconclusive => 1,
-        Verdict::Skipped => 0,
-    }
-}
-
-/// Test points are shared in whole 1/64ths of a point: every share and
-/// every sum of shares is exact in binary floating point, so an exercise's
-/// test points add up to exactly its `test_points` in every format, in any
-/// reader's arithmetic (course.yaml's `test_points` are checked to be whole
-/// 1/64ths).
-pub const SHARE_GRAIN: f64 = 64.0;
-
-/// `test_points` shared by `tests` tests as evenly as whole grains allow:
-/// the first shares are one grain larger when the grains do not divide.
-pub fn test_shares(test_points: f64, tests: usize) -> Vec<f64> {
-    let Ok(n) = u64::try_from(tests) else {
-        return Vec::new();
-    };
-    if n == 0 {
-        return Vec::new();
-    }
-    let grains = (test_points * SHARE_GRAIN).round().max(0.0) as u64;
-    let (each, extra) = (grains / n, grains % n);
-    (0..n)
-        .map(|i| (each + u64::from(i < extra)) as f64 / SHARE_GRAIN)
-        .collect()
-}
-
-/// The tests of one exercise with their points: each test carries its
-/// share; a passing test earns it, unless the exercise does not build.
-pub fn tests_report(
-    test_points: f64,
-    build_error: Option<String>,
-    mut tests: Vec<TestResult>,
-) -> TestsReport {
-    let shares = test_shares(test_points, tests.len());
-    for (test, share) in tests.iter_mut().zip(shares) {
-        test.max_points = share;
-        let earned = build_error.is_none() && test.status == TestStatus::Passed;
-        test.points = if earned { share } else { 0.0 };
-    }
-    TestsReport {
-        points: tests.iter().map(|t| t.points).sum(),
-        max_points: test_points,
-        build_error,
-        tests,
-    }
-}
-
-/// Unsettled: inconclusive, or failed by a check within
-/// [`margin::MEASURE_AGAIN_WITHIN`] of its bound. Not a clear fail, a pass, or a
-/// fail for want of a build or a passing test, which measuring again cannot
-/// change.
-fn worth_measuring_again(o: &ObservationResult) -> bool {
-    match &o.state {
-        ObservationState::Measured => {
-            o.verdict == Verdict::Fail && o.checks.iter().any(missed_closely)
-        }
-        ObservationState::Inconclusive { .. } => true,
-        ObservationState::NotMeasured { .. } | ObservationState::Skipped { .. } => false,
-    }
-}
-
-/// A check that missed its bound by no more than [`margin::MEASURE_AGAIN_WITHIN`].
-fn missed_closely(c: &CheckResult) -> bool {
-    let Some(value) = c.value.filter(|_| !c.passed) else {
-        return false;
-    };
-    let missed_by = match (c.at_least, c.at_most) {
-        (Some(lo), _) if value < lo => lo / value,
-        (_, Some(hi)) if value > hi => value / hi,
-        _ => return false,
-    };
-    margin::is_close_miss(missed_by)
 }
 
 /// The reference solutions' tree, unless the solutions are what is graded
@@ -792,26 +620,13 @@ pub fn exercise_report(
     }
 }
 
-/// Grading needs cargo; say so plainly when it is missing.
-pub fn check_cargo() -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(&cargo);
-    command.arg("--version");
-    let ok = runner::sandbox::run(&mut command, Duration::from_secs(30), 4096)
-        .is_ok_and(|r| r.success());
-    if !ok {
-        bail!(
-            "cannot run cargo ({}): grading builds and runs the exercises with it; install Rust from rustup.rs",
-            Path::new(&cargo).display()
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::points::{test_shares, SHARE_GRAIN};
     use crate::model::InconclusiveCause;
+    use crate::model::{CheckResult, TestResult, Verdict};
+    use std::path::Path;
 
     fn test(status: TestStatus) -> TestResult {
         TestResult {

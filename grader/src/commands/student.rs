@@ -1,11 +1,12 @@
 //! Commands for students: `list` (progress through the course) and `hint`.
 
 use crate::cli::{CourseArgs, HintArgs};
+use crate::course::load_course;
 use crate::grade::Grader;
 use crate::model::TestStatus;
-use crate::progress::Progress;
+use crate::report::progress::Progress;
 use crate::workspace::Source;
-use crate::{load_course, EXIT_OK};
+use crate::EXIT_OK;
 use owo_colors::OwoColorize;
 use std::io::Write;
 

@@ -7,7 +7,7 @@
 
 use crate::cli::CourseArgs;
 use crate::course::Course;
-use crate::load::{self, Limits, Load};
+use crate::judge::busy::{self, Limits, Load};
 use common::machine::{Contention, Facts, Probe};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub struct Diagnosis {
 
 /// `grader doctor`.
 pub fn run(args: &CourseArgs) -> anyhow::Result<u8> {
-    let course = crate::load_course(args.course.as_deref())?;
+    let course = crate::course::load_course(args.course.as_deref())?;
     let diagnosis = diagnose(&course, SAMPLE)?;
     print!("{}", render(&diagnosis));
     Ok(crate::EXIT_OK)
@@ -67,7 +67,7 @@ pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> 
         .map(|o| (o.id.clone(), o.min_cores))
         .collect();
     Ok(Diagnosis {
-        load: load::judge(Some(&sample), limits),
+        load: busy::judge(Some(&sample), limits),
         facts,
         sample,
         limits,

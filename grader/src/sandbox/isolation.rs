@@ -146,7 +146,7 @@ fn detect_jail() -> Result<Jail, String> {
         target_dir: std::env::temp_dir(),
     };
     let mut probe = jail.wrap(&Command::new("true"), &view, Phase::Run { writable: &[] });
-    match super::sandbox::run(&mut probe, std::time::Duration::from_secs(30), 4096) {
+    match crate::sandbox::run(&mut probe, std::time::Duration::from_secs(30), 4096) {
         Ok(output) if output.success() => Ok(jail),
         Ok(output) => Err(format!(
             "bubblewrap cannot create its namespaces here ({}: {})",
@@ -365,7 +365,7 @@ fn copy(command: &Command) -> Command {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
-    use crate::runner::sandbox;
+    use crate::sandbox;
     use std::time::Duration;
 
     /// The box on this machine; these tests need it (`.ci/run` installs bwrap).

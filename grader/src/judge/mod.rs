@@ -1,0 +1,7 @@
+//! Judging: observations against their bounds on recorded measurements.
+//! Pure: no I/O, so its tests are tables of numbers, never timings.
+
+pub mod busy;
+pub mod margin;
+pub mod remeasure;
+pub mod verdict;
