@@ -26,7 +26,7 @@ pub struct GradeReport {
     /// Whether the instructor's files in the graded tree match the release's
     /// SHA-256 manifest; None where there is no release to compare with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructor_files: Option<crate::workspace::manifest::InstructorFiles>,
+    pub instructor_files: Option<InstructorFiles>,
     /// The sandbox and the source scan (absent from reports made before them).
     #[serde(default, skip_serializing_if = "Integrity::is_unknown")]
     pub integrity: Integrity,
@@ -106,7 +106,7 @@ impl Integrity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlaggedExercise {
     pub exercise: String,
-    pub flags: Vec<crate::workspace::scan::SourceFlag>,
+    pub flags: Vec<SourceFlag>,
     /// The exercise earned no points for it (`--strict`).
     pub points_withheld: bool,
 }
@@ -198,7 +198,7 @@ pub struct TestResult {
     #[serde(default)]
     pub points: f64,
     /// This test's share of the exercise's `test_points` (see
-    /// [`crate::grade::test_shares`]): the shares add up to exactly
+    /// [`points::test_shares`]): the shares add up to exactly
     /// `test_points`.
     #[serde(default)]
     pub max_points: f64,
@@ -392,4 +392,32 @@ pub struct CheckResult {
     /// `threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units`.
     /// Empty when it was not measured.
     pub summary: String,
+}
+
+/// What a grading found when it compared a tree with the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstructorFiles {
+    /// How many instructor-owned files the manifest lists.
+    pub checked: usize,
+    /// Listed files whose content differs from the release.
+    pub changed: Vec<String>,
+    /// Listed files the tree does not have.
+    pub missing: Vec<String>,
+}
+
+impl InstructorFiles {
+    /// Every listed file is present and unchanged.
+    pub fn intact(&self) -> bool {
+        self.changed.is_empty() && self.missing.is_empty()
+    }
+}
+
+/// One suspicious use in a submission's source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFlag {
+    /// Relative to the graded tree's root, e.g. `exercises/ex01-serial-map/src/lib.rs`.
+    pub file: String,
+    pub line: usize,
+    /// What was found, in a few words.
+    pub what: String,
 }

@@ -3,7 +3,8 @@
 //! applies these; reporters read the points they left in the model.
 
 use super::{
-    MachineLimitRule, MachineLimits, ObservationResult, TestResult, TestStatus, TestsReport,
+    ExerciseReport, GradeReport, MachineLimitRule, MachineLimits, ObservationResult, TestResult,
+    TestStatus, TestsReport,
 };
 
 /// Test points are shared in whole 1/64ths of a point: every share and
@@ -78,5 +79,22 @@ pub fn apply_machine_limit_rule(
         if limits.rule == MachineLimitRule::LeaveOut {
             o.max_points = 0.0;
         }
+    }
+}
+
+impl GradeReport {
+    /// Whether `--strict` withheld the test points of exercise `id`.
+    pub fn points_withheld(&self, id: &str) -> bool {
+        self.integrity
+            .flags_of(id)
+            .is_some_and(|f| f.points_withheld)
+    }
+
+    /// Whether `test` of `ex` earned its points: libtest reported it passed,
+    /// the exercise built, and `--strict` did not withhold them.
+    pub fn test_earned(&self, ex: &ExerciseReport, test: &TestResult) -> bool {
+        test.status == TestStatus::Passed
+            && ex.tests.build_error.is_none()
+            && !self.points_withheld(&ex.id)
     }
 }

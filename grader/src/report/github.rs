@@ -38,7 +38,7 @@ impl Reporter for Github {
         let mut tests = Vec::new();
         for ex in &report.exercises {
             for test in &ex.tests.tests {
-                let passed = super::earned(report, ex, test);
+                let passed = report.test_earned(ex, test);
                 let message = match (&ex.tests.build_error, test.status) {
                     (Some(error), _) => format!(
                         "does not build: {}",

@@ -39,7 +39,7 @@ impl Reporter for Gradescope {
         let mut tests = Vec::new();
         for ex in &report.exercises {
             for test in &ex.tests.tests {
-                let passed = super::earned(report, ex, test);
+                let passed = report.test_earned(ex, test);
                 let output = match (&ex.tests.build_error, test.status) {
                     (Some(error), _) => format!("The exercise does not build:\n{error}"),
                     (None, TestStatus::Passed) => super::withheld_note(report, &ex.id),

@@ -77,7 +77,7 @@ fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
     if lines.is_empty() {
         return Ok(());
     }
-    let cost = if super::points_withheld(report, id) {
+    let cost = if report.points_withheld(id) {
         super::POINTS_WITHHELD
     } else {
         "reported only (not --strict)"

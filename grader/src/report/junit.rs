@@ -48,7 +48,7 @@ impl Reporter for Junit {
             let flags = super::flag_lines(report, &ex.id);
             if !flags.is_empty() {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(if super::points_withheld(report, &ex.id) {
+                status.set_message(if report.points_withheld(&ex.id) {
                     super::POINTS_WITHHELD
                 } else {
                     "sources flagged (reported only, not --strict)"

@@ -6,8 +6,8 @@
 //! instructor (nbgrader's checksum idea). The format is `sha256sum`'s, so
 //! `sha256sum -c instructor-files.sha256` checks it by hand too.
 
+use crate::model::InstructorFiles;
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::Path;
@@ -19,24 +19,6 @@ pub const MANIFEST_FILE: &str = "instructor-files.sha256";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
     pub entries: Vec<(String, String)>,
-}
-
-/// What a grading found when it compared a tree with the manifest.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstructorFiles {
-    /// How many instructor-owned files the manifest lists.
-    pub checked: usize,
-    /// Listed files whose content differs from the release.
-    pub changed: Vec<String>,
-    /// Listed files the tree does not have.
-    pub missing: Vec<String>,
-}
-
-impl InstructorFiles {
-    /// Every listed file is present and unchanged.
-    pub fn intact(&self) -> bool {
-        self.changed.is_empty() && self.missing.is_empty()
-    }
 }
 
 /// The SHA-256 of `bytes` in lowercase hex.

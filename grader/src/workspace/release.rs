@@ -7,7 +7,8 @@
 //! SHA-256 manifest of every instructor-owned file ([`crate::workspace::manifest`]).
 
 use crate::course::Course;
-use crate::workspace::manifest::{sha256_hex, InstructorFiles, Manifest, MANIFEST_FILE};
+use crate::model::InstructorFiles;
+use crate::workspace::manifest::{sha256_hex, Manifest, MANIFEST_FILE};
 use crate::workspace::Source;
 use anyhow::{bail, Context};
 use std::fs;

@@ -6,21 +6,11 @@
 //! of what such a forgery needs, with file and line. Grading decides what a
 //! flag costs (`--strict`); the scan only finds.
 
+use crate::model::SourceFlag;
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use serde::{Deserialize, Serialize};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 use walkdir::WalkDir;
-
-/// One suspicious use in a submission's source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceFlag {
-    /// Relative to the graded tree's root, e.g. `exercises/ex01-serial-map/src/lib.rs`.
-    pub file: String,
-    pub line: usize,
-    /// What was found, in a few words.
-    pub what: String,
-}
 
 /// What an exercise's lesson allows.
 #[derive(Debug, Clone, Copy, Default)]
