@@ -24,6 +24,7 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod text;
 pub mod workspace;
 
 /// The exit code when grading ran.

@@ -19,8 +19,8 @@ use crate::grade::Grader;
 use crate::model::{
     ExerciseReport, InconclusiveCause, ObservationResult, ObservationState, TestStatus, Verdict,
 };
-use crate::report::points;
 use crate::report::progress::Progress;
+use crate::text::short;
 use crate::workspace::Source;
 use crate::{EXIT_BELOW, EXIT_OK};
 use owo_colors::OwoColorize;
@@ -135,8 +135,8 @@ fn solutions(
     let busy = named(shown_busy);
     let mut what = format!(
         "the solutions earn {} of {} points",
-        points(score),
-        points(max)
+        short(score),
+        short(max)
     );
     if !skipped.is_empty() {
         what.push_str(&format!(
@@ -243,7 +243,7 @@ fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
             problems.push(format!(
                 "{}: {} test points on the stub; these tests pass without any work: {}",
                 ex.id,
-                points(tests.points),
+                short(tests.points),
                 passing.join(", ")
             ));
         }

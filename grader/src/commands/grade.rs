@@ -41,8 +41,8 @@ pub fn run(args: &GradeArgs) -> anyhow::Result<u8> {
         Some(min) if report.score < min => {
             eprintln!(
                 "score {} is below --min-score {}",
-                report::points(report.score),
-                report::points(min)
+                crate::text::short(report.score),
+                crate::text::short(min)
             );
             Ok(EXIT_BELOW)
         }

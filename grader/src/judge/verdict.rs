@@ -26,6 +26,7 @@ use crate::model::{
     CheckResult, InconclusiveCause, NotMeasuredCause, ObservationResult, ObservationState,
     Recorded, Verdict,
 };
+use crate::text::{milliseconds, number, plural};
 use common::machine::Contention;
 use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
 
@@ -596,45 +597,6 @@ fn bounds(c: &Check, suffix: &str) -> String {
         (Some(lo), None) => format!("at least {lo}{suffix}"),
         (None, Some(hi)) => format!("at most {hi}{suffix}"),
         (None, None) => "anything".to_owned(),
-    }
-}
-
-/// A measured number with three significant digits (whole numbers as they
-/// are): 8.03, 12.5, 1.00, 1250, 2, 0.000000500.
-pub fn number(x: f64) -> String {
-    if x == x.trunc() && x.abs() < 1e9 {
-        format!("{x:.0}")
-    } else {
-        significant(x, 3)
-    }
-}
-
-/// Seconds as milliseconds: 401.5, 12.34, 0.031.
-pub fn milliseconds(seconds: f64) -> String {
-    let ms = seconds * 1000.0;
-    if ms >= 10.0 {
-        format!("{ms:.1}")
-    } else if ms >= 1.0 {
-        format!("{ms:.2}")
-    } else {
-        significant(ms, 2)
-    }
-}
-
-fn significant(x: f64, digits: i32) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (digits - 1 - magnitude).clamp(0, 12) as usize;
-    format!("{x:.decimals$}")
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
     }
 }
 

@@ -1,8 +1,9 @@
 //! Gradescope's `results.json`: a test per exercise test and per
 //! observation, each with its points, and the total.
 
-use super::{points, Reporter};
+use super::Reporter;
 use crate::model::{GradeReport, TestStatus, Verdict};
+use crate::text::short;
 use serde::Serialize;
 
 pub struct Gradescope;
@@ -105,10 +106,10 @@ fn summary(report: &GradeReport) -> String {
     let mut text = format!(
         "{}: {} / {} points, graded on {} cores at 1 time unit = {} ms.",
         report.course,
-        points(report.score),
-        points(report.max_score),
+        short(report.score),
+        short(report.max_score),
         report.machine.cores,
-        points(report.machine.time_unit_ms)
+        short(report.machine.time_unit_ms)
     );
     if let Some(line) = super::machine_limits_line(report) {
         text.push('\n');

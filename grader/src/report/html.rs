@@ -8,8 +8,9 @@ mod gantt;
 mod speedup;
 mod svg;
 
-use super::{points, Reporter};
+use super::Reporter;
 use crate::model::{ExerciseReport, GradeReport, Machine, ObservationResult, TestStatus, Verdict};
+use crate::text::{count, short};
 use common::observe::{NamedTrace, Sweep};
 use std::fmt::Write;
 use svg::escape;
@@ -64,12 +65,12 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         r#"<h1>{} <span class="score">{} / {} points</span></h1>
 <p class="meta">graded: {} · {} · 1 time unit = {} ms · {}</p>"#,
         escape(&report.course),
-        points(report.score),
-        points(report.max_score),
+        short(report.score),
+        short(report.max_score),
         escape(&report.target),
-        plural(m.cores, "core"),
-        points(m.time_unit_ms),
-        plural(m.repeats, "repeat")
+        count(m.cores, "core"),
+        short(m.time_unit_ms),
+        count(m.repeats, "repeat")
     )?;
     for ex in &report.exercises {
         exercise(out, ex, m, report.observations_measured)?;
@@ -93,8 +94,8 @@ fn exercise(
         r#"<section id="{0}"><h2>{0} {1} <span class="score">{2} / {3}</span></h2>"#,
         escape(&ex.id),
         escape(&ex.title),
-        points(ex.score),
-        points(ex.max_score)
+        short(ex.score),
+        short(ex.max_score)
     )?;
     tests(out, ex)?;
     if observations_measured && !ex.observations.is_empty() {
@@ -122,8 +123,8 @@ fn tests(out: &mut String, ex: &ExerciseReport) -> std::fmt::Result {
         out,
         r#"<p>Tests: {passed} of {} passed · {} / {} points</p>"#,
         t.tests.len(),
-        points(t.points),
-        points(t.max_points)
+        short(t.points),
+        short(t.max_points)
     )?;
     if let Some(error) = &t.build_error {
         writeln!(
@@ -196,8 +197,8 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
     writeln!(
         out,
         r#"</td><td class="points">{} / {}</td></tr>"#,
-        points(o.points),
-        points(o.max_points)
+        short(o.points),
+        short(o.max_points)
     )
 }
 
@@ -256,13 +257,6 @@ fn sweep_chart(
         "<figure class=\"sweep\">{svg}<figcaption>{}: the measured speedup T(1)/T(n) (minimum of each worker count's runs), the ideal line, the core count no speedup goes above, and Amdahl's law fitted to the measurements up to the core count (past it workers share cores, which no serial fraction describes).</figcaption></figure>",
         escape(&title)
     )
-}
-
-fn plural(n: usize, word: &str) -> String {
-    match n {
-        1 => format!("1 {word}"),
-        _ => format!("{n} {word}s"),
-    }
 }
 
 fn verdict(v: Verdict) -> (&'static str, &'static str) {

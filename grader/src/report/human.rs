@@ -2,11 +2,12 @@
 //! the expectations, hints for what failed, the total, the time it took, and
 //! where to start next.
 
-use super::{points, Reporter};
+use super::Reporter;
 use crate::model::{
     ExerciseReport, GradeReport, Machine, NotMeasuredCause, ObservationResult, ObservationState,
     TestResult, TestStatus, TestsReport, Verdict,
 };
+use crate::text::short;
 use common::trace::timeline;
 use owo_colors::OwoColorize;
 use std::fmt::Write;
@@ -31,7 +32,7 @@ impl Reporter for Human {
             report.target,
             m.cores,
             if m.cores == 1 { "core" } else { "cores" },
-            points(m.time_unit_ms),
+            short(m.time_unit_ms),
             m.repeats,
             if m.repeats == 1 { "repeat" } else { "repeats" },
         )?;
@@ -112,7 +113,7 @@ fn exercise(
     verbose: bool,
 ) -> std::fmt::Result {
     let title = format!("{}  {}", ex.id, ex.title);
-    let score = format!("{} / {}", points(ex.score), points(ex.max_score));
+    let score = format!("{} / {}", short(ex.score), short(ex.max_score));
     writeln!(out, "{}{}", title.bold(), right(&title, &score).bold())?;
     tests(out, &ex.tests)?;
     if !observations_measured || ex.observations.is_empty() {
@@ -122,11 +123,7 @@ fn exercise(
         // Observations that all wait for the same thing get one line.
         let max: f64 = ex.observations.iter().map(|o| o.max_points).sum();
         let line = "  observations";
-        writeln!(
-            out,
-            "{line}{}",
-            right(line, &format!("0 / {}", points(max)))
-        )?;
+        writeln!(out, "{line}{}", right(line, &format!("0 / {}", short(max))))?;
         return wrapped(out, "    ", &ex.observations[0].reason);
     }
     writeln!(out, "  observations")?;
@@ -175,7 +172,7 @@ fn tests(out: &mut String, t: &TestsReport) -> std::fmt::Result {
         "{tests_line}{}",
         right(
             &tests_line,
-            &format!("{} / {}", points(t.points), points(t.max_points))
+            &format!("{} / {}", short(t.points), short(t.max_points))
         )
     )?;
     if let Some(error) = &t.build_error {
@@ -235,7 +232,7 @@ fn observation(out: &mut String, o: &ObservationResult) -> std::fmt::Result {
         "{line}{}",
         right(
             &line,
-            &format!("{} / {}", points(o.points), points(o.max_points))
+            &format!("{} / {}", short(o.points), short(o.max_points))
         )
     )?;
     let indent = " ".repeat(6);
@@ -324,18 +321,18 @@ fn total(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         .fold((0.0, 0.0), |(s, m), o| (s + o.points, m + o.max_points));
     let total = format!(
         "Total: {} / {} points",
-        points(report.score),
-        points(report.max_score)
+        short(report.score),
+        short(report.max_score)
     );
     if report.observations_measured {
         writeln!(
             out,
             "{}  (tests {} / {}, observations {} / {})",
             total.bold(),
-            points(tests.0),
-            points(tests.1),
-            points(observed.0),
-            points(observed.1)
+            short(tests.0),
+            short(tests.1),
+            short(observed.0),
+            short(observed.1)
         )
     } else {
         writeln!(

@@ -7,10 +7,11 @@
 //! cases in `skipped` (Jenkins' schema) and has a `time`; test names carry no
 //! points, so a test's history survives a change of points.
 
-use super::{points, Reporter};
+use super::Reporter;
 use crate::model::{
     ExerciseReport, GradeReport, ObservationResult, TestResult, TestStatus, Verdict,
 };
+use crate::text::short;
 use quick_junit::XmlString;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
@@ -132,8 +133,8 @@ fn observation_case(ex: &ExerciseReport, o: &ObservationResult) -> TestCase {
         "{}\n{}\n{} of {} {unit}\n",
         o.claim,
         o.reason,
-        points(o.points),
-        points(o.max_points)
+        short(o.points),
+        short(o.max_points)
     ));
     case
 }

@@ -14,6 +14,7 @@ pub mod progress;
 pub(crate) mod fixtures;
 
 use crate::model::{GradeReport, MachineLimitRule, ObservationResult};
+use crate::text::short;
 use anyhow::Context;
 use std::io::Write;
 use std::path::Path;
@@ -198,17 +199,7 @@ pub fn machine_limit_note(report: &GradeReport, o: &ObservationResult) -> String
 /// `1 point`, `2.5 points`.
 pub fn points_of(x: f64) -> String {
     let unit = if x == 1.0 { "point" } else { "points" };
-    format!("{} {unit}", points(x))
-}
-
-/// Points without noise: `10`, `6.67`.
-pub fn points(x: f64) -> String {
-    let rounded = (x * 100.0).round() / 100.0;
-    if rounded == rounded.trunc() {
-        format!("{rounded:.0}")
-    } else {
-        format!("{rounded:.2}").trim_end_matches('0').to_owned()
-    }
+    format!("{} {unit}", short(x))
 }
 
 /// A report written with `--format json`.
@@ -253,13 +244,6 @@ mod tests {
             instructor_files_line(&intact),
             "Instructor files: all 3 match the release manifest."
         );
-    }
-
-    #[test]
-    fn points_read_naturally() {
-        assert_eq!(points(10.0), "10");
-        assert_eq!(points(20.0 / 3.0), "6.67");
-        assert_eq!(points(2.5), "2.5");
     }
 
     #[test]

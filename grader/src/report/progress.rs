@@ -2,6 +2,7 @@
 //! the phase of the current one on a terminal, plain step lines otherwise
 //! (CI logs), or nothing.
 
+use crate::text::count;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -133,14 +134,17 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
     let again = |measurement, at_most| format!("(measurement {measurement}, at most {at_most})");
     let what = match phase {
         Phase::Building => "building the tests".to_owned(),
-        Phase::Testing { done: 0, total } => format!("running {}", tests(total)),
+        Phase::Testing { done: 0, total } => format!("running {}", count(total, "test")),
         Phase::Testing { done, total } => format!("running the tests: {done} of {total} done"),
         Phase::Measuring {
             observations,
             measured: None,
             measurement: 1,
             ..
-        } => format!("building the harness to measure {}", plural(observations)),
+        } => format!(
+            "building the harness to measure {}",
+            count(observations, "observation")
+        ),
         Phase::Measuring {
             observations,
             measured: None,
@@ -148,7 +152,7 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
             at_most,
         } => format!(
             "measuring {} again {}",
-            plural(observations),
+            count(observations, "observation"),
             again(measurement, at_most)
         ),
         Phase::Measuring {
@@ -173,20 +177,6 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
         place.index + 1,
         place.total
     )
-}
-
-fn tests(count: usize) -> String {
-    match count {
-        1 => "1 test".to_owned(),
-        n => format!("{n} tests"),
-    }
-}
-
-fn plural(observations: usize) -> String {
-    match observations {
-        1 => "1 observation".to_owned(),
-        n => format!("{n} observations"),
-    }
 }
 
 #[cfg(test)]

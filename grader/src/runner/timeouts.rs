@@ -15,7 +15,7 @@
 //! Pure rules over recorded times: no clock is read here, so the tests are
 //! tables of numbers.
 
-use crate::sandbox::format_duration;
+use crate::text::duration as format_duration;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;

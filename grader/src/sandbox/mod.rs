@@ -85,7 +85,7 @@ impl RunOutput {
     /// "exit code 3", "killed by signal 9", "timed out after 5s".
     pub fn describe_end(&self, timeout: Duration) -> String {
         if self.timed_out {
-            return format!("timed out after {}", format_duration(timeout));
+            return format!("timed out after {}", crate::text::duration(timeout));
         }
         match self.status {
             Some(status) => match (status.code(), status.signal()) {
@@ -95,18 +95,6 @@ impl RunOutput {
             },
             None => "ended abnormally".to_owned(),
         }
-    }
-}
-
-/// "5s", "1.5s", "250ms".
-pub fn format_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs_f64();
-    if seconds < 1.0 {
-        format!("{}ms", duration.as_millis())
-    } else if seconds.fract() == 0.0 {
-        format!("{seconds}s")
-    } else {
-        format!("{seconds:.1}s")
     }
 }
 
@@ -431,12 +419,5 @@ mod tests {
         let out = run(&mut sh("cat; echo done"), Duration::from_secs(10), 1024).unwrap();
         assert!(out.success());
         assert_eq!(out.stdout.text(), "done\n");
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(format_duration(Duration::from_secs(5)), "5s");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
     }
 }

@@ -2,7 +2,7 @@
 //! exercise, the total and the flags an instructor should look at.
 
 use crate::model::{GradeReport, TestStatus, Verdict};
-use crate::report::points;
+use crate::text::short;
 use anyhow::Context;
 use std::path::Path;
 
@@ -92,10 +92,10 @@ pub fn render(graded: &[Graded], not_graded: &[NotGraded]) -> anyhow::Result<Str
         let mut row = vec![g.id.clone()];
         for id in &ids {
             let score = g.report.exercises.iter().find(|e| &e.id == id);
-            row.push(score.map_or_else(String::new, |e| points(e.score)));
+            row.push(score.map_or_else(String::new, |e| short(e.score)));
         }
-        row.push(points(g.report.score));
-        row.push(points(g.report.max_score));
+        row.push(short(g.report.score));
+        row.push(short(g.report.max_score));
         row.push(flags(&g.report).join(" "));
         writer.write_record(&row)?;
     }

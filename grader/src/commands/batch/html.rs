@@ -6,7 +6,7 @@
 
 use super::gradebook::{flags, Graded};
 use crate::model::{GradeReport, TestStatus, Verdict};
-use crate::report::points;
+use crate::text::short;
 use anyhow::Context;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -290,10 +290,10 @@ fn machines_table(graded: &[Graded]) -> anyhow::Result<String> {
             "<tr><td>{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{} ms</td><td class=\"n\">{}</td><td class=\"n\">{:.0} s</td><td>{}</td></tr>",
             escape(&g.id),
-            points(r.score),
-            points(r.max_score),
+            short(r.score),
+            short(r.max_score),
             r.machine.cores,
-            points(r.machine.time_unit_ms),
+            short(r.machine.time_unit_ms),
             r.machine.repeats,
             r.timings.total_seconds,
             escape(&flags(r).join(" "))

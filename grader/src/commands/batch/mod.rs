@@ -23,8 +23,9 @@ use crate::course::load_course;
 use crate::course::{Course, Exercise};
 use crate::grade;
 use crate::model::GradeReport;
+use crate::report;
 use crate::report::progress::Progress;
-use crate::report::{self, points};
+use crate::text::short;
 use crate::workspace::release::instructor_files;
 use crate::workspace::Source;
 use crate::EXIT_OK;
@@ -241,7 +242,7 @@ fn record(
             let json = serde_json::to_string_pretty(&report)? + "\n";
             write_whole(&args.out.join(format!("{id}.json")), &json)?;
             let _ = fs::remove_file(&error_path);
-            let score = format!("{} / {}", points(report.score), points(report.max_score));
+            let score = format!("{} / {}", short(report.score), short(report.max_score));
             done(bar, &format!("{id}: {score}"));
             let graded = Graded {
                 id: id.clone(),

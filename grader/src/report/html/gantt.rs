@@ -1,7 +1,8 @@
 //! A schedule as an SVG Gantt chart: a lane per thread or worker, each span
 //! a labelled bar, a time axis in course units above and milliseconds below.
 
-use super::svg::{escape, number, tick_step, PALETTE};
+use super::svg::{escape, tick_step, PALETTE};
+use crate::text::short as number;
 use common::trace::{lane_name, LaneSpan};
 use std::fmt::Write;
 

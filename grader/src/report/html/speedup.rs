@@ -5,7 +5,8 @@
 //! counts up to the core count: past it workers share cores, which no
 //! serial fraction describes.
 
-use super::svg::{escape, number, tick_step};
+use super::svg::{escape, tick_step};
+use crate::text::short as number;
 use common::observe::Sweep;
 use std::fmt::Write;
 

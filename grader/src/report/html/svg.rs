@@ -31,12 +31,6 @@ pub fn tick_step(span: f64, parts: f64) -> f64 {
         .unwrap_or(10.0 * power)
 }
 
-/// A tick label without trailing zeros: `2`, `2.5`, `0.25`.
-pub fn number(x: f64) -> String {
-    let text = format!("{x:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 /// Fill colours for spans, told apart by label.
 pub const PALETTE: [&str; 8] = [
     "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#e15759", "#9c755f",
@@ -60,7 +54,5 @@ mod tests {
         assert_eq!(tick_step(1.0, 8.0), 0.2);
         assert_eq!(tick_step(40.0, 8.0), 5.0);
         assert_eq!(tick_step(0.0, 8.0), 1.0);
-        assert_eq!(number(2.50), "2.5");
-        assert_eq!(number(8.0), "8");
     }
 }
