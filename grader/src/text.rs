@@ -91,4 +91,18 @@ mod tests {
         assert_eq!(count(1, "test"), "1 test");
         assert_eq!(count(7, "observation"), "7 observations");
     }
+
+    #[test]
+    fn numbers_read_naturally() {
+        assert_eq!(number(2.0), "2");
+        assert_eq!(number(8.0312), "8.03");
+        assert_eq!(number(12.52), "12.5");
+        assert_eq!(number(48213.7), "48214");
+        assert_eq!(milliseconds(0.4015), "401.5");
+        assert_eq!(milliseconds(0.000031), "0.031");
+        assert_eq!(milliseconds(0.0000000251), "0.000025");
+        assert_eq!(number(5.0e-7), "0.000000500");
+        assert_eq!(number(0.1101), "0.110");
+        assert_eq!(number(1.002), "1.00");
+    }
 }

@@ -2,6 +2,7 @@
 //! Pure: no I/O, so its tests are tables of numbers, never timings.
 
 pub mod busy;
+pub mod check;
 pub mod margin;
 pub mod remeasure;
 pub mod verdict;
