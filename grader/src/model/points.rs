@@ -98,3 +98,66 @@ impl GradeReport {
             && !self.points_withheld(&ex.id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test(status: TestStatus) -> TestResult {
+        TestResult {
+            name: "ex::t".into(),
+            status,
+            seconds: 0.0,
+            points: 0.0,
+            max_points: 0.0,
+            output: String::new(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn shares_add_up_exactly_in_any_order() {
+        for total in [1.0, 2.5, 10.0, 20.0, 70.0, 100.0, 137.0] {
+            for n in 1..=40 {
+                let shares = test_shares(total, n);
+                assert_eq!(shares.len(), n);
+                let forwards = shares.iter().fold(0.0, |sum, s| sum + s);
+                let backwards = shares.iter().rev().fold(0.0, |sum, s| sum + s);
+                assert_eq!((forwards, backwards), (total, total), "{total} / {n}");
+                let (lo, hi) = shares
+                    .iter()
+                    .fold((f64::MAX, 0.0_f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+                assert!(hi - lo <= 1.0 / SHARE_GRAIN, "{total} / {n}: {shares:?}");
+            }
+        }
+        assert!(test_shares(10.0, 0).is_empty());
+    }
+
+    #[test]
+    fn a_perfect_run_earns_exactly_the_test_points() {
+        // 70 / 3 was 69.99999999999993 when every share was 70.0 / 3.0.
+        let tests = vec![test(TestStatus::Passed); 3];
+        let report = tests_report(70.0, None, tests);
+        assert_eq!(report.points, 70.0);
+        let sum: f64 = report.tests.iter().map(|t| t.points).sum();
+        assert_eq!(sum, 70.0);
+    }
+
+    #[test]
+    fn only_passing_tests_of_a_building_exercise_earn_their_share() {
+        let statuses = [
+            TestStatus::Passed,
+            TestStatus::Failed,
+            TestStatus::TimedOut,
+            TestStatus::NotRun,
+        ];
+        let report = tests_report(20.0, None, statuses.map(test).to_vec());
+        let earned: Vec<f64> = report.tests.iter().map(|t| t.points).collect();
+        assert_eq!(earned, [5.0, 0.0, 0.0, 0.0]);
+        assert_eq!(report.points, 5.0);
+        assert!(report.tests.iter().all(|t| t.max_points == 5.0));
+
+        let broken = tests_report(20.0, Some("error".into()), vec![test(TestStatus::Passed)]);
+        assert_eq!((broken.points, broken.tests[0].max_points), (0.0, 20.0));
+    }
+}
