@@ -6,17 +6,20 @@
 //! Cargo.toml files, build scripts, course.yaml, Cargo.lock) is the
 //! instructor's copy, so nothing a student edits outside `src` takes part.
 
+mod copy;
 pub mod manifest;
 pub mod release;
 pub mod scan;
+mod seal;
+
+use copy::{copy_course, copy_submission, restore_given};
+use seal::{same_files, CourseSeal};
 
 use crate::sandbox::isolation::{Isolation, Phase, View};
 use anyhow::{bail, Context};
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use walkdir::WalkDir;
 
 /// The tree to grade.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,105 +91,8 @@ impl GradedTree {
     }
 }
 
-/// The instructor's files a submission's tree is made from, with their
-/// contents and SHA-256, taken before any student code runs.
-#[derive(Debug)]
-struct CourseSeal {
-    root: PathBuf,
-    files: Vec<(PathBuf, [u8; 32], Vec<u8>)>,
-}
-
-impl CourseSeal {
-    /// Every file [`copy_course`] reads, and the solutions.
-    fn take(course_root: &Path, exercise_dirs: &[PathBuf]) -> anyhow::Result<CourseSeal> {
-        let mut dirs = vec![PathBuf::from("exercises"), PathBuf::from("solutions")];
-        dirs.extend(exercise_dirs.iter().cloned());
-        let mut paths = vec![
-            PathBuf::from("Cargo.toml"),
-            PathBuf::from("Cargo.lock"),
-            PathBuf::from("course.yaml"),
-        ];
-        for dir in &dirs {
-            check_relative(dir)?;
-            let walk = WalkDir::new(course_root.join(dir))
-                .into_iter()
-                .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"));
-            for entry in walk.flatten().filter(|e| e.file_type().is_file()) {
-                let relative = entry
-                    .path()
-                    .strip_prefix(course_root)
-                    .expect("walked under the root");
-                paths.push(relative.to_path_buf());
-            }
-        }
-        paths.sort();
-        paths.dedup();
-        let mut files = Vec::new();
-        for path in paths {
-            let Ok(bytes) = fs::read(course_root.join(&path)) else {
-                continue;
-            };
-            files.push((path, sha256(&bytes), bytes));
-        }
-        Ok(CourseSeal {
-            root: course_root.to_path_buf(),
-            files,
-        })
-    }
-
-    fn restore_changes(&self) -> anyhow::Result<Vec<String>> {
-        let mut restored = Vec::new();
-        for (path, sum, bytes) in &self.files {
-            let full = self.root.join(path);
-            let now = fs::read(&full).ok();
-            if now.as_deref().map(sha256) == Some(*sum) {
-                continue;
-            }
-            if let Some(parent) = full.parent() {
-                fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot restore {}", full.display()))?;
-            }
-            fs::write(&full, bytes)
-                .with_context(|| format!("cannot restore {}", full.display()))?;
-            restored.push(path.display().to_string());
-        }
-        Ok(restored)
-    }
-}
-
-/// Whether the directories `a` and `b` hold the same regular files, by path
-/// relative to each, with the same bytes; false when either cannot be read or
-/// holds anything but directories and regular files.
-fn same_files(a: &Path, b: &Path) -> bool {
-    matches!((files_under(a), files_under(b)), (Some(a), Some(b)) if a == b)
-}
-
-/// Every regular file under `root`, by relative path, with its bytes.
-fn files_under(root: &Path) -> Option<BTreeMap<PathBuf, Vec<u8>>> {
-    let mut files = BTreeMap::new();
-    for entry in WalkDir::new(root) {
-        let entry = entry.ok()?;
-        if entry.file_type().is_file() {
-            let relative = entry.path().strip_prefix(root).ok()?;
-            files.insert(relative.to_path_buf(), fs::read(entry.path()).ok()?);
-        } else if !entry.file_type().is_dir() {
-            return None;
-        }
-    }
-    Some(files)
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).into()
-}
-
 /// The label of the reference solutions' tree.
 const SOLUTIONS_LABEL: &str = "solutions";
-/// The most a submission's source files may weigh together.
-const SUBMISSION_MAX_BYTES: u64 = 64 * 1024 * 1024;
-/// The most source files a submission may have.
-const SUBMISSION_MAX_FILES: usize = 10_000;
 
 /// Prepare `source` for grading. `course_root` is the directory of
 /// course.yaml; `exercise_dirs` are the exercises' `dir`s, relative to it.
@@ -307,267 +213,10 @@ fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {
     Ok(manifest.to_path_buf())
 }
 
-/// Copy the instructor's course into `into`: the root manifest (without the
-/// members that are not copied, like the grader itself), Cargo.lock,
-/// course.yaml, `exercises/**` and every exercise dir, without target dirs.
-///
-/// Cargo takes a package for up to date when none of its source files is
-/// newer than its last build in the build directory, and a build slot keeps
-/// the builds of earlier submissions. So the files outside every graded
-/// exercise dir (`exercises/common`, Cargo.lock, course.yaml), the
-/// instructor's in every tree, keep the instructor's modified time: the
-/// common crate builds once per slot, not once per submission. (So do the
-/// exercises not graded: grading builds only the graded packages, and no
-/// package depends on an exercise.) Every file
-/// inside a graded exercise dir is written now, newer than any earlier build
-/// in the slot: an unchanged stub must never pass for the previous
-/// submission's build of that exercise (its binaries).
-fn copy_course(course_root: &Path, exercise_dirs: &[PathBuf], into: &Path) -> anyhow::Result<()> {
-    let mut dirs = vec![PathBuf::from("exercises")];
-    dirs.extend(exercise_dirs.iter().cloned());
-    for dir in &dirs {
-        check_relative(dir)?;
-        let from = course_root.join(dir);
-        if !from.is_dir() {
-            continue;
-        }
-        for entry in WalkDir::new(&from)
-            .into_iter()
-            .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "target"))
-        {
-            let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
-            let relative = entry
-                .path()
-                .strip_prefix(course_root)
-                .expect("walked under the root");
-            let to = into.join(relative);
-            if entry.file_type().is_dir() {
-                fs::create_dir_all(&to)
-                    .with_context(|| format!("cannot create {}", to.display()))?;
-            } else if !to.exists() {
-                let keep_modified = !in_exercise_dir(relative, exercise_dirs);
-                copy_file(entry.path(), &to, keep_modified)?;
-            }
-        }
-    }
-    for file in ["Cargo.lock", "course.yaml"] {
-        let from = course_root.join(file);
-        if from.is_file() {
-            copy_file(&from, &into.join(file), true)?;
-        }
-    }
-    let manifest = course_root.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest)
-        .with_context(|| format!("cannot read {}", manifest.display()))?;
-    let trimmed = trim_members(&text, into)
-        .with_context(|| format!("cannot read {} as a workspace manifest", manifest.display()))?;
-    fs::write(into.join("Cargo.toml"), trimmed)
-        .context("cannot write the submission's Cargo.toml")?;
-    Ok(())
-}
-
-/// Whether `relative` (to the course root) lies inside one of `exercise_dirs`.
-fn in_exercise_dir(relative: &Path, exercise_dirs: &[PathBuf]) -> bool {
-    let relative = normal_components(relative);
-    exercise_dirs
-        .iter()
-        .any(|dir| relative.starts_with(normal_components(dir)))
-}
-
-/// `path` without its `.` components: `./exercises/ex01` is `exercises/ex01`.
-fn normal_components(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .collect()
-}
-
-/// Copy one of the instructor's files: written now, or keeping the
-/// instructor's modified time (see [`copy_course`] for which and why).
-fn copy_file(from: &Path, to: &Path, keep_modified: bool) -> anyhow::Result<()> {
-    fs::copy(from, to).with_context(|| format!("cannot copy {}", from.display()))?;
-    if keep_modified {
-        let modified = fs::metadata(from)
-            .and_then(|m| m.modified())
-            .with_context(|| format!("cannot read the modified time of {}", from.display()))?;
-        // Read-only is enough: the owner may set a file's times.
-        fs::File::open(to)
-            .and_then(|file| file.set_modified(modified))
-            .with_context(|| format!("cannot set the modified time of {}", to.display()))?;
-    }
-    Ok(())
-}
-
-/// The workspace manifest `text` without the members that do not exist under
-/// `root` (globs stay) and without `default-members`.
-fn trim_members(text: &str, root: &Path) -> anyhow::Result<String> {
-    let mut document: toml_edit::DocumentMut = text.parse()?;
-    let Some(workspace) = document
-        .get_mut("workspace")
-        .and_then(|w| w.as_table_like_mut())
-    else {
-        bail!("no [workspace] table");
-    };
-    workspace.remove("default-members");
-    if let Some(members) = workspace.get_mut("members").and_then(|m| m.as_array_mut()) {
-        members.retain(|member| {
-            member
-                .as_str()
-                .is_some_and(|m| m.contains('*') || root.join(m).join("Cargo.toml").is_file())
-        });
-    }
-    Ok(document.to_string())
-}
-
-/// Copy the submission's `src` trees of the course's exercises over the
-/// instructor's copy in `into`, replacing the stubs. Nothing else is read.
-fn copy_submission(
-    submission: &Path,
-    exercise_dirs: &[PathBuf],
-    into: &Path,
-) -> anyhow::Result<()> {
-    check_submission_root(submission)?;
-    let mut budget = CopyBudget::default();
-    for dir in exercise_dirs {
-        check_relative(dir)?;
-        let src = dir.join("src");
-        if !real_directory_path(submission, &src)? {
-            // Not attempted: the stubs stay and earn nothing.
-            continue;
-        }
-        let to = into.join(&src);
-        if to.exists() {
-            fs::remove_dir_all(&to).with_context(|| format!("cannot replace {}", to.display()))?;
-        }
-        copy_src_tree(&submission.join(&src), &to, &mut budget)?;
-    }
-    Ok(())
-}
-
-/// The submission is a directory with an `exercises/` directory.
-fn check_submission_root(submission: &Path) -> anyhow::Result<()> {
-    let metadata = fs::metadata(submission)
-        .with_context(|| format!("cannot read the submission {}", submission.display()))?;
-    if !metadata.is_dir() {
-        bail!("the submission {} is not a directory", submission.display());
-    }
-    if !submission.join("exercises").is_dir() {
-        bail!(
-            "the submission {} has no exercises/ directory (give the root of the student's repository)",
-            submission.display()
-        );
-    }
-    Ok(())
-}
-
-/// Whether `relative` exists under `submission` with every step from the
-/// submission's root a real directory (false when a step is missing; an
-/// error for a symbolic link or a file on the way).
-fn real_directory_path(submission: &Path, relative: &Path) -> anyhow::Result<bool> {
-    let mut path = submission.to_path_buf();
-    for component in relative.components() {
-        path.push(component);
-        match fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_symlink() => {
-                bail!(
-                    "the submission contains a symbolic link: {}",
-                    path.display()
-                )
-            }
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => bail!("the submission's {} is not a directory", path.display()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(error) => {
-                return Err(error).with_context(|| format!("cannot read {}", path.display()))
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// How much of the submission has been copied so far, against the limits.
-#[derive(Default)]
-struct CopyBudget {
-    files: usize,
-    bytes: u64,
-}
-
-impl CopyBudget {
-    fn spend(&mut self, bytes: u64) -> anyhow::Result<()> {
-        self.files += 1;
-        self.bytes += bytes;
-        if self.files > SUBMISSION_MAX_FILES || self.bytes > SUBMISSION_MAX_BYTES {
-            bail!(
-                "the submission's src directories hold more than {SUBMISSION_MAX_FILES} files or {} MiB",
-                SUBMISSION_MAX_BYTES / (1024 * 1024)
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Copy one `src` tree: directories and regular files only.
-fn copy_src_tree(from: &Path, to: &Path, budget: &mut CopyBudget) -> anyhow::Result<()> {
-    for entry in WalkDir::new(from) {
-        let entry = entry.with_context(|| format!("cannot read {}", from.display()))?;
-        let relative = entry.path().strip_prefix(from).expect("walked under src");
-        let target = to.join(relative);
-        let kind = entry.file_type();
-        if kind.is_symlink() {
-            bail!(
-                "the submission contains a symbolic link: {}",
-                entry.path().display()
-            );
-        } else if kind.is_dir() {
-            fs::create_dir_all(&target)
-                .with_context(|| format!("cannot create {}", target.display()))?;
-        } else if kind.is_file() {
-            budget.spend(entry.metadata().map(|m| m.len()).unwrap_or(0))?;
-            fs::copy(entry.path(), &target)
-                .with_context(|| format!("cannot read {}", entry.path().display()))?;
-        } else {
-            bail!(
-                "the submission contains a special file: {}",
-                entry.path().display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Put back the instructor's copy of every file students were given
-/// complete: whatever the submission did to them, harnesses build on them.
-fn restore_given(course_root: &Path, given_files: &[PathBuf], into: &Path) -> anyhow::Result<()> {
-    for file in given_files {
-        check_relative(file)?;
-        let target = into.join(file);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        fs::copy(course_root.join(file), &target)
-            .with_context(|| format!("cannot copy the given file {}", file.display()))?;
-    }
-    Ok(())
-}
-
-/// course.yaml's dirs stay inside the course.
-fn check_relative(dir: &Path) -> anyhow::Result<()> {
-    if dir.as_os_str().is_empty()
-        || !dir
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        bail!(
-            "exercise dir {} must be a relative path inside the course",
-            dir.display()
-        );
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use walkdir::WalkDir;
 
     fn write(path: &Path, text: &str) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
