@@ -10,7 +10,7 @@
 use grader::grade;
 use grader::model::{ExerciseReport, ObservationResult, TestResult, TestStatus, Verdict};
 use grader::report::progress::Progress;
-use grader::runner::{self, HarnessEnv, Limits, TestsOutcome};
+use grader::runner::{self, HarnessInput, RunLimits, TestsOutcome};
 use grader::workspace::{self, GradedTree, Source};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,8 +29,8 @@ const EX02_LIB: &str = "ex02-threaded-query/src/lib.rs";
 const EX03_LIB: &str = "ex03-process-crunch/src/lib.rs";
 const EX04_LIB: &str = "ex04-speedup-sweep/src/lib.rs";
 
-fn limits(test_timeout: Duration) -> Limits {
-    Limits {
+fn limits(test_timeout: Duration) -> RunLimits {
+    RunLimits {
         test_timeout,
         harness_timeout: Duration::from_secs(120),
         output_cap_bytes: 64 * 1024,
@@ -323,7 +323,7 @@ fn a_panic_fails_its_tests_and_the_harness_records_it() {
 
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tree = cheat.submission();
-    let env = HarnessEnv {
+    let env = HarnessInput {
         repeats: 1,
         time_unit_ms: 10.0,
         only: None,
@@ -417,7 +417,7 @@ fn measure(cheat: &Cheat, package: &str) -> common::observe::Measurements {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tree = cheat.submission();
     let defaults = course().defaults;
-    let env = HarnessEnv {
+    let env = HarnessInput {
         repeats: defaults.repeats,
         time_unit_ms: defaults.time_unit_ms,
         only: None,

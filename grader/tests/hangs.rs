@@ -10,7 +10,7 @@
 use grader::grade;
 use grader::model::{ExerciseReport, NotMeasuredCause, ObservationState, TestStatus};
 use grader::report::progress::Progress;
-use grader::runner::{reference_times, timeouts, HarnessEnv};
+use grader::runner::{reference_times, timeouts, HarnessInput};
 use grader::workspace::Source;
 use std::collections::BTreeMap;
 use std::fs;
@@ -197,7 +197,7 @@ fn a_worker_that_never_flushes_costs_short_limits_and_its_observations_once() {
 /// observation not measured, with the limit and why, and measured only
 /// once. Returns the limit.
 fn assert_harness_timed_out_once(report: &ExerciseReport) -> Duration {
-    let env = HarnessEnv {
+    let env = HarnessInput {
         repeats: course().defaults.repeats,
         time_unit_ms: course().defaults.time_unit_ms,
         only: None,

@@ -5,7 +5,7 @@
 //! second run; this catches it for every observation in course.yaml.
 
 use common::observe::{Measurements, ALWAYS_RECORDED};
-use grader::runner::{self, timeouts, HarnessEnv, Limits, Steps};
+use grader::runner::{self, timeouts, HarnessInput, RunLimits, Steps};
 use grader::workspace::{self, Source};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -16,8 +16,8 @@ mod support;
 use support::{course, repo_root};
 
 /// Short runs: this checks which metrics are recorded, not their values.
-fn env(only: Option<BTreeSet<String>>) -> HarnessEnv {
-    HarnessEnv {
+fn env(only: Option<BTreeSet<String>>) -> HarnessInput {
+    HarnessInput {
         repeats: 1,
         time_unit_ms: 5.0,
         only,
@@ -32,8 +32,8 @@ fn recorded(m: &Measurements) -> BTreeSet<String> {
         .collect()
 }
 
-fn limits() -> Limits {
-    Limits {
+fn limits() -> RunLimits {
+    RunLimits {
         test_timeout: Duration::from_secs(60),
         harness_timeout: Duration::from_secs(120),
         output_cap_bytes: 64 * 1024,

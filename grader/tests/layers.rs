@@ -9,8 +9,17 @@ use std::path::{Path, PathBuf};
 
 /// From the bottom up: a module may use only those before it.
 const LAYERS: &[&str] = &[
-    "text", "model", "course", "sandbox", "workspace", "runner", "judge", "report", "grade",
-    "cli", "commands",
+    "text",
+    "model",
+    "course",
+    "sandbox",
+    "workspace",
+    "runner",
+    "judge",
+    "report",
+    "grade",
+    "cli",
+    "commands",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -44,7 +53,10 @@ fn test_only_files(files: &[PathBuf]) -> BTreeSet<String> {
 
 /// The top-level modules a file's non-test code names as `crate::X`.
 fn crate_uses(text: &str) -> BTreeSet<String> {
-    let code = text.split("\n#[cfg(test)]\nmod tests").next().unwrap_or_default();
+    let code = text
+        .split("\n#[cfg(test)]\nmod tests")
+        .next()
+        .unwrap_or_default();
     code.match_indices("crate::")
         .map(|(at, _)| {
             code[at + "crate::".len()..]

@@ -7,7 +7,7 @@
 
 use crate::cli::CourseArgs;
 use crate::course::Course;
-use crate::judge::busy::{self, Limits, Load};
+use crate::judge::busy::{self, BusyLimits, Busyness};
 use common::machine::{Contention, Facts, Probe};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -28,8 +28,8 @@ pub struct Diagnosis {
     pub facts: Facts,
     /// The rest of the machine over [`SAMPLE`].
     pub sample: Contention,
-    pub load: Load,
-    pub limits: Limits,
+    pub load: Busyness,
+    pub limits: BusyLimits,
     pub time_unit_ms: f64,
     /// Where the time unit came from.
     pub time_unit_source: String,
@@ -51,7 +51,7 @@ pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> 
     let probe = Probe::start();
     std::thread::sleep(sample);
     let sample = probe.stop();
-    let limits = Limits::from_defaults(&course.defaults);
+    let limits = BusyLimits::from_defaults(&course.defaults);
     let (time_unit_ms, time_unit_source) = match common::observe::env_settings()?.time_unit_ms {
         Some(ms) => (ms, common::TIME_UNIT_ENV.to_owned()),
         None => (
@@ -133,9 +133,9 @@ fn lines(d: &Diagnosis) -> Vec<(&'static str, String)> {
         lines.push(("skipped", format!("too few cores for {}", ids.join(", "))));
     }
     let verdict = match &d.load {
-        Load::Quiet => QUIET_ADVICE.to_owned(),
-        Load::Busy(why) => format!("{why}: {BUSY_ADVICE}"),
-        Load::Unknown => UNKNOWN_ADVICE.to_owned(),
+        Busyness::Quiet => QUIET_ADVICE.to_owned(),
+        Busyness::Busy(why) => format!("{why}: {BUSY_ADVICE}"),
+        Busyness::Unknown => UNKNOWN_ADVICE.to_owned(),
     };
     lines.push(("verdict", verdict));
     lines
@@ -156,7 +156,7 @@ mod tests {
     use super::*;
     use common::machine::Quota;
 
-    fn diagnosis(load: Load) -> Diagnosis {
+    fn diagnosis(load: Busyness) -> Diagnosis {
         Diagnosis {
             facts: Facts {
                 available_parallelism: 1,
@@ -176,7 +176,7 @@ mod tests {
                 own_cpu_seconds: None,
             },
             load,
-            limits: Limits {
+            limits: BusyLimits {
                 other_cores: 0.1,
                 pressure: 0.1,
             },
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_busy_one_core_machine_says_what_is_busy_and_what_is_skipped() {
-        let text = render(&diagnosis(Load::Busy(
+        let text = render(&diagnosis(Busyness::Busy(
             "other programs used 0.95 cores".into(),
         )));
         for expected in [
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn quiet_and_unknown_say_so() {
-        assert!(render(&diagnosis(Load::Quiet)).contains(QUIET_ADVICE));
-        assert!(render(&diagnosis(Load::Unknown)).contains(UNKNOWN_ADVICE));
+        assert!(render(&diagnosis(Busyness::Quiet)).contains(QUIET_ADVICE));
+        assert!(render(&diagnosis(Busyness::Unknown)).contains(UNKNOWN_ADVICE));
     }
 }

@@ -15,7 +15,7 @@ pub fn write(args: &SlurmArgs, course_file: &Path) -> anyhow::Result<()> {
         Some(path) => path.clone(),
         None => std::env::current_exe().context("cannot find the grader's own binary")?,
     };
-    let script = script(&Job {
+    let script = script(&SlurmJob {
         grader: absolute(&grader)?,
         course: absolute(course_file)?,
         reports: absolute(&args.reports)?,
@@ -34,7 +34,7 @@ pub fn write(args: &SlurmArgs, course_file: &Path) -> anyhow::Result<()> {
 
 /// Everything the script needs, as absolute paths (jobs run elsewhere).
 #[derive(Debug, Clone)]
-pub struct Job {
+pub struct SlurmJob {
     pub grader: PathBuf,
     pub course: PathBuf,
     pub reports: PathBuf,
@@ -49,7 +49,7 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
 
 /// The job script. Run with `bash`, it submits itself as the array and the
 /// merge job; inside the array, each task grades its submission.
-pub fn script(job: &Job) -> anyhow::Result<String> {
+pub fn script(job: &SlurmJob) -> anyhow::Result<String> {
     if job.submissions.is_empty() {
         bail!("no submissions to grade");
     }
@@ -153,8 +153,8 @@ fi
 mod tests {
     use super::*;
 
-    fn job(submissions: &[&str]) -> Job {
-        Job {
+    fn job(submissions: &[&str]) -> SlurmJob {
+        SlurmJob {
             grader: "/opt/grader".into(),
             course: "/course/course.yaml".into(),
             reports: "/shared/reports".into(),

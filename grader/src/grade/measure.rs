@@ -75,7 +75,7 @@ impl Grader<'_> {
         &self,
         tree: &GradedTree,
         ex: &Exercise,
-        env: &HarnessEnv,
+        env: &HarnessInput,
         timings: &mut Timings,
         timeout: &Timeout,
         steps: &dyn Steps,
@@ -135,7 +135,7 @@ impl Grader<'_> {
             budget,
         ) {
             let before = timings.harness_seconds;
-            let env = HarnessEnv {
+            let env = HarnessInput {
                 only: Some(unsettled_metrics(ex, &observations)),
                 ..self.env.clone()
             };
@@ -161,7 +161,7 @@ impl Grader<'_> {
         &self,
         ex: &Exercise,
         observations: &[ObservationResult],
-        env: &HarnessEnv,
+        env: &HarnessInput,
         timings: &mut Timings,
     ) -> Option<Measurements> {
         let tree = self.reference.as_ref()?;

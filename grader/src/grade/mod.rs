@@ -23,7 +23,7 @@ use crate::model::{
 use crate::report::progress::{Phase, Place, Progress};
 use crate::runner::harness::HarnessError;
 use crate::runner::timeouts::{self, Timeout};
-use crate::runner::{self, reference_times, HarnessEnv, Limits, Steps};
+use crate::runner::{self, reference_times, HarnessInput, RunLimits, Steps};
 use crate::workspace::scan;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
@@ -154,9 +154,9 @@ pub struct Grader<'a> {
     reference_harness: Mutex<BTreeMap<String, Option<Duration>>>,
     /// course.yaml's ceilings; each run's own limit is derived from the
     /// reference's times ([`timeouts`]).
-    limits: Limits,
-    env: HarnessEnv,
-    rules: verdict::Rules,
+    limits: RunLimits,
+    env: HarnessInput,
+    rules: verdict::Criteria,
     facts: Facts,
     /// What other programs did during each harness run.
     while_measuring: Mutex<Vec<Contention>>,
@@ -199,20 +199,20 @@ impl<'a> Grader<'a> {
             reference,
             records_reference_times: matches!(source, Source::Solutions),
             reference_harness: Mutex::new(BTreeMap::new()),
-            limits: Limits {
+            limits: RunLimits {
                 test_timeout: Duration::from_secs_f64(d.test_timeout_seconds),
                 harness_timeout: Duration::from_secs_f64(d.observe_timeout_seconds),
                 output_cap_bytes: OUTPUT_CAP_BYTES,
             },
-            env: HarnessEnv {
+            env: HarnessInput {
                 repeats: repeats.or(env.repeats).unwrap_or(d.repeats),
                 time_unit_ms: env.time_unit_ms.unwrap_or(d.time_unit_ms),
                 only: None,
             },
-            rules: verdict::Rules {
+            rules: verdict::Criteria {
                 max_spread: d.max_spread,
                 cores: facts.available_parallelism,
-                busy: busy::Limits::from_defaults(d),
+                busy: busy::BusyLimits::from_defaults(d),
             },
             facts,
             while_measuring: Mutex::new(Vec::new()),
@@ -373,7 +373,7 @@ struct Round<'a> {
     number: usize,
     /// What the harness is told (after the first run: measure only the
     /// unsettled observations' metrics).
-    env: &'a HarnessEnv,
+    env: &'a HarnessInput,
     /// The reference solution's measurements taken just before, if any.
     reference: Option<&'a Measurements>,
     /// The metrics each observation the run is for reads (the progress

@@ -10,7 +10,7 @@ use common::machine::Contention;
 
 /// How much contention a measurement may have and still count as quiet.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
+pub struct BusyLimits {
     /// Other programs' CPU use, in cores.
     pub other_cores: f64,
     /// The fraction of the time tasks waited for a CPU (or the CPU quota
@@ -18,9 +18,9 @@ pub struct Limits {
     pub pressure: f64,
 }
 
-impl Limits {
-    pub fn from_defaults(defaults: &Defaults) -> Limits {
-        Limits {
+impl BusyLimits {
+    pub fn from_defaults(defaults: &Defaults) -> BusyLimits {
+        BusyLimits {
             other_cores: defaults.busy_other_cores,
             pressure: defaults.busy_cpu_pressure,
         }
@@ -29,7 +29,7 @@ impl Limits {
 
 /// The state of the machine during some stretch of measuring.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Load {
+pub enum Busyness {
     /// Every known figure is below its limit, and at least one is known.
     Quiet,
     /// Some figure is above its limit: the sentence says which, e.g. `other
@@ -41,9 +41,9 @@ pub enum Load {
 
 /// Judge the contention of a stretch of measuring (several repeats added up
 /// with [`Contention::total`]).
-pub fn judge(contention: Option<&Contention>, limits: Limits) -> Load {
+pub fn judge(contention: Option<&Contention>, limits: BusyLimits) -> Busyness {
     let Some(c) = contention else {
-        return Load::Unknown;
+        return Busyness::Unknown;
     };
     let mut over = Vec::new();
     if let Some(cores) = c.others_cores().filter(|&x| x > limits.other_cores) {
@@ -66,9 +66,9 @@ pub fn judge(contention: Option<&Contention>, limits: Limits) -> Load {
         ));
     }
     match (over.is_empty(), c.others_cores(), c.pressure()) {
-        (false, _, _) => Load::Busy(over.join(", ")),
-        (true, None, None) => Load::Unknown,
-        (true, _, _) => Load::Quiet,
+        (false, _, _) => Busyness::Busy(over.join(", ")),
+        (true, None, None) => Busyness::Unknown,
+        (true, _, _) => Busyness::Quiet,
     }
 }
 
@@ -76,7 +76,7 @@ pub fn judge(contention: Option<&Contention>, limits: Limits) -> Load {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits {
+    const LIMITS: BusyLimits = BusyLimits {
         other_cores: 0.1,
         pressure: 0.1,
     };
@@ -94,31 +94,31 @@ mod tests {
     #[test]
     fn below_every_limit_is_quiet() {
         let c = stretch(Some(0.1), Some(0.02), Some(0.0));
-        assert_eq!(judge(Some(&c), LIMITS), Load::Quiet);
+        assert_eq!(judge(Some(&c), LIMITS), Busyness::Quiet);
         // Coarse /proc/stat ticks can make a quiet stretch slightly negative.
         let c = stretch(Some(-0.02), None, None);
-        assert_eq!(judge(Some(&c), LIMITS), Load::Quiet);
+        assert_eq!(judge(Some(&c), LIMITS), Busyness::Quiet);
     }
 
     #[test]
     fn any_figure_above_its_limit_is_busy_and_says_which() {
         let c = stretch(Some(1.9), Some(0.1), None);
-        let Load::Busy(why) = judge(Some(&c), LIMITS) else {
+        let Busyness::Busy(why) = judge(Some(&c), LIMITS) else {
             panic!("not busy")
         };
         assert_eq!(why, "other programs used 0.95 cores (more than 0.10)");
         let c = stretch(Some(0.0), Some(0.8), None);
         assert!(
-            matches!(judge(Some(&c), LIMITS), Load::Busy(w) if w.contains("waited for a CPU 40%"))
+            matches!(judge(Some(&c), LIMITS), Busyness::Busy(w) if w.contains("waited for a CPU 40%"))
         );
         let c = stretch(None, None, Some(1.0));
-        assert!(matches!(judge(Some(&c), LIMITS), Load::Busy(w) if w.contains("quota")));
+        assert!(matches!(judge(Some(&c), LIMITS), Busyness::Busy(w) if w.contains("quota")));
     }
 
     #[test]
     fn nothing_known_is_unknown_never_quiet() {
-        assert_eq!(judge(None, LIMITS), Load::Unknown);
+        assert_eq!(judge(None, LIMITS), Busyness::Unknown);
         let c = stretch(None, None, Some(0.0));
-        assert_eq!(judge(Some(&c), LIMITS), Load::Unknown);
+        assert_eq!(judge(Some(&c), LIMITS), Busyness::Unknown);
     }
 }

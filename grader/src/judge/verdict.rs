@@ -20,7 +20,7 @@
 //! Only pass earns points.
 
 use crate::course::{Check, Observation};
-use crate::judge::busy::{self, Limits, Load};
+use crate::judge::busy::{self, BusyLimits, Busyness};
 use crate::judge::check::{check, empty_check};
 use crate::judge::margin::{self, Position, Reference, Standing};
 use crate::model::{
@@ -48,17 +48,17 @@ const DOES_NOT_BUILD: &str = "the exercise does not build (see its tests)";
 
 /// What judging needs beside the measurements.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rules {
+pub struct Criteria {
     /// The course's `max_spread`; an observation may override it.
     pub max_spread: f64,
     /// How many cores the grader may use.
     pub cores: usize,
     /// When a measurement counts as taken on a busy machine.
-    pub busy: Limits,
+    pub busy: BusyLimits,
 }
 
 /// Judge one observation on one harness run.
-pub fn judge(obs: &Observation, m: &Measurements, rules: &Rules) -> ObservationResult {
+pub fn judge(obs: &Observation, m: &Measurements, rules: &Criteria) -> ObservationResult {
     judge_beside_reference(obs, m, rules, None)
 }
 
@@ -68,7 +68,7 @@ pub fn judge(obs: &Observation, m: &Measurements, rules: &Rules) -> ObservationR
 pub fn judge_beside_reference(
     obs: &Observation,
     m: &Measurements,
-    rules: &Rules,
+    rules: &Criteria,
     reference: Option<&Measurements>,
 ) -> ObservationResult {
     if rules.cores < obs.min_cores {
@@ -89,7 +89,7 @@ pub fn judge_beside_reference(
 /// An observation's measured checks, with where each stands.
 struct Judged<'a> {
     obs: &'a Observation,
-    rules: &'a Rules,
+    rules: &'a Criteria,
     m: &'a Measurements,
     checks: Vec<CheckResult>,
     positions: Vec<Position>,
@@ -100,7 +100,7 @@ impl<'a> Judged<'a> {
     fn new(
         obs: &'a Observation,
         m: &'a Measurements,
-        rules: &'a Rules,
+        rules: &'a Criteria,
         checks: Vec<CheckResult>,
     ) -> Self {
         let positions = obs
@@ -197,7 +197,7 @@ impl<'a> Judged<'a> {
             Some(Reference::PassesClose { .. }) | None => {}
         }
         let failing = self.failing_contention();
-        if let Load::Busy(why) = busy::judge(failing.as_ref(), self.rules.busy) {
+        if let Busyness::Busy(why) = busy::judge(failing.as_ref(), self.rules.busy) {
             let contention = failing.unwrap_or_default();
             let slowdown = margin::slowdown(&contention, cpus(self.m));
             let reason = format!(
@@ -235,8 +235,8 @@ impl<'a> Judged<'a> {
     fn busy_baseline(&self, could_be: f64) -> (Verdict, ObservationState, String) {
         let contention = self.baseline_contention().unwrap_or_default();
         let why = match busy::judge(Some(&contention), self.rules.busy) {
-            Load::Busy(why) => why,
-            Load::Quiet | Load::Unknown => contention.describe(),
+            Busyness::Busy(why) => why,
+            Busyness::Quiet | Busyness::Unknown => contention.describe(),
         };
         let reason = format!(
             "{}; but while its baseline was measured {why}: measured on a quiet machine it could be as low as {}, so it cannot pass yet: {BUSY_ADVICE}",
@@ -340,17 +340,17 @@ fn inconclusive(cause: InconclusiveCause, reason: String) -> (Verdict, Observati
 /// A measured check's position against its bounds. A metric measured on a
 /// busy machine may have been slowed by [`margin::slowdown`]; on a quiet or
 /// unknown one, only the spread of its repeats counts.
-fn position(c: &Check, r: &CheckResult, m: &Measurements, busy: Limits) -> Position {
+fn position(c: &Check, r: &CheckResult, m: &Measurements, busy: BusyLimits) -> Position {
     let slowdown = |name: &str| {
         let Some(metric) = m.metrics.iter().find(|x| x.name == name) else {
             return 1.0;
         };
         let contention = margin::while_measuring(m, metric);
         match busy::judge(contention.as_ref(), busy) {
-            Load::Busy(_) => contention
+            Busyness::Busy(_) => contention
                 .as_ref()
                 .map_or(1.0, |c| margin::slowdown(c, cpus(m))),
-            Load::Quiet | Load::Unknown => 1.0,
+            Busyness::Quiet | Busyness::Unknown => 1.0,
         }
     };
     Position {
@@ -457,11 +457,11 @@ mod tests {
         .unwrap()
     }
 
-    fn rules(max_spread: f64, cores: usize) -> Rules {
-        Rules {
+    fn rules(max_spread: f64, cores: usize) -> Criteria {
+        Criteria {
             max_spread,
             cores,
-            busy: Limits {
+            busy: BusyLimits {
                 other_cores: 0.1,
                 pressure: 0.1,
             },

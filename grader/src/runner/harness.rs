@@ -4,8 +4,8 @@
 
 use super::cargo;
 use super::timeouts::Timeout;
-use super::{HarnessEnv, HarnessOutcome, Limits, Steps};
-use crate::sandbox::isolation::Phase;
+use super::{HarnessInput, HarnessOutcome, RunLimits, Steps};
+use crate::sandbox::isolation::Activity;
 use crate::sandbox::{self, RunOutput};
 use crate::workspace::GradedTree;
 use common::observe::{
@@ -95,7 +95,7 @@ pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
         "--bench",
         HARNESS_TARGET,
     ]);
-    cargo::build(tree.confine(&build, Phase::Build))
+    cargo::build(tree.confine(&build, Activity::Build))
 }
 
 /// The harness executable of a build.
@@ -109,8 +109,8 @@ pub(super) fn executable(build: &cargo::Build) -> Option<&cargo::Executable> {
 pub(super) fn run(
     tree: &GradedTree,
     package: &str,
-    env: &HarnessEnv,
-    limits: &Limits,
+    env: &HarnessInput,
+    limits: &RunLimits,
     timeout: &Timeout,
     steps: &dyn Steps,
 ) -> HarnessOutcome {
@@ -147,8 +147,8 @@ pub(super) fn run(
 /// What one run of a harness is told and allowed.
 struct Run<'a> {
     package: &'a str,
-    env: &'a HarnessEnv,
-    limits: &'a Limits,
+    env: &'a HarnessInput,
+    limits: &'a RunLimits,
     timeout: &'a Timeout,
     steps: &'a dyn Steps,
 }
@@ -185,7 +185,7 @@ fn measure(
         return (Err(HarnessError::Sandbox(error)), 0.0);
     }
     let command = harness_command(&copy, package_dir);
-    let mut command = tree.confine(&command, Phase::Run { writable: &dirs });
+    let mut command = tree.confine(&command, Activity::Run { writable: &dirs });
     // Everything else goes through stdin, read before student code runs.
     let settings = Settings {
         measurements: file.clone(),

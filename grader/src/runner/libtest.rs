@@ -4,9 +4,9 @@
 
 use super::cargo::{self, Executable};
 use super::timeouts::{TestClock, Timeout};
-use super::{Limits, Steps, TestsOutcome};
+use super::{RunLimits, Steps, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
-use crate::sandbox::isolation::Phase;
+use crate::sandbox::isolation::Activity;
 use crate::sandbox::{self, RunOutput};
 use crate::workspace::GradedTree;
 use serde::Deserialize;
@@ -40,7 +40,7 @@ pub(super) fn build(tree: &GradedTree, package: &str) -> cargo::Build {
         "--test",
         "*",
     ]);
-    cargo::build(tree.confine(&build, Phase::Build))
+    cargo::build(tree.confine(&build, Activity::Build))
 }
 
 /// The test executables of a build.
@@ -55,7 +55,7 @@ pub(super) fn binaries(build: &cargo::Build) -> Vec<&Executable> {
 pub(super) fn run(
     tree: &GradedTree,
     package: &str,
-    limits: &Limits,
+    limits: &RunLimits,
     clock: &TestClock,
     steps: &dyn Steps,
 ) -> TestsOutcome {
@@ -115,7 +115,7 @@ pub enum ListError {
 fn list_tests(
     tree: &GradedTree,
     binary: &Executable,
-    limits: &Limits,
+    limits: &RunLimits,
 ) -> Result<Vec<String>, ListError> {
     let all = list(tree, binary, limits, false)?;
     let ignored = list(tree, binary, limits, true)?;
@@ -128,7 +128,7 @@ fn list_tests(
 fn list(
     tree: &GradedTree,
     binary: &Executable,
-    limits: &Limits,
+    limits: &RunLimits,
     ignored: bool,
 ) -> Result<Vec<String>, ListError> {
     let mut command = test_command(binary);
@@ -136,7 +136,7 @@ fn list(
     if ignored {
         command.arg("--ignored");
     }
-    let mut command = tree.confine(&command, Phase::Run { writable: &[] });
+    let mut command = tree.confine(&command, Activity::Run { writable: &[] });
     let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes).map_err(
         |source| ListError::Start {
             binary: binary.path.display().to_string(),
@@ -177,7 +177,7 @@ fn test_command(binary: &Executable) -> Command {
 fn run_cases(
     tree: &GradedTree,
     cases: &[Case],
-    limits: &Limits,
+    limits: &RunLimits,
     clock: &TestClock,
     steps: &dyn Steps,
 ) -> Vec<TestResult> {
@@ -206,14 +206,14 @@ fn run_cases(
         .collect()
 }
 
-fn run_case(tree: &GradedTree, case: &Case, limits: &Limits, clock: &TestClock) -> TestResult {
+fn run_case(tree: &GradedTree, case: &Case, limits: &RunLimits, clock: &TestClock) -> TestResult {
     let full_name = format!("{}::{}", case.binary.target_name, case.name);
     let timeout = clock.timeout(&full_name);
     let mut command = test_command(case.binary);
     // No --nocapture: what the student prints stays in libtest's capture and
     // cannot pose as libtest's own report.
     command.args([case.name.as_str(), "--exact", "--test-threads", "1"]);
-    let mut command = tree.confine(&command, Phase::Run { writable: &[] });
+    let mut command = tree.confine(&command, Activity::Run { writable: &[] });
     // An empty pipe on stdin, as the harness gets once it has read its
     // settings: student code cannot tell a test from the harness by it.
     let no_input = Some(&[][..]);
@@ -238,7 +238,7 @@ fn judge(
     name: &str,
     output: &RunOutput,
     timeout: &Timeout,
-    limits: &Limits,
+    limits: &RunLimits,
 ) -> TestResult {
     let stdout = output.stdout.text();
     let reported_ok = libtest_reported_ok(&stdout, name);
@@ -428,8 +428,8 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
 
-    fn limits() -> Limits {
-        Limits {
+    fn limits() -> RunLimits {
+        RunLimits {
             test_timeout: Duration::from_secs(5),
             harness_timeout: Duration::from_secs(5),
             output_cap_bytes: 10_000,

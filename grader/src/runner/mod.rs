@@ -17,7 +17,7 @@ use timeouts::{TestClock, Timeout};
 /// Bounds on every run of student code (cargo builds have their own,
 /// [`cargo::BUILD_TIMEOUT`]).
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub struct RunLimits {
     /// One test process at most (course.yaml's `test_timeout_seconds`);
     /// [`timeouts`] derives each test's own limit below it.
     pub test_timeout: Duration,
@@ -61,7 +61,7 @@ pub struct TestsOutcome {
 /// itself reported it ok; a test that never reported is `NotRun`. Every test
 /// may take `limits.test_timeout`, and after a timeout
 /// [`timeouts::AFTER_HANG_WITHOUT_REFERENCE`] at most.
-pub fn run_tests(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutcome {
+pub fn run_tests(tree: &GradedTree, package: &str, limits: &RunLimits) -> TestsOutcome {
     run_tests_timed(tree, package, limits, BTreeMap::new(), &Untold)
 }
 
@@ -71,7 +71,7 @@ pub fn run_tests(tree: &GradedTree, package: &str, limits: &Limits) -> TestsOutc
 pub fn run_tests_timed(
     tree: &GradedTree,
     package: &str,
-    limits: &Limits,
+    limits: &RunLimits,
     reference: BTreeMap<String, f64>,
     steps: &dyn Steps,
 ) -> TestsOutcome {
@@ -81,7 +81,7 @@ pub fn run_tests_timed(
 
 /// What the harness is told.
 #[derive(Debug, Clone)]
-pub struct HarnessEnv {
+pub struct HarnessInput {
     pub repeats: usize,
     pub time_unit_ms: f64,
     /// Measure only the work behind these metrics; `None`: all of it.
@@ -105,8 +105,8 @@ pub struct HarnessOutcome {
 pub fn run_harness(
     tree: &GradedTree,
     package: &str,
-    env: &HarnessEnv,
-    limits: &Limits,
+    env: &HarnessInput,
+    limits: &RunLimits,
 ) -> HarnessOutcome {
     let timeout = timeouts::harness_timeout(limits.harness_timeout, None);
     harness::run(tree, package, env, limits, &timeout, &Untold)
@@ -117,8 +117,8 @@ pub fn run_harness(
 pub fn run_harness_within(
     tree: &GradedTree,
     package: &str,
-    env: &HarnessEnv,
-    limits: &Limits,
+    env: &HarnessInput,
+    limits: &RunLimits,
     timeout: &Timeout,
     steps: &dyn Steps,
 ) -> HarnessOutcome {

@@ -16,7 +16,7 @@
 //! own run.
 
 use super::timeouts::harness_timeout;
-use super::{harness, libtest, HarnessEnv, HarnessOutcome, Limits, TestsOutcome};
+use super::{harness, libtest, HarnessInput, HarnessOutcome, RunLimits, TestsOutcome};
 use crate::model::TestStatus;
 use crate::workspace::GradedTree;
 use serde::{Deserialize, Serialize};
@@ -90,7 +90,7 @@ pub fn read_tests(target_dir: &Path, package: &str) -> Option<TestTimes> {
 
 /// The reference harness's time for `package` with `env` kept in
 /// `target_dir`, whatever its key.
-pub fn read_harness(target_dir: &Path, package: &str, env: &HarnessEnv) -> Option<HarnessTime> {
+pub fn read_harness(target_dir: &Path, package: &str, env: &HarnessInput) -> Option<HarnessTime> {
     read(&harness_file(target_dir, package, env))
 }
 
@@ -113,11 +113,11 @@ fn write<T: Serialize>(path: &Path, value: &T) {
     let _ = write();
 }
 
-fn harness_settings(env: &HarnessEnv) -> String {
+fn harness_settings(env: &HarnessInput) -> String {
     format!("repeats {}, time unit {} ms", env.repeats, env.time_unit_ms)
 }
 
-fn harness_file(target_dir: &Path, package: &str, env: &HarnessEnv) -> PathBuf {
+fn harness_file(target_dir: &Path, package: &str, env: &HarnessInput) -> PathBuf {
     let what = format!("harness-r{}-u{}", env.repeats, env.time_unit_ms);
     file(target_dir, package, &what)
 }
@@ -135,7 +135,7 @@ fn passed_times(outcome: &TestsOutcome) -> BTreeMap<String, f64> {
 /// The reference's seconds per test of `package`: from its file when the
 /// key matches, else measured now (its tests run with `limits`) and
 /// written. Empty when the reference's tests do not build.
-pub fn tests(reference: &GradedTree, package: &str, limits: &Limits) -> BTreeMap<String, f64> {
+pub fn tests(reference: &GradedTree, package: &str, limits: &RunLimits) -> BTreeMap<String, f64> {
     let build = libtest::build(reference, package);
     let binaries: Vec<PathBuf> = libtest::binaries(&build)
         .iter()
@@ -180,8 +180,8 @@ pub fn record_tests(reference: &GradedTree, package: &str, outcome: &TestsOutcom
 pub fn harness(
     reference: &GradedTree,
     package: &str,
-    env: &HarnessEnv,
-    limits: &Limits,
+    env: &HarnessInput,
+    limits: &RunLimits,
 ) -> Option<Duration> {
     let build = harness::build(reference, package);
     let executable = harness::executable(&build)?.path.clone();
@@ -201,7 +201,7 @@ pub fn harness(
 pub fn record_harness(
     reference: &GradedTree,
     package: &str,
-    env: &HarnessEnv,
+    env: &HarnessInput,
     outcome: &HarnessOutcome,
 ) -> Option<Duration> {
     let executable = outcome.harness.clone()?;

@@ -63,7 +63,7 @@ struct Jail {
 
 /// What a confined command may see.
 #[derive(Debug, Clone)]
-pub struct View {
+pub struct Visibility {
     /// Directories bound read-only at their own path (the graded tree).
     pub readable: Vec<PathBuf>,
     /// The build directory: writable while building, read-only when running.
@@ -72,7 +72,7 @@ pub struct View {
 
 /// Which kind of run is being confined.
 #[derive(Debug, Clone, Copy)]
-pub enum Phase<'a> {
+pub enum Activity<'a> {
     /// cargo over the graded tree: the build directory is writable.
     Build,
     /// Student code: only these directories (and a private /tmp) are writable.
@@ -120,7 +120,7 @@ impl Isolation {
     /// `command` wrapped so that it runs inside the box (unchanged when the
     /// machine cannot isolate). Its program, arguments, environment changes
     /// and working directory are kept.
-    pub fn confine(&self, command: &Command, view: &View, phase: Phase) -> Command {
+    pub fn confine(&self, command: &Command, view: &Visibility, phase: Activity) -> Command {
         match &self.jail {
             Ok(jail) => jail.wrap(command, view, phase),
             Err(_) => copy(command),
@@ -141,11 +141,15 @@ fn detect_jail() -> Result<Jail, String> {
         as_nobody: nix::unistd::geteuid().is_root(),
         toolchain: toolchain_dirs(),
     };
-    let view = View {
+    let view = Visibility {
         readable: Vec::new(),
         target_dir: std::env::temp_dir(),
     };
-    let mut probe = jail.wrap(&Command::new("true"), &view, Phase::Run { writable: &[] });
+    let mut probe = jail.wrap(
+        &Command::new("true"),
+        &view,
+        Activity::Run { writable: &[] },
+    );
     match crate::sandbox::run(&mut probe, std::time::Duration::from_secs(30), 4096) {
         Ok(output) if output.success() => Ok(jail),
         Ok(output) => Err(format!(
@@ -199,12 +203,12 @@ fn toolchain_dirs() -> Vec<PathBuf> {
 }
 
 impl Jail {
-    fn wrap(&self, command: &Command, view: &View, phase: Phase) -> Command {
+    fn wrap(&self, command: &Command, view: &Visibility, phase: Activity) -> Command {
         let mut jail = Command::new(&self.bwrap);
         self.system_view(&mut jail);
         let writable = match phase {
-            Phase::Build => &[][..],
-            Phase::Run { writable } => writable,
+            Activity::Build => &[][..],
+            Activity::Run { writable } => writable,
         };
         let bound = self.toolchain.iter().chain(&view.readable);
         open_ancestors(&mut jail, bound.chain([&view.target_dir]).chain(writable));
@@ -212,15 +216,15 @@ impl Jail {
             jail.arg("--chdir").arg(dir);
         }
         match phase {
-            Phase::Build => self.build(&mut jail, command, view),
-            Phase::Run { writable } => self.run(&mut jail, command, view, writable),
+            Activity::Build => self.build(&mut jail, command, view),
+            Activity::Run { writable } => self.run(&mut jail, command, view, writable),
         }
         jail.arg(command.get_program()).args(command.get_args());
         jail
     }
 
     /// cargo: the toolchain, the tree, the build directory writable, offline.
-    fn build(&self, jail: &mut Command, command: &Command, view: &View) {
+    fn build(&self, jail: &mut Command, command: &Command, view: &Visibility) {
         for dir in self.toolchain.iter().chain(&view.readable) {
             jail.arg("--ro-bind").arg(dir).arg(dir);
         }
@@ -241,7 +245,7 @@ impl Jail {
     /// Student code: the tree and the build directory read-only, only
     /// `writable` and /tmp writable, a cleared environment, limits, and
     /// `nobody` when the grader is root.
-    fn run(&self, jail: &mut Command, command: &Command, view: &View, writable: &[PathBuf]) {
+    fn run(&self, jail: &mut Command, command: &Command, view: &Visibility, writable: &[PathBuf]) {
         for dir in view.readable.iter().chain([&view.target_dir]) {
             jail.arg("--ro-bind").arg(dir).arg(dir);
         }
@@ -386,15 +390,15 @@ mod tests {
     }
 
     /// Run `script` confined, with `view` and `phase`; its stdout.
-    fn run(script: &str, view: &View, phase: Phase) -> String {
+    fn run(script: &str, view: &Visibility, phase: Activity) -> String {
         let mut command = isolation().confine(&sh(script), view, phase);
         let output = sandbox::run(&mut command, Duration::from_secs(60), 64 * 1024).unwrap();
         assert!(output.success(), "{output:?}");
         output.stdout.text()
     }
 
-    fn view(target_dir: &Path) -> View {
-        View {
+    fn view(target_dir: &Path) -> Visibility {
+        Visibility {
             readable: Vec::new(),
             target_dir: target_dir.to_path_buf(),
         }
@@ -408,9 +412,9 @@ mod tests {
             "echo x > {}/f && echo wrote || echo refused",
             target.path().display()
         );
-        assert_eq!(run(&write, &view, Phase::Build), "wrote\n");
+        assert_eq!(run(&write, &view, Activity::Build), "wrote\n");
         assert_eq!(
-            run(&write, &view, Phase::Run { writable: &[] }),
+            run(&write, &view, Activity::Run { writable: &[] }),
             "refused\n"
         );
         let scratch = tempfile::tempdir().unwrap();
@@ -420,7 +424,7 @@ mod tests {
         }
         let writable = [scratch.path().to_path_buf()];
         let write = format!("echo x > {}/f && echo wrote", scratch.path().display());
-        let phase = Phase::Run {
+        let phase = Activity::Run {
             writable: &writable,
         };
         assert_eq!(run(&write, &view, phase), "wrote\n");
@@ -440,7 +444,7 @@ mod tests {
         std::fs::write(&worker, "#!/bin/sh\necho worked\n").unwrap();
         std::fs::set_permissions(&worker, std::fs::Permissions::from_mode(0o755)).unwrap();
         let script = format!("sh -c {}", worker.display());
-        let phase = Phase::Run { writable: &[] };
+        let phase = Activity::Run { writable: &[] };
         assert_eq!(run(&script, &view(target.path()), phase), "worked\n");
     }
 
@@ -453,7 +457,7 @@ mod tests {
             "cat {}/secret 2>/dev/null || echo hidden; ls /root/.ssh 2>/dev/null || echo no-home",
             hidden.path().display()
         );
-        let phase = Phase::Run { writable: &[] };
+        let phase = Activity::Run { writable: &[] };
         assert_eq!(
             run(&script, &view(target.path()), phase),
             "hidden\nno-home\n"
@@ -467,8 +471,11 @@ mod tests {
         command.env("RUN_SET", "given");
         std::env::set_var("GRADER_SECRET", "token");
         let isolation = isolation();
-        let mut command =
-            isolation.confine(&command, &view(target.path()), Phase::Run { writable: &[] });
+        let mut command = isolation.confine(
+            &command,
+            &view(target.path()),
+            Activity::Run { writable: &[] },
+        );
         let output = sandbox::run(&mut command, Duration::from_secs(60), 4096).unwrap();
         let text = output.stdout.text();
         let lines: Vec<&str> = text.lines().collect();
@@ -498,7 +505,7 @@ mod tests {
         if !Path::new("/sys/fs/cgroup").is_dir() {
             return; // no cgroup file system on this machine: nothing to see
         }
-        let phase = Phase::Run { writable: &[] };
+        let phase = Activity::Run { writable: &[] };
         assert_eq!(
             run(script, &view(target.path()), phase),
             "membership\nreadable\ndone\n"
@@ -510,7 +517,7 @@ mod tests {
         let target = tempfile::tempdir().unwrap();
         let marker = format!("{}", 770_000 + std::process::id() % 10_000);
         let script = format!("setsid -f sleep {marker}; (sleep {marker} &) ; echo started");
-        let phase = Phase::Run { writable: &[] };
+        let phase = Activity::Run { writable: &[] };
         assert_eq!(run(&script, &view(target.path()), phase), "started\n");
         std::thread::sleep(Duration::from_millis(200));
         let left = std::fs::read_dir("/proc")
@@ -529,7 +536,7 @@ mod tests {
         assert_eq!(isolation.description(), "not isolated: no bwrap here");
         let mut command = sh("echo plain");
         command.current_dir("/").env("A", "1");
-        let confined = isolation.confine(&command, &view(Path::new("/t")), Phase::Build);
+        let confined = isolation.confine(&command, &view(Path::new("/t")), Activity::Build);
         assert_eq!(confined.get_program(), "sh");
         assert_eq!(confined.get_current_dir(), Some(Path::new("/")));
         assert_eq!(confined.get_envs().count(), 1);

@@ -15,7 +15,7 @@ mod seal;
 use copy::{copy_course, copy_submission, restore_given};
 use seal::{same_files, CourseSeal};
 
-use crate::sandbox::isolation::{Isolation, Phase, View};
+use crate::sandbox::isolation::{Activity, Isolation, Visibility};
 use anyhow::{bail, Context};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ pub struct GradedTree {
     /// The box builds and runs of this tree go into.
     pub isolation: Isolation,
     /// What a confined build or run of this tree sees.
-    pub view: View,
+    pub view: Visibility,
     /// Keeps a submission's temporary copy alive as long as the tree.
     _temp: Option<tempfile::TempDir>,
     /// The instructor's files a submission's copy was made from, as they
@@ -86,7 +86,7 @@ impl GradedTree {
     }
 
     /// `command` (cargo or student code over this tree) inside the box.
-    pub fn confine(&self, command: &Command, phase: Phase) -> Command {
+    pub fn confine(&self, command: &Command, phase: Activity) -> Command {
         self.isolation.confine(command, &self.view, phase)
     }
 }
@@ -167,7 +167,7 @@ pub fn prepare_in_slot(
                 // compile once. Student code only ever sees it read-only.
                 target_dir: submission_build_dir(course_root, slot),
                 // Only the copy: not the instructor's course, not solutions/.
-                view: View {
+                view: Visibility {
                     readable: vec![temp.path().to_path_buf()],
                     target_dir: PathBuf::new(),
                 },
@@ -181,8 +181,8 @@ pub fn prepare_in_slot(
 }
 
 /// The course itself is visible (the solutions' tests are the exercises').
-fn trusted_view(course_root: &Path) -> View {
-    View {
+fn trusted_view(course_root: &Path) -> Visibility {
+    Visibility {
         readable: vec![course_root.to_path_buf()],
         target_dir: PathBuf::new(),
     }

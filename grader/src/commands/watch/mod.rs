@@ -18,7 +18,7 @@ use crate::model::{ObservationResult, TestsReport};
 use crate::report::progress::Progress;
 use crate::workspace::Source;
 use crate::EXIT_OK;
-use state::{Entry, Event, Job, Reaction, State};
+use state::{Entry, Event, Reaction, State, Work};
 use std::sync::mpsc::{self, Receiver, Sender};
 use terminal::Terminal;
 
@@ -86,7 +86,7 @@ pub fn event_loop(
     runner: &dyn Runner,
     draw: &mut dyn FnMut(&str) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let (jobs, work) = mpsc::channel::<Job>();
+    let (jobs, work) = mpsc::channel::<Work>();
     std::thread::scope(|scope| {
         scope.spawn(move || work_on(runner, &work, &sender));
         let mut reaction = state.start();
@@ -114,14 +114,14 @@ pub fn event_loop(
 }
 
 /// The worker: one job at a time, each result sent back as an event.
-fn work_on(runner: &dyn Runner, jobs: &Receiver<Job>, events: &Sender<Event>) {
+fn work_on(runner: &dyn Runner, jobs: &Receiver<Work>, events: &Sender<Event>) {
     for job in jobs {
         let event = match job {
-            Job::Tests(exercise) => Event::TestsRan {
+            Work::Tests(exercise) => Event::TestsRan {
                 exercise,
                 tests: runner.tests(exercise),
             },
-            Job::Observations(exercise) => Event::Measured {
+            Work::Observations(exercise) => Event::Measured {
                 exercise,
                 observations: runner.observations(exercise),
             },
@@ -175,12 +175,12 @@ mod tests {
     struct Scripted {
         /// Per exercise: how many tests pass on each run, in order.
         runs: Mutex<Vec<Vec<usize>>>,
-        log: Mutex<Vec<Job>>,
+        log: Mutex<Vec<Work>>,
     }
 
     impl Runner for Scripted {
         fn tests(&self, exercise: usize) -> TestsReport {
-            self.log.lock().unwrap().push(Job::Tests(exercise));
+            self.log.lock().unwrap().push(Work::Tests(exercise));
             let mut runs = self.runs.lock().unwrap();
             let passed = if runs[exercise].len() > 1 {
                 runs[exercise].remove(0)
@@ -191,7 +191,7 @@ mod tests {
         }
 
         fn observations(&self, exercise: usize) -> Vec<ObservationResult> {
-            self.log.lock().unwrap().push(Job::Observations(exercise));
+            self.log.lock().unwrap().push(Work::Observations(exercise));
             Vec::new()
         }
     }
@@ -226,10 +226,10 @@ mod tests {
         assert_eq!(
             *runner.log.lock().unwrap(),
             [
-                Job::Tests(0),
-                Job::Tests(0),
-                Job::Tests(1),
-                Job::Observations(1)
+                Work::Tests(0),
+                Work::Tests(0),
+                Work::Tests(1),
+                Work::Observations(1)
             ]
         );
         let last = screens.last().unwrap();

@@ -82,7 +82,7 @@ pub enum Event {
 
 /// Work for the runner, one at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Job {
+pub enum Work {
     Tests(usize),
     Observations(usize),
 }
@@ -91,28 +91,28 @@ pub enum Job {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reaction {
     Continue,
-    Start(Job),
+    Start(Work),
     Quit,
 }
 
 /// Which screen is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub enum Screen {
     Exercise,
     List,
 }
 
 /// How many tests of an exercise passed when they last ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
+pub struct Passing {
     pub passed: usize,
     pub total: usize,
     pub builds: bool,
 }
 
-impl Progress {
-    fn of(tests: &TestsReport) -> Progress {
-        Progress {
+impl Passing {
+    fn of(tests: &TestsReport) -> Passing {
+        Passing {
             passed: tests
                 .tests
                 .iter()
@@ -137,18 +137,18 @@ pub struct State {
     pub current: usize,
     /// Runs start on `r` only, not on saves.
     pub manual_run: bool,
-    pub running: Option<Job>,
+    pub running: Option<Work>,
     /// Asked for while another job ran; starts when it ends.
-    pub queued: Option<Job>,
+    pub queued: Option<Work>,
     /// What each exercise's tests gave when they last ran.
-    pub progress: Vec<Option<Progress>>,
+    pub progress: Vec<Option<Passing>>,
     /// The current exercise's last test run.
     pub tests: Option<TestsReport>,
     /// The current exercise's last measured observations.
     pub observations: Option<Vec<ObservationResult>>,
     /// How many of the current exercise's hints are shown.
     pub hints_shown: usize,
-    pub view: View,
+    pub view: Screen,
     /// One line about what just happened ("ex01 is done: on to ex02").
     pub message: Option<String>,
     /// Why the watch had to stop, when it did not stop on `q`.
@@ -169,7 +169,7 @@ impl State {
             tests: None,
             observations: None,
             hints_shown: 0,
-            view: View::Exercise,
+            view: Screen::Exercise,
             message: None,
             failure: None,
         }
@@ -179,7 +179,7 @@ impl State {
     /// all pass are passed over one by one, so the watch settles on the
     /// first unfinished one.
     pub fn start(&mut self) -> Reaction {
-        self.request(Job::Tests(self.current))
+        self.request(Work::Tests(self.current))
     }
 
     /// The exercise shown, unless every one is done.
@@ -198,18 +198,18 @@ impl State {
             Event::Key(Key::Hint) => {
                 let available = self.current_entry().map_or(0, |e| e.hints.len());
                 self.hints_shown = (self.hints_shown + 1).min(available);
-                self.view = View::Exercise;
+                self.view = Screen::Exercise;
                 Reaction::Continue
             }
             Event::Key(Key::List) => {
                 self.view = match self.view {
-                    View::Exercise => View::List,
-                    View::List => View::Exercise,
+                    Screen::Exercise => Screen::List,
+                    Screen::List => Screen::Exercise,
                 };
                 Reaction::Continue
             }
-            Event::Key(Key::Run) => self.request(Job::Tests(self.current)),
-            Event::Key(Key::Observe) => self.request(Job::Observations(self.current)),
+            Event::Key(Key::Run) => self.request(Work::Tests(self.current)),
+            Event::Key(Key::Observe) => self.request(Work::Observations(self.current)),
             Event::Saved(_) if self.manual_run => Reaction::Continue,
             Event::Saved(exercises) => self.saved(&exercises),
             Event::TestsRan { exercise, tests } => self.tests_ran(exercise, tests),
@@ -241,12 +241,12 @@ impl State {
         if !exercises.contains(&self.current) && first < self.exercises.len() {
             self.go_to(first);
         }
-        self.request(Job::Tests(self.current))
+        self.request(Work::Tests(self.current))
     }
 
     fn tests_ran(&mut self, exercise: usize, tests: TestsReport) -> Reaction {
         self.running = None;
-        let progress = Progress::of(&tests);
+        let progress = Passing::of(&tests);
         if let Some(slot) = self.progress.get_mut(exercise) {
             *slot = Some(progress);
         }
@@ -265,7 +265,7 @@ impl State {
             if self.finished() {
                 return Reaction::Continue;
             }
-            return self.request(Job::Tests(self.current));
+            return self.request(Work::Tests(self.current));
         }
         self.tests = Some(tests);
         self.next_queued()
@@ -276,11 +276,11 @@ impl State {
         self.tests = None;
         self.observations = None;
         self.hints_shown = 0;
-        self.view = View::Exercise;
+        self.view = Screen::Exercise;
     }
 
     /// Start `job` now, or after the job that is running.
-    fn request(&mut self, job: Job) -> Reaction {
+    fn request(&mut self, job: Work) -> Reaction {
         if self.finished() {
             return Reaction::Continue;
         }
@@ -352,8 +352,8 @@ pub(crate) mod tests {
     #[test]
     fn it_starts_with_the_first_exercise_and_passes_over_finished_ones() {
         let mut state = State::new(entries(3), false);
-        assert_eq!(state.start(), Reaction::Start(Job::Tests(0)));
-        assert_eq!(state.handle(ran(0, 2, 2)), Reaction::Start(Job::Tests(1)));
+        assert_eq!(state.start(), Reaction::Start(Work::Tests(0)));
+        assert_eq!(state.handle(ran(0, 2, 2)), Reaction::Start(Work::Tests(1)));
         assert_eq!(state.handle(ran(1, 1, 2)), Reaction::Continue);
         assert_eq!(state.current, 1);
         assert_eq!(state.tests, Some(tests(1, 2)));
@@ -367,9 +367,9 @@ pub(crate) mod tests {
         state.handle(ran(0, 0, 3));
         assert_eq!(
             state.handle(Event::Saved(vec![0])),
-            Reaction::Start(Job::Tests(0))
+            Reaction::Start(Work::Tests(0))
         );
-        assert_eq!(state.handle(ran(0, 3, 3)), Reaction::Start(Job::Tests(1)));
+        assert_eq!(state.handle(ran(0, 3, 3)), Reaction::Start(Work::Tests(1)));
         assert_eq!(state.current, 1);
         assert_eq!(
             state.tests, None,
@@ -383,7 +383,7 @@ pub(crate) mod tests {
         state.start();
         assert_eq!(state.handle(Event::Saved(vec![0])), Reaction::Continue);
         assert_eq!(state.handle(Event::Saved(vec![0])), Reaction::Continue);
-        assert_eq!(state.handle(ran(0, 0, 1)), Reaction::Start(Job::Tests(0)));
+        assert_eq!(state.handle(ran(0, 0, 1)), Reaction::Start(Work::Tests(0)));
         assert_eq!(state.handle(ran(0, 0, 1)), Reaction::Continue);
     }
 
@@ -395,7 +395,7 @@ pub(crate) mod tests {
         assert_eq!(state.handle(Event::Saved(vec![0])), Reaction::Continue);
         assert_eq!(
             state.handle(Event::Key(Key::Run)),
-            Reaction::Start(Job::Tests(0))
+            Reaction::Start(Work::Tests(0))
         );
     }
 
@@ -406,7 +406,7 @@ pub(crate) mod tests {
         state.handle(ran(0, 0, 1));
         assert_eq!(
             state.handle(Event::Saved(vec![2])),
-            Reaction::Start(Job::Tests(2))
+            Reaction::Start(Work::Tests(2))
         );
         assert_eq!(state.current, 2);
     }
@@ -427,7 +427,7 @@ pub(crate) mod tests {
         state.handle(ran(0, 1, 2));
         assert_eq!(
             state.handle(Event::Key(Key::Observe)),
-            Reaction::Start(Job::Observations(0))
+            Reaction::Start(Work::Observations(0))
         );
         let measured = Event::Measured {
             exercise: 0,
@@ -441,9 +441,9 @@ pub(crate) mod tests {
     fn the_list_toggles_and_q_quits() {
         let mut state = State::new(entries(1), false);
         state.handle(Event::Key(Key::List));
-        assert_eq!(state.view, View::List);
+        assert_eq!(state.view, Screen::List);
         state.handle(Event::Key(Key::List));
-        assert_eq!(state.view, View::Exercise);
+        assert_eq!(state.view, Screen::Exercise);
         assert_eq!(state.handle(Event::Key(Key::Quit)), Reaction::Quit);
         assert_eq!(state.failure, None);
     }
@@ -476,7 +476,7 @@ pub(crate) mod tests {
         assert_eq!(state.handle(Event::Key(Key::Run)), Reaction::Continue);
         assert_eq!(
             state.handle(Event::Saved(vec![0])),
-            Reaction::Start(Job::Tests(0))
+            Reaction::Start(Work::Tests(0))
         );
     }
 

@@ -1,6 +1,6 @@
 //! The watch's screen, drawn from its [`State`] as plain lines.
 
-use super::state::{Job, State, View};
+use super::state::{Screen, State, Work};
 use crate::model::{TestStatus, Verdict};
 use std::fmt::Write;
 
@@ -13,8 +13,8 @@ const ALL_DONE: &str =
 pub fn render(state: &State) -> String {
     let mut out = String::new();
     match state.view {
-        View::List => list(&mut out, state),
-        View::Exercise => exercise(&mut out, state),
+        Screen::List => list(&mut out, state),
+        Screen::Exercise => exercise(&mut out, state),
     }
     .expect("writing to a String cannot fail");
     out
@@ -113,7 +113,7 @@ fn exercise(out: &mut String, state: &State) -> std::fmt::Result {
 /// How many tests pass and the first failure, or that they are running.
 fn tests(out: &mut String, state: &State) -> std::fmt::Result {
     match (&state.tests, state.running) {
-        (_, Some(Job::Tests(i))) if i == state.current => writeln!(out, "running the tests...")?,
+        (_, Some(Work::Tests(i))) if i == state.current => writeln!(out, "running the tests...")?,
         (None, _) => writeln!(out, "the tests have not run yet")?,
         (Some(tests), _) => {
             let passed = tests
@@ -146,7 +146,7 @@ fn tests(out: &mut String, state: &State) -> std::fmt::Result {
 
 /// The verdicts of the last measurement, or that it is running.
 fn observations(out: &mut String, state: &State) -> std::fmt::Result {
-    if state.running == Some(Job::Observations(state.current)) {
+    if state.running == Some(Work::Observations(state.current)) {
         writeln!(out, "\nmeasuring the observations...")?;
     } else if let Some(observations) = &state.observations {
         writeln!(out, "\nobservations:")?;
