@@ -162,21 +162,6 @@ impl Position {
     }
 }
 
-impl Standing {
-    /// Decided: a pass the machine could not fake, or a miss beyond both the
-    /// machine's slack and [`MEASURE_AGAIN_WITHIN`]. Measuring again cannot
-    /// change either: noise only ever adds time, so a pass stays a pass, and
-    /// no quiet moment turns a miss by half into a pass.
-    pub fn is_settled(&self) -> bool {
-        match *self {
-            Standing::Pass => true,
-            Standing::Miss { missed_by, .. } => !is_close_miss(missed_by),
-            Standing::PassThatTheMachineCouldFake { .. }
-            | Standing::MissTheMachineCouldExplain { .. } => false,
-        }
-    }
-}
-
 /// A miss by `missed_by` (a factor, at least 1) that is worth measuring
 /// again: within [`MEASURE_AGAIN_WITHIN`] of its bound.
 pub fn is_close_miss(missed_by: f64) -> bool {
@@ -257,7 +242,6 @@ fn miss(missed_by: f64, explains: f64) -> Standing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::remeasure::measure_again;
 
     fn busy(others: f64, pressure: f64) -> Contention {
         Contention {
@@ -411,19 +395,6 @@ mod tests {
     }
 
     #[test]
-    fn settled_means_a_pass_it_could_not_fake_or_a_clear_miss() {
-        assert!(speedup(1.9, 1.0, 1.0).standing().is_settled());
-        assert!(speedup(1.0, 1.0, 1.0).standing().is_settled());
-        // 1.5 against 1.6 misses by 6.7%, 1.3 by 23%: measure again.
-        assert!(!speedup(1.5, 1.0, 1.0).standing().is_settled());
-        assert!(!speedup(1.3, 1.0, 1.0).standing().is_settled());
-        // 1.2 misses by a third: decided.
-        assert!(speedup(1.2, 1.0, 1.0).standing().is_settled());
-        assert!(!speedup(1.1, 1.0, 2.0).standing().is_settled());
-        assert!(!speedup(1.65, 1.6, 1.0).standing().is_settled());
-    }
-
-    #[test]
     fn the_reference_decides_a_miss_the_machine_could_explain() {
         let sub = speedup(1.11, 1.0, 2.0);
         assert_eq!(
@@ -446,16 +417,6 @@ mod tests {
             against_reference(&speedup(1.5, 1.0, 2.0), &speedup(1.7, 1.0, 2.0)),
             Reference::PassesClose { .. }
         ));
-    }
-
-    #[test]
-    fn measuring_again_stops_when_settled_at_the_round_cap_or_the_budget() {
-        assert!(measure_again(true, 1, 6, 10.0, 5.0, 60.0));
-        assert!(!measure_again(false, 1, 6, 10.0, 5.0, 60.0));
-        assert!(!measure_again(true, 6, 6, 10.0, 5.0, 60.0));
-        // Another 5 s round would overrun the 60 s budget.
-        assert!(!measure_again(true, 3, 6, 56.0, 5.0, 60.0));
-        assert!(measure_again(true, 3, 6, 55.0, 5.0, 60.0));
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub fn missed_closely(c: &CheckResult) -> bool {
 }
 
 /// Whether to measure an exercise again: while some check is not
-/// [settled](Standing::is_settled), at most `max_rounds` in all, and only
+/// settled (see [`worth_measuring_again`]), at most `max_rounds` in all, and only
 /// while another round (as long as the longest so far) fits in what is left
 /// of `budget_seconds`.
 pub fn measure_again(
@@ -299,5 +299,15 @@ mod tests {
         let seen: Vec<&str> = observations.iter().map(|o| o.reason.as_str()).collect();
         assert_eq!(seen, ["quiet fail", "quiet fail"]);
         assert_eq!(observations[1].measurements, 2);
+    }
+
+    #[test]
+    fn measuring_again_stops_when_settled_at_the_round_cap_or_the_budget() {
+        assert!(measure_again(true, 1, 6, 10.0, 5.0, 60.0));
+        assert!(!measure_again(false, 1, 6, 10.0, 5.0, 60.0));
+        assert!(!measure_again(true, 6, 6, 10.0, 5.0, 60.0));
+        // Another 5 s round would overrun the 60 s budget.
+        assert!(!measure_again(true, 3, 6, 56.0, 5.0, 60.0));
+        assert!(measure_again(true, 3, 6, 55.0, 5.0, 60.0));
     }
 }
