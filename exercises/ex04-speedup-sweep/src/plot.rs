@@ -2,6 +2,7 @@
 //! writes text as SVG `<text>` for the browser to draw: no font files needed).
 
 use crate::report::Sweep;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -9,6 +10,10 @@ const SIZE: (u32, u32) = (900, 560);
 const MEASURED: RGBColor = RGBColor(31, 119, 180);
 const AMDAHL: RGBColor = RGBColor(214, 39, 40);
 const CORES: RGBColor = RGBColor(150, 150, 150);
+
+/// The chart the lines are drawn on: workers across, speedup up.
+type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordusize, RangedCoordf64>>;
 
 /// Plots measured, ideal and fitted-Amdahl speedup against workers, with the
 /// core count marked, and writes it to `path`.
@@ -35,6 +40,22 @@ pub fn write_svg(path: &Path, title: &str, sweep: &Sweep) -> anyhow::Result<()> 
         .y_label_area_size(60)
         // One step of room on either side, so no point sits on an axis.
         .build_cartesian_2d(0..most_workers + 1, 0.0..top)?;
+    draw_axes(&mut chart, most_workers)?;
+    draw_speedups(&mut chart, most_workers, &measured)?;
+    draw_limits(&mut chart, most_workers, top, sweep)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// The axes, labelled with whole worker counts only.
+fn draw_axes(chart: &mut Chart<'_, '_>, most_workers: usize) -> anyhow::Result<()> {
     chart
         .configure_mesh()
         .x_desc("workers n")
@@ -52,7 +73,15 @@ pub fn write_svg(path: &Path, title: &str, sweep: &Sweep) -> anyhow::Result<()> 
         .axis_desc_style(("sans-serif", 16))
         .light_line_style(WHITE)
         .draw()?;
+    Ok(())
+}
 
+/// The ideal line and the measured speedups, with a dot for each.
+fn draw_speedups(
+    chart: &mut Chart<'_, '_>,
+    most_workers: usize,
+    measured: &[(usize, f64)],
+) -> anyhow::Result<()> {
     chart
         .draw_series(LineSeries::new(
             (1..=most_workers).map(|n| (n, n as f64)),
@@ -60,7 +89,6 @@ pub fn write_svg(path: &Path, title: &str, sweep: &Sweep) -> anyhow::Result<()> 
         ))?
         .label("ideal: S = n")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], BLACK.stroke_width(2)));
-
     chart
         .draw_series(LineSeries::new(
             measured.iter().copied(),
@@ -73,7 +101,17 @@ pub fn write_svg(path: &Path, title: &str, sweep: &Sweep) -> anyhow::Result<()> 
             .iter()
             .map(|&p| Circle::new(p, 5, MEASURED.filled())),
     )?;
+    Ok(())
+}
 
+/// What bounds the speedup: Amdahl's law fitted to the sweep, and the core
+/// count when the sweep reaches it.
+fn draw_limits(
+    chart: &mut Chart<'_, '_>,
+    most_workers: usize,
+    top: f64,
+    sweep: &Sweep,
+) -> anyhow::Result<()> {
     if let Some(s) = sweep.serial_fraction {
         chart
             .draw_series(DashedLineSeries::new(
@@ -85,7 +123,6 @@ pub fn write_svg(path: &Path, title: &str, sweep: &Sweep) -> anyhow::Result<()> 
             .label(format!("Amdahl fit, s = {s:.3}"))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], AMDAHL.stroke_width(2)));
     }
-
     if sweep.cores <= most_workers {
         chart
             .draw_series(DashedLineSeries::new(
@@ -97,14 +134,5 @@ pub fn write_svg(path: &Path, title: &str, sweep: &Sweep) -> anyhow::Result<()> 
             .label(format!("core count: {}", sweep.cores))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], CORES.stroke_width(3)));
     }
-
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()?;
-    root.present()?;
     Ok(())
 }
