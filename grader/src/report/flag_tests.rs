@@ -81,11 +81,7 @@ fn a_strict_grading_says_the_points_are_withheld_and_why() {
         Format::Html,
     ] {
         let text = flat(&render(format, &report));
-        for expected in [
-            "20 points are withheld",
-            "lib.rs:12",
-            "print!/println!",
-        ] {
+        for expected in ["20 points are withheld", "lib.rs:12", "print!/println!"] {
             assert!(
                 text.contains(expected),
                 "{format:?} lacks {expected:?}:\n{text}"
