@@ -125,6 +125,9 @@ impl Walk<'_> {
     /// An included file's code, read where `include!` is written.
     fn included_code(&mut self, file: &Path, text: &str) {
         self.pkg.reached.insert(file.to_path_buf());
+        if let Some(line) = rules::too_deep(text) {
+            return self.pkg.flag(file, line, Rule::TooDeep, String::new());
+        }
         let place = Place {
             file: file.to_path_buf(),
             ..self.place.clone()

@@ -54,7 +54,7 @@ pub struct Rules {
 /// instructor's, absolute paths: read for their names, never flagged).
 /// Paths in flags are relative to `root`.
 pub fn scan_src(root: &Path, src_dir: &Path, given: &[PathBuf], rules: Rules) -> Vec<SourceFlag> {
-    let found = scan_package(src_dir, given, rules);
+    let found = scan_on_its_own_stack(src_dir, given, rules);
     found
         .into_iter()
         .map(|f| {
@@ -77,6 +77,33 @@ pub fn scan_src(root: &Path, src_dir: &Path, given: &[PathBuf], rules: Rules) ->
             }
         })
         .collect()
+}
+
+/// The parser recurses once per level of nesting: the scan gets a stack
+/// of its own, large enough for the deepest file it reads (`rules::too_deep`),
+/// whatever thread grades (the watch grades on a thread of 2 MiB).
+const SCAN_STACK_BYTES: usize = 512 << 20;
+
+/// [`scan_package`] on a thread with [`SCAN_STACK_BYTES`] of stack. Should
+/// the scan itself fail, the exercise is flagged rather than passed.
+fn scan_on_its_own_stack(src_dir: &Path, given: &[PathBuf], rules: Rules) -> Vec<Found> {
+    let (src, owned_given) = (src_dir.to_path_buf(), given.to_vec());
+    let scanned = std::thread::Builder::new()
+        .name("source scan".to_owned())
+        .stack_size(SCAN_STACK_BYTES)
+        .spawn(move || scan_package(&src, &owned_given, rules))
+        .map(|thread| thread.join());
+    match scanned {
+        Ok(Ok(found)) => found,
+        // No thread could be made: the grading thread's stack, then.
+        Err(_) => scan_package(src_dir, given, rules),
+        Ok(Err(_)) => vec![Found {
+            file: src_dir.to_path_buf(),
+            line: 0,
+            rule: Rule::Unparsable,
+            detail: "the scan could not read this exercise".to_owned(),
+        }],
+    }
 }
 
 /// What the scan finds in `src_dir`, one flag per file, line and rule, in order.

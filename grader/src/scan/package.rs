@@ -155,6 +155,9 @@ impl Package {
         if let Some(parsed) = self.parsed.get(file) {
             return Some(parsed.clone());
         }
+        if rules::too_deep(text).is_some() {
+            return None;
+        }
         let parsed = Rc::new(syn::parse_file(text).ok()?);
         self.parsed.insert(file.to_path_buf(), parsed.clone());
         Some(parsed)
@@ -162,7 +165,7 @@ impl Package {
 
     /// Whether `file` is UTF-8 text that parses as a whole file.
     pub fn parses_alone(&self, file: &Path) -> bool {
-        matches!(self.text(file), Some(Ok(text)) if syn::parse_file(&text).is_ok())
+        matches!(self.text(file), Some(Ok(text)) if rules::too_deep(&text).is_none() && syn::parse_file(&text).is_ok())
     }
 
     /// `file` parsed as a whole file; a file compiled but unreadable is
@@ -180,6 +183,10 @@ impl Package {
                 return None;
             }
         };
+        if let Some(line) = rules::too_deep(&text) {
+            self.flag(file, line, Rule::TooDeep, String::new());
+            return None;
+        }
         match syn::parse_file(&text) {
             Ok(parsed) => {
                 let parsed = Rc::new(parsed);

@@ -19,6 +19,7 @@ pub enum Rule {
     Linker,
     Command,
     Unparsable,
+    TooDeep,
     NotUtf8,
 }
 
@@ -42,6 +43,7 @@ impl Rule {
                 "std::process::Command in an exercise whose lesson starts no processes"
             }
             Rule::Unparsable => "a source file that does not parse as Rust",
+            Rule::TooDeep => "a source file nested too deeply for the scan to read",
             Rule::NotUtf8 => "a source file that is not UTF-8 text",
         }
     }
@@ -61,6 +63,7 @@ impl Rule {
             Rule::Linker => "remove the attribute: it places code where it runs outside your functions",
             Rule::Command => "compute the answer in this process: this exercise's lesson starts no programs",
             Rule::Unparsable => "fix the syntax error `cargo build` shows: the compiler rejects this file too",
+            Rule::TooDeep => "split the deeply nested expression into named steps (nothing in this course needs hundreds of levels)",
             Rule::NotUtf8 => "save the file as UTF-8 text: the compiler reads only that",
         }
     }
@@ -206,4 +209,45 @@ pub fn joined(dir: &Path, path: &str) -> std::path::PathBuf {
         }
     }
     resolved
+}
+
+/// How deep brackets may nest in a file the scan reads, and how many
+/// tokens may follow one another without a bracket, literal, `,` or `;`
+/// (prefix operators and closures nest without brackets). The parser
+/// recurses once per level; far past what honest code writes, and well
+/// within the scan's stack.
+const MAX_NESTING: usize = 256;
+const MAX_RUN: usize = 1024;
+
+/// The line where `text` nests deeper than the scan reads, if it does.
+pub fn too_deep(text: &str) -> Option<usize> {
+    use proc_macro2::{TokenStream, TokenTree};
+    let stream: TokenStream = text.parse().ok()?;
+    // Iterative: the check must not itself recurse once per level.
+    let mut stack = vec![(stream.into_iter(), 0usize)];
+    while let Some((trees, run)) = stack.last_mut() {
+        let Some(tree) = trees.next() else {
+            stack.pop();
+            continue;
+        };
+        let line = tree.span().start().line;
+        match tree {
+            TokenTree::Group(group) => {
+                *run = 0;
+                if stack.len() >= MAX_NESTING {
+                    return Some(line);
+                }
+                stack.push((group.stream().into_iter(), 0));
+            }
+            TokenTree::Literal(_) => *run = 0,
+            TokenTree::Punct(p) if matches!(p.as_char(), ',' | ';') => *run = 0,
+            _ => {
+                *run += 1;
+                if *run > MAX_RUN {
+                    return Some(line);
+                }
+            }
+        }
+    }
+    None
 }

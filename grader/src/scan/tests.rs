@@ -546,3 +546,39 @@ fn each_flag_says_how_to_avoid_it() {
     );
     assert!(flags[0].advice.contains("println!"), "{}", flags[0].advice);
 }
+
+#[test]
+fn files_nested_too_deeply_are_flagged_not_a_crash() {
+    // Each at the limit is read; far past it, flagged without parsing (a
+    // parser recursing once per level would overflow any stack).
+    let at_limit = [
+        format!(
+            "pub fn f() -> u8 {{ {}1{} }}",
+            "(".repeat(250),
+            ")".repeat(250)
+        ),
+        format!("pub fn f() -> bool {{ {}true }}", "!".repeat(1000)),
+        format!("pub fn f() -> u8 {{ ({})() }}", "|| ".repeat(500) + "1"),
+    ];
+    for source in &at_limit {
+        assert_eq!(scan_on_its_own_stack_of(source), [], "{}", &source[..40]);
+    }
+    for n in [300, 100_000] {
+        let parens = format!("pub fn f() -> u8 {{ {}1{} }}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(scan_on_its_own_stack_of(&parens), [TooDeep]);
+    }
+    let nots = format!("pub fn f() -> bool {{ {}true }}", "!".repeat(100_000));
+    assert_eq!(scan_on_its_own_stack_of(&nots), [TooDeep]);
+}
+
+/// `source` as `src/lib.rs`, scanned as grading scans: on its own stack.
+fn scan_on_its_own_stack_of(source: &str) -> Vec<Rule> {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("lib.rs"), source).unwrap();
+    scan_on_its_own_stack(&src, &[], Rules::default())
+        .into_iter()
+        .map(|f| f.rule)
+        .collect()
+}
