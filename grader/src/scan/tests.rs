@@ -487,6 +487,19 @@ fn files_that_do_not_parse_are_flagged_where_they_are_compiled() {
 }
 
 #[test]
+fn unit_tests_are_not_what_grading_builds() {
+    let source = "pub fn f() -> u8 { 1 }
+        #[cfg(test)]
+        mod tests {
+            #[test]
+            fn prints() { use std::io::Write; writeln!(std::io::stdout(), \"{}\", super::f()).unwrap(); }
+        }
+        #[cfg(not(test))]
+        pub fn g() { std::process::exit(0) }";
+    assert_eq!(lib(source), [Exit]);
+}
+
+#[test]
 fn cycles_of_globs_end() {
     let source = "mod a { pub use super::b::*; pub use super::c::*; }
         mod b { pub use super::a::*; pub use super::c::*; }
