@@ -254,7 +254,7 @@ impl<'a> Grader<'a> {
                     total,
                     id: &ex.id,
                 };
-                let found = self.scan(ex);
+                let found = self.scan(ex, ex.max_points(observations));
                 let withheld = found.as_ref().is_some_and(|f| f.points_withheld);
                 flagged.extend(found);
                 let mut tests = self.tests(ex, place, &mut timings);
@@ -283,7 +283,7 @@ impl<'a> Grader<'a> {
     /// What the source scan finds in the student's code of `ex` (the
     /// reference solutions are not scanned); under `--strict`, flags
     /// withhold the exercise's points.
-    fn scan(&self, ex: &Exercise) -> Option<FlaggedExercise> {
+    fn scan(&self, ex: &Exercise, points_at_stake: f64) -> Option<FlaggedExercise> {
         let src = self.tree.student_src(&ex.dir)?;
         let given: Vec<PathBuf> = ex
             .given_files()
@@ -292,13 +292,13 @@ impl<'a> Grader<'a> {
             .collect();
         let rules = scan::Rules {
             starts_processes: ex.starts_processes,
-            ..scan::Rules::default()
         };
         let flags = scan::scan_src(self.tree.root(), &src, &given, rules);
         (!flags.is_empty()).then(|| FlaggedExercise {
             exercise: ex.id.clone(),
             flags,
             points_withheld: self.strict,
+            points_at_stake,
         })
     }
 

@@ -109,6 +109,29 @@ pub struct FlaggedExercise {
     pub flags: Vec<SourceFlag>,
     /// The exercise earned no points for it (`--strict`).
     pub points_withheld: bool,
+    /// What the flags cost under `--strict`: every point of the exercise
+    /// (absent from reports made before it).
+    #[serde(default)]
+    pub points_at_stake: f64,
+}
+
+impl FlaggedExercise {
+    /// What the flags cost, or would cost under `--strict`, in a sentence.
+    pub fn cost(&self) -> String {
+        let points = self.points_at_stake;
+        let points = if points == 1.0 {
+            "1 point".to_owned()
+        } else {
+            format!("{} points", (points * 100.0).round() / 100.0)
+        };
+        if self.points_withheld {
+            format!("--strict: the exercise's {points} are withheld for these flags")
+        } else {
+            format!(
+                "reported only (not --strict); graded with --strict, as submissions are, they cost all {points} of the exercise"
+            )
+        }
+    }
 }
 
 /// The machine the observations were measured on.
@@ -418,6 +441,9 @@ pub struct SourceFlag {
     /// Relative to the graded tree's root, e.g. `exercises/ex01-serial-map/src/lib.rs`.
     pub file: String,
     pub line: usize,
-    /// What was found, in a few words.
+    /// What was found, in a few words, and what exactly.
     pub what: String,
+    /// How honest code avoids the flag (absent from reports made before it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub advice: String,
 }

@@ -129,6 +129,9 @@ fn integrity_text(report: &GradeReport) -> String {
     }
     let mut text = format!("\nSandbox: {}.", report.integrity.isolation);
     for ex in &report.exercises {
+        if let Some(cost) = super::flag_cost(report, &ex.id) {
+            text.push_str(&format!("\nSource flags of {}: {cost}.", ex.id));
+        }
         for line in super::flag_lines(report, &ex.id) {
             text.push_str(&format!("\nSource flag: {line}"));
         }

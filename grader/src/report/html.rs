@@ -74,6 +74,7 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     )?;
     for ex in &report.exercises {
         exercise(out, ex, m, report.observations_measured)?;
+        flags(out, report, &ex.id)?;
     }
     let t = &report.timings;
     writeln!(
@@ -110,6 +111,31 @@ fn exercise(
         writeln!(out, "</table>")?;
     }
     writeln!(out, "</section>")
+}
+
+/// The source scan's flags of exercise `id`: what they cost, and how to
+/// avoid each.
+fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
+    let Some(flagged) = report.integrity.flags_of(id) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        r#"<div class="flags"><p><strong>Source flags of {}</strong>: {}</p><ul>"#,
+        escape(id),
+        escape(&flagged.cost())
+    )?;
+    for flag in &flagged.flags {
+        writeln!(
+            out,
+            "<li><code>{}:{}</code>: {}<br>to avoid it: {}</li>",
+            escape(&flag.file),
+            flag.line,
+            escape(&flag.what),
+            escape(&flag.advice)
+        )?;
+    }
+    writeln!(out, "</ul></div>")
 }
 
 fn tests(out: &mut String, ex: &ExerciseReport) -> std::fmt::Result {

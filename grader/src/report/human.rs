@@ -72,20 +72,23 @@ fn integrity(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     Ok(())
 }
 
-/// What the source scan flagged in the exercise, and what it cost.
+/// What the source scan flagged in the exercise, what it costs (or would
+/// under `--strict`), and how to avoid each flag.
 fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
-    let lines = super::flag_lines(report, id);
-    if lines.is_empty() {
+    let Some(flagged) = report.integrity.flags_of(id) else {
         return Ok(());
-    }
-    let cost = if report.points_withheld(id) {
-        super::POINTS_WITHHELD
-    } else {
-        "reported only (not --strict)"
     };
-    writeln!(out, "  {} {cost}", "source flags:".yellow())?;
-    for line in lines {
-        writeln!(out, "    {line}")?;
+    writeln!(out, "  {}", "source flags:".yellow())?;
+    wrapped(out, "    ", &flagged.cost())?;
+    for flag in &flagged.flags {
+        wrapped(
+            out,
+            "    ",
+            &format!("{}:{}: {}", flag.file, flag.line, flag.what),
+        )?;
+        if !flag.advice.is_empty() {
+            wrapped(out, "      ", &format!("to avoid it: {}", flag.advice))?;
+        }
     }
     Ok(())
 }

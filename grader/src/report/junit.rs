@@ -49,11 +49,7 @@ impl Reporter for Junit {
             let flags = super::flag_lines(report, &ex.id);
             if !flags.is_empty() {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                status.set_message(if report.points_withheld(&ex.id) {
-                    super::POINTS_WITHHELD
-                } else {
-                    "sources flagged (reported only, not --strict)"
-                });
+                status.set_message(super::flag_cost(report, &ex.id).unwrap_or_default());
                 status.set_description(flags.join("\n"));
                 let mut case = TestCase::new("source scan", status);
                 case.set_classname(format!("{}.integrity", ex.id));

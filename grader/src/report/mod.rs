@@ -139,14 +139,18 @@ pub fn withheld_note(report: &GradeReport, id: &str) -> String {
     if !report.points_withheld(id) {
         return String::new();
     }
-    format!("{POINTS_WITHHELD}:\n{}", flag_lines(report, id).join("\n"))
+    let cost = flag_cost(report, id).unwrap_or_default();
+    format!("{cost}:\n{}", flag_lines(report, id).join("\n"))
 }
 
-/// Why an exercise earns nothing although tests passed.
-pub const POINTS_WITHHELD: &str =
-    "points withheld: --strict grading, and the exercise's sources are flagged";
+/// What the source flags of exercise `id` cost, or would cost under
+/// `--strict`, in a sentence; None without flags.
+pub fn flag_cost(report: &GradeReport, id: &str) -> Option<String> {
+    report.integrity.flags_of(id).map(|f| f.cost())
+}
 
-/// What the source scan found in exercise `id`, one `file:line: what` each.
+/// What the source scan found in exercise `id`, one `file:line: what` each,
+/// with how to avoid it.
 pub fn flag_lines(report: &GradeReport, id: &str) -> Vec<String> {
     report
         .integrity
@@ -154,7 +158,14 @@ pub fn flag_lines(report: &GradeReport, id: &str) -> Vec<String> {
         .map(|f| {
             f.flags
                 .iter()
-                .map(|flag| format!("{}:{}: {}", flag.file, flag.line, flag.what))
+                .map(|flag| {
+                    let place = format!("{}:{}: {}", flag.file, flag.line, flag.what);
+                    if flag.advice.is_empty() {
+                        place
+                    } else {
+                        format!("{place}; to avoid it: {}", flag.advice)
+                    }
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -213,6 +224,9 @@ pub fn read_saved(path: &Path) -> anyhow::Result<GradeReport> {
         )
     })
 }
+
+#[cfg(test)]
+mod flag_tests;
 
 #[cfg(test)]
 mod tests {
