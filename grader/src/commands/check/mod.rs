@@ -46,7 +46,7 @@ const BUSY_NOTE: &str =
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub what: String,
-    /// One line each, saying how to fix it.
+    /// One line each; a convention's says how to fix it.
     pub problems: Vec<String>,
 }
 

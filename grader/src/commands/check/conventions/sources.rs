@@ -22,8 +22,8 @@ pub(super) fn starts_processes(ex: &ExerciseFiles) -> Vec<String> {
     match (ex.starts_processes, first_command) {
         (false, Some(at)) => vec![format!(
             "{id}: the reference solution starts processes ({at}: std::process::Command), but \
-             course.yaml's {id} has no `starts_processes: true`; add it, or the scan flags a \
-             student's Command in {id} as a forgery"
+             course.yaml's {id} has no `starts_processes: true`; add it, or the scan flags \
+             the Command of every student who does the same"
         )],
         (true, None) => vec![format!(
             "{id}: course.yaml says `starts_processes: true`, but the reference solution starts \
