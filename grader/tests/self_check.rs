@@ -1,8 +1,10 @@
 //! The instructor self-check, run by `cargo test` at the root: course.yaml
-//! matches the harnesses, the reference solutions earn every point (bar
-//! observations this machine has too few cores for), and the stubs compile
-//! and earn no test points. `grader check` measures a failing observation
-//! again before it counts, so a noisy machine does not fail this test.
+//! matches the harnesses, every exercise follows the conventions of
+//! ARCHITECTURE.md's "Add an exercise" (tests/conventions.rs breaks each),
+//! the reference solutions earn every point (bar observations this machine
+//! has too few cores for), and the stubs compile and earn no test points.
+//! `grader check` measures a failing observation again before it counts, so
+//! a noisy machine does not fail this test.
 
 use assert_cmd::Command;
 use std::path::Path;

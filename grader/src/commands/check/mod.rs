@@ -3,21 +3,31 @@
 //! - course.yaml is valid and every metric it names appears in its
 //!   exercise's harness (and, once run, is really recorded);
 //! - every exercise has a README and hints;
+//! - every exercise follows ARCHITECTURE.md's recipe "Add an exercise"
+//!   ([`conventions`]: workspace lints in both manifests, the solutions
+//!   running the exercise's own tests and harness, test-support programs in
+//!   both manifests, `starts_processes` agreeing with the code, each
+//!   `todo!()` naming a README heading), each problem with how to fix it;
 //! - the reference solutions earn every point; observations needing more
 //!   cores than the machine has may be skipped. Timing is noisy, so an
 //!   observation that fails or is inconclusive is measured again (see
-//!   [`crate::grade::MAX_MEASUREMENTS`]) before it counts as a problem;
-//! - the stubs compile and earn no test points.
+//!   [`crate::judge::remeasure::MAX_MEASUREMENTS`]) before it counts as a
+//!   problem;
+//! - the stubs compile and every test fails on them (a test that passes
+//!   without any work is a problem).
 //!
 //! Exit code 0 when everything holds, 1 when something does not, 2 for a
 //! course.yaml or environment error.
+
+pub mod conventions;
 
 use crate::cli::CheckArgs;
 use crate::course::load_course;
 use crate::course::{Course, Exercise};
 use crate::grade::Grader;
 use crate::model::{
-    ExerciseReport, InconclusiveCause, ObservationResult, ObservationState, TestStatus, Verdict,
+    ExerciseReport, InconclusiveCause, ObservationResult, ObservationState, TestStatus,
+    TestsReport, Verdict,
 };
 use crate::report::progress::Progress;
 use crate::text::short;
@@ -33,9 +43,11 @@ const BUSY_NOTE: &str =
     "not shown while other programs used the CPU (grade again on a quiet machine to see them pass)";
 
 /// One line of the self-check, with the problems it found.
-struct Finding {
-    what: String,
-    problems: Vec<String>,
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub what: String,
+    /// One line each; a convention's says how to fix it.
+    pub problems: Vec<String>,
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
@@ -50,6 +62,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         problems: Vec::new(),
     }];
     findings.push(lessons(&course));
+    findings.extend(conventions::findings(&conventions::read(&course)?));
     let progress = Progress::stderr();
     findings.push(solutions(
         &course,
@@ -217,41 +230,46 @@ fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
     let exercises: Vec<&Exercise> = course.exercises.iter().collect();
     let grader = Grader::new(course, &exercises, &Source::Exercises, None, progress)?;
     let run = grader.grade_all(&exercises, false);
-    let mut problems = Vec::new();
-    let mut total = 0;
-    for (ex, report) in exercises.iter().zip(&run.exercises) {
-        let tests = &report.tests;
-        total += tests.tests.len();
-        if let Some(error) = &tests.build_error {
-            problems.push(format!(
-                "{}: the stub does not compile: {}",
-                ex.id,
-                error.lines().next().unwrap_or_default()
-            ));
-            continue;
-        }
-        if tests.tests.is_empty() {
-            problems.push(format!("{}: the stub has no tests", ex.id));
-        }
-        let passing: Vec<&str> = tests
-            .tests
-            .iter()
-            .filter(|t| t.status == TestStatus::Passed)
-            .map(|t| t.name.as_str())
-            .collect();
-        if !passing.is_empty() {
-            problems.push(format!(
-                "{}: {} test points on the stub; these tests pass without any work: {}",
-                ex.id,
-                short(tests.points),
-                passing.join(", ")
-            ));
-        }
-    }
+    let total: usize = run.exercises.iter().map(|r| r.tests.tests.len()).sum();
+    let problems = exercises
+        .iter()
+        .zip(&run.exercises)
+        .flat_map(|(ex, report)| stub_problems(&ex.id, &report.tests))
+        .collect();
     Ok(Finding {
         what: format!("the stubs compile and all {total} tests fail on them (no test points)"),
         problems,
     })
+}
+
+/// What is wrong with the stubs of exercise `id`, from their tests' run.
+fn stub_problems(id: &str, tests: &TestsReport) -> Vec<String> {
+    if let Some(error) = &tests.build_error {
+        return vec![format!(
+            "{id}: the stub does not compile: {}",
+            error.lines().next().unwrap_or_default()
+        )];
+    }
+    let mut problems = Vec::new();
+    if tests.tests.is_empty() {
+        problems.push(format!("{id}: the stub has no tests"));
+    }
+    let passing: Vec<&str> = tests
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Passed)
+        .map(|t| t.name.as_str())
+        .collect();
+    if !passing.is_empty() {
+        problems.push(format!(
+            "{id}: {} test points on the stub; these tests pass without any work: {}. \
+             Make each call what the student writes (a stub's todo!() then fails it), or \
+             give the stub a body that fails it",
+            short(tests.points),
+            passing.join(", ")
+        ));
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -317,5 +335,41 @@ mod tests {
             "{problems:#?}"
         );
         assert!(solution_problems(&fixtures::perfect().exercises[0]).is_empty());
+    }
+
+    #[test]
+    fn a_test_that_passes_on_the_stubs_is_a_problem_that_says_how_to_fix_it() {
+        let mut tests = fixtures::perfect().exercises[0].tests.clone();
+        assert!(stub_problems("ex01", &tests)
+            .iter()
+            .any(|p| p.contains("these tests pass without any work")));
+        for t in &mut tests.tests {
+            t.status = TestStatus::Failed;
+        }
+        tests.points = 0.0;
+        assert_eq!(stub_problems("ex01", &tests), Vec::<String>::new());
+        tests.tests[0].status = TestStatus::Passed;
+        tests.points = tests.tests[0].max_points;
+        let problems = stub_problems("ex01", &tests);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        let name = &tests.tests[0].name;
+        assert!(
+            problems[0].contains(&format!("these tests pass without any work: {name}.")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[0].contains("todo!() then fails it"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn stubs_that_do_not_compile_say_only_that() {
+        let mut tests = fixtures::perfect().exercises[0].tests.clone();
+        tests.build_error = Some("error[E0425]: cannot find value `x`\n --> src/lib.rs".into());
+        assert_eq!(
+            stub_problems("ex01", &tests),
+            ["ex01: the stub does not compile: error[E0425]: cannot find value `x`"]
+        );
     }
 }
