@@ -5,6 +5,7 @@
 //! - [`cli`]: the command line (clap); only [`commands`] sees it;
 //! - [`commands`]: one module per subcommand;
 //! - [`grade`]: the grading loop, gathered into the [`model`];
+//! - [`release`]: the student repository and GitHub Classroom's workflow;
 //! - [`report`]: the model rendered (human, JSON, JUnit, Gradescope, GitHub
 //!   Classroom, HTML) and the progress line;
 //! - [`judge`]: observations judged on measurements, no I/O;
@@ -21,6 +22,7 @@ pub mod course;
 pub mod grade;
 pub mod judge;
 pub mod model;
+pub mod release;
 pub mod report;
 pub mod runner;
 pub mod sandbox;

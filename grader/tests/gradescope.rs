@@ -237,6 +237,16 @@ fn set_up(autograder: &Path) -> u32 {
     }
 }
 
+/// Runs that could not grade: 0 of the course's maximum.
+fn check_zero_of_the_maximum(ungraded: &[&Value]) {
+    let maximum = grader::release::course_maximum(&support::course());
+    for results in ungraded {
+        assert_eq!(results["score"], 0.0, "{results}");
+        let max = results["tests"][0]["max_score"].as_f64();
+        assert_eq!(max, Some(maximum), "{results}");
+    }
+}
+
 /// The stubs: valid results, no points, and each failure says why.
 fn check_stubs(stubs: &Value) {
     let tests = check_spec(stubs);
@@ -329,6 +339,7 @@ fn the_autograder_grades_end_to_end() {
     // A submission without the repository's layout.
     let empty = run(&autograder, "an empty upload", None);
     check_spec(&empty);
+    check_zero_of_the_maximum(&[&unset, &empty]);
     assert!(
         empty["output"].as_str().unwrap().contains("exercises/"),
         "{empty}"

@@ -18,6 +18,7 @@ const LAYERS: &[&str] = &[
     "judge",
     "report",
     "grade",
+    "release",
     "cli",
     "commands",
 ];

@@ -156,3 +156,112 @@ fn an_edited_instructor_file_shows_in_the_report() {
             > 1
     );
 }
+
+/// Every point course.yaml gives, read from the YAML itself.
+fn course_maximum() -> f64 {
+    let text = fs::read_to_string(repo_root().join("course.yaml")).unwrap();
+    let course: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let exercises = course["exercises"].as_sequence().unwrap();
+    let points = |v: &serde_yaml::Value| v.as_f64().unwrap();
+    exercises
+        .iter()
+        .map(|ex| {
+            let observations = ex["observations"].as_sequence().map_or(0.0, |os| {
+                os.iter().map(|o| points(&o["points"])).sum::<f64>()
+            });
+            points(&ex["test_points"]) + observations
+        })
+        .sum()
+}
+
+/// A result as the reporter reads it: base64 of JSON.
+fn decoded(base64: &str) -> Value {
+    let mut decode = std::process::Command::new("base64");
+    decode.arg("-d").stdin(std::process::Stdio::piped());
+    decode.stdout(std::process::Stdio::piped());
+    let mut child = decode.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), base64.as_bytes()).unwrap();
+    #[allow(clippy::disallowed_methods)] // base64 of a short text ends by itself
+    let out = child.wait_with_output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A result that records 0 of the course's maximum, saying `why`.
+fn assert_zero_of_the_maximum(result: &Value, why: &str) {
+    assert_eq!(result["status"], "error", "{result}");
+    assert_eq!(
+        result["max_score"].as_f64(),
+        Some(course_maximum()),
+        "{result}"
+    );
+    let tests = result["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 1, "{result}");
+    assert_eq!(
+        (&tests[0]["status"], tests[0]["score"].as_f64()),
+        (&Value::from("error"), Some(0.0))
+    );
+    let message = tests[0]["message"].as_str().unwrap();
+    assert!(message.contains(why), "{message}");
+}
+
+/// When the grader does not build, the workflow's Grade step fails but still
+/// hands Classroom's reporter 0 of the course's maximum and why; when the
+/// step does not finish at all, the reporter's own fallback does.
+#[test]
+fn the_classroom_workflow_reports_zero_of_the_maximum_when_it_cannot_grade() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("student-repo");
+    release(&out);
+    let text = fs::read_to_string(out.join(".github/workflows/classroom.yml")).unwrap();
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+        .as_sequence()
+        .unwrap();
+    let grade = steps.iter().find(|s| s["id"] == "grader").unwrap();
+    assert_eq!(grade["shell"], "bash");
+
+    // A cargo that cannot build the grader, first on PATH.
+    let bin = dir.path().join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    fs::write(
+        &cargo,
+        "#!/bin/sh\necho 'error: could not compile `grader`' >&2\nexit 101\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&cargo, fs::Permissions::from_mode(0o755)).unwrap();
+    let github_env = dir.path().join("github_env");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    // As GitHub runs `shell: bash`.
+    let step = Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+        .arg(grade["run"].as_str().unwrap())
+        .current_dir(&out)
+        .env("PATH", path)
+        .env("GITHUB_ENV", &github_env)
+        .env_remove("CARGO_TARGET_DIR")
+        .assert()
+        .code(1);
+    let said = String::from_utf8_lossy(&step.get_output().stdout).to_string();
+    assert!(said.contains("The grader did not build"), "{said}");
+
+    let env = fs::read_to_string(&github_env).unwrap();
+    let variable = |name: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {env}"))
+            .to_owned()
+    };
+    assert_eq!(variable("GRADER_RUNNERS"), "grading");
+    assert_zero_of_the_maximum(&decoded(&variable("GRADING_RESULTS")), "did not build");
+
+    let reporter = steps.last().unwrap();
+    assert_eq!(reporter["if"], "always()");
+    assert_eq!(
+        reporter["with"]["runners"],
+        "${{ env.GRADER_RUNNERS || 'notrun' }}"
+    );
+    let not_run = reporter["env"]["NOTRUN_RESULTS"].as_str().unwrap();
+    assert_zero_of_the_maximum(&decoded(not_run), "did not run or did not finish");
+}

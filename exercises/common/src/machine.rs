@@ -402,7 +402,7 @@ fn find_cgroups(
             if let Some(limit) = limit {
                 readable = true;
                 if let Some(cores) = limit {
-                    if tightest.as_ref().map_or(true, |(t, _)| cores < *t) {
+                    if tightest.as_ref().is_none_or(|(t, _)| cores < *t) {
                         tightest = Some((cores, dir.clone()));
                     }
                 }

@@ -15,7 +15,7 @@ pub enum FormatOpt {
     Junit,
     /// Gradescope's results.json.
     Gradescope,
-    /// The result JSON GitHub Classroom's autograding reporter reads.
+    /// What GitHub Classroom's autograding reporter reads: `$GITHUB_ENV` lines, a runner per scoring unit.
     Github,
     /// One self-contained HTML page with the schedules and speedups drawn.
     Html,

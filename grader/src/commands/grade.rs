@@ -32,7 +32,7 @@ pub fn run(args: &GradeArgs) -> anyhow::Result<u8> {
     let progress = progress::Progress::stderr();
     let mut report = grade::grade(&course, &options, &progress)?;
     drop(progress);
-    report.instructor_files = workspace::release::instructor_files(&course, &options.source)?;
+    report.instructor_files = crate::release::instructor_files(&course, &options.source)?;
     let detail = report::Detail {
         verbose: args.verbose,
     };

@@ -2,13 +2,13 @@
 //!
 //! The zip holds `setup.sh` (run once when Gradescope builds the image),
 //! `run_autograder` (run once per submission) and `course/`: the student
-//! release of the course ([`crate::workspace::release`]), so the image never holds the
+//! release of the course ([`crate::release`]), so the image never holds the
 //! reference solutions. `AUTOGRADER_ROOT` stands in for `/autograder`, so a
 //! test can unpack the zip anywhere and run it end to end.
 
 use crate::course::Course;
+use crate::release::{self, Content};
 use crate::workspace::manifest::MANIFEST_FILE;
-use crate::workspace::release::{self, Content};
 use anyhow::Context;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -17,14 +17,12 @@ use zip::write::SimpleFileOptions;
 
 /// Where the course goes inside the zip (and in `/autograder/source`).
 pub const COURSE_DIR: &str = "course";
-/// The toolchain installed when the course names no `rust-version`.
-const DEFAULT_TOOLCHAIN: &str = "stable";
 
 /// Write the autograder zip; returns its size in bytes.
 pub fn write_zip(course_root: &Path, course: &Course, out: &Path) -> anyhow::Result<u64> {
     let files = release::plan(course_root, course)?;
     let manifest = release::manifest(&files)?;
-    let toolchain = rust_version(course_root)?.unwrap_or_else(|| DEFAULT_TOOLCHAIN.to_owned());
+    let toolchain = release::toolchain(course_root)?;
     let file =
         std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut zip = zip::ZipWriter::new(file);
@@ -40,7 +38,9 @@ pub fn write_zip(course_root: &Path, course: &Course, out: &Path) -> anyhow::Res
         SETUP_SH.replace("{toolchain}", &toolchain).as_bytes(),
         executable,
     )?;
-    add("run_autograder", RUN_AUTOGRADER.as_bytes(), executable)?;
+    let max_score = release::course_maximum(course).to_string();
+    let run_autograder = RUN_AUTOGRADER.replace("{max_score}", &max_score);
+    add("run_autograder", run_autograder.as_bytes(), executable)?;
     for file in &files {
         let (bytes, options) = match &file.content {
             Content::Copy(from) => {
@@ -66,24 +66,6 @@ pub fn write_zip(course_root: &Path, course: &Course, out: &Path) -> anyhow::Res
     Ok(std::fs::metadata(out)
         .with_context(|| format!("cannot read {}", out.display()))?
         .len())
-}
-
-/// The workspace's `rust-version`, the oldest toolchain the course builds with.
-fn rust_version(course_root: &Path) -> anyhow::Result<Option<String>> {
-    let path = course_root.join("Cargo.toml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let document: toml_edit::DocumentMut = text
-        .parse()
-        .with_context(|| format!("cannot read {} as TOML", path.display()))?;
-    let version = document
-        .get("workspace")
-        .and_then(|w| w.get("package"))
-        .and_then(|p| p.get("rust-version"))
-        .or_else(|| document.get("package").and_then(|p| p.get("rust-version")))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
-    Ok(version)
 }
 
 /// Run once, as root, when Gradescope builds the image.
@@ -117,6 +99,13 @@ if ! command -v cargo >/dev/null 2>&1; then
   chmod -R a+rX /usr/local/rustup /usr/local/cargo
   export PATH="/usr/local/cargo/bin:$PATH"
 fi
+# Cargo.toml's rust-version, which the locked crates need, whatever the
+# image's default toolchain is.
+if command -v rustup >/dev/null 2>&1; then
+  echo "== installing Rust $TOOLCHAIN (Cargo.toml's rust-version) with rustup"
+  rustup toolchain install "$TOOLCHAIN" --profile minimal
+  export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
+fi
 if ! command -v bwrap >/dev/null 2>&1; then
   echo "== installing bubblewrap (the grader's sandbox for student code)"
   apt-get update -q && apt-get install -y -q bubblewrap
@@ -125,6 +114,7 @@ fi
   echo "export PATH=\"$(dirname "$(command -v cargo)"):\$PATH\""
   if [ -n "${RUSTUP_HOME:-}" ]; then echo "export RUSTUP_HOME=\"$RUSTUP_HOME\""; fi
   if [ -n "${CARGO_HOME:-}" ]; then echo "export CARGO_HOME=\"$CARGO_HOME\""; fi
+  if [ -n "${RUSTUP_TOOLCHAIN:-}" ]; then echo "export RUSTUP_TOOLCHAIN=\"$RUSTUP_TOOLCHAIN\""; fi
 } > "$SOURCE/env.sh"
 
 echo "== building the grader"
@@ -145,6 +135,7 @@ write_grading_env() { # BIN_DIR CARGO_HOME [RUSTUP_HOME]
     echo "CARGO=$1/cargo"
     echo "CARGO_HOME=$2"
     if [ -n "${3:-}" ]; then echo "RUSTUP_HOME=$3"; fi
+    if [ -n "${RUSTUP_TOOLCHAIN:-}" ]; then echo "RUSTUP_TOOLCHAIN=$RUSTUP_TOOLCHAIN"; fi
     echo "LANG=C.UTF-8"
   } > "$SOURCE/grading-env"
 }
@@ -253,6 +244,8 @@ COURSE="$SOURCE/course"
 RESULTS="$ROOT/results"
 WORK="$ROOT/work"
 GRADER="$SOURCE/bin/grader"
+# The course's maximum, all of which a run that could not grade loses.
+MAX_SCORE="{max_score}"
 mkdir -p "$RESULTS"
 [ -f "$SOURCE/env.sh" ] && . "$SOURCE/env.sh"
 user=$(cat "$SOURCE/grading-user" 2>/dev/null || true)
@@ -270,10 +263,13 @@ json_string() {
   printf '"%s"' "$s"
 }
 
-# results.json for a run that could not grade: score 0 and why.
+# results.json for a run that could not grade: 0 of the course's maximum,
+# and why, in the output and in the one test that carries the maximum.
 could_not_grade() {
-  printf '{"score": 0, "output_format": "text", "output": %s, "tests": []}\n' \
-    "$(json_string "The autograder could not grade this submission. $1")" > "$RESULTS/results.json"
+  local why
+  why=$(json_string "The autograder could not grade this submission. $1")
+  printf '{"score": 0, "output_format": "text", "output": %s, "tests": [{"name": "grading", "score": 0, "max_score": %s, "status": "failed", "output": %s, "output_format": "text", "visibility": "visible"}]}\n' \
+    "$why" "$MAX_SCORE" "$why" > "$RESULTS/results.json"
   echo "$1"
 }
 

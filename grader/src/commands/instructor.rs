@@ -4,8 +4,8 @@
 use crate::cli::{GradescopeArgs, ReleaseArgs, ReportArgs, SlurmArgs};
 use crate::commands::{gradescope as autograder, slurm};
 use crate::course::load_course;
+use crate::release;
 use crate::workspace::manifest::MANIFEST_FILE;
-use crate::workspace::release;
 use crate::{report, EXIT_OK};
 
 /// `grader report REPORT.json --format F`: render a saved report.

@@ -65,7 +65,7 @@ pub fn check(c: &Check, m: &Measurements) -> CheckResult {
         .filter_map(spread)
         .reduce(f64::max);
     result.passed =
-        c.at_least.map_or(true, |lo| value >= lo) && c.at_most.map_or(true, |hi| value <= hi);
+        c.at_least.is_none_or(|lo| value >= lo) && c.at_most.is_none_or(|hi| value <= hi);
     result.summary = describe(c, metric, per, value, m.time_unit_seconds);
     result
 }
@@ -94,7 +94,7 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 0 {
+    if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     } else {
         sorted[mid]

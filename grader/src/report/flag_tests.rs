@@ -80,7 +80,17 @@ fn a_strict_grading_says_the_points_are_withheld_and_why() {
         Format::Github,
         Format::Html,
     ] {
-        let text = flat(&render(format, &report));
+        let text = match format {
+            // The reporter reads each runner's result as base64: read the results.
+            Format::Github => serde_json::to_string(
+                &crate::report::github::runners(&report)
+                    .into_iter()
+                    .map(|r| r.result)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            _ => flat(&render(format, &report)),
+        };
         for expected in ["20 points are withheld", "lib.rs:12", "print!/println!"] {
             assert!(
                 text.contains(expected),

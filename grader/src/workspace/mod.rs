@@ -8,7 +8,6 @@
 
 mod copy;
 pub mod manifest;
-pub mod release;
 pub mod scan;
 mod seal;
 

@@ -101,7 +101,7 @@ pub fn render(graded: &[Graded], not_graded: &[NotGraded]) -> anyhow::Result<Str
     }
     for n in not_graded {
         let mut row = vec![n.id.clone()];
-        row.extend(std::iter::repeat(String::new()).take(ids.len() + 2));
+        row.extend(std::iter::repeat_n(String::new(), ids.len() + 2));
         row.push("not-graded".to_owned());
         writer.write_record(&row)?;
     }

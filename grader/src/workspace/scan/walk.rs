@@ -531,7 +531,7 @@ impl Walk<'_> {
         if let Some(qself) = qself {
             self.visit_type(&qself.ty);
         }
-        if qself.map_or(true, |q| q.position > 0) {
+        if qself.is_none_or(|q| q.position > 0) {
             self.check_path(path, at);
         }
         for segment in &path.segments {

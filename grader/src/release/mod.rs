@@ -6,6 +6,8 @@
 //! solutions), a README for students, GitHub Classroom's workflow, and the
 //! SHA-256 manifest of every instructor-owned file ([`crate::workspace::manifest`]).
 
+pub mod classroom;
+
 use crate::course::Course;
 use crate::model::InstructorFiles;
 use crate::workspace::manifest::{sha256_hex, Manifest, MANIFEST_FILE};
@@ -104,7 +106,7 @@ pub fn plan(course_root: &Path, course: &Course) -> anyhow::Result<Vec<ReleaseFi
     );
     add(
         WORKFLOW_PATH.to_owned(),
-        Content::Text(CLASSROOM_WORKFLOW.to_owned()),
+        Content::Text(crate::release::classroom::workflow(course_root, course)?),
     );
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -211,6 +213,33 @@ pub fn write(course_root: &Path, course: &Course, out: &Path) -> anyhow::Result<
     Ok(files.len() + 1)
 }
 
+/// The toolchain to install where the course is graded: the workspace's
+/// `rust-version` (the oldest the locked crates build with, as
+/// grader/tests/toolchain.rs checks), or `stable` when there is none.
+pub fn toolchain(course_root: &Path) -> anyhow::Result<String> {
+    let path = course_root.join("Cargo.toml");
+    let text = match fs::read_to_string(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok("stable".to_owned()),
+        read => read.with_context(|| format!("cannot read {}", path.display()))?,
+    };
+    let document: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("cannot read {} as TOML", path.display()))?;
+    let version = document
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("rust-version"))
+        .or_else(|| document.get("package").and_then(|p| p.get("rust-version")))
+        .and_then(|v| v.as_str());
+    Ok(version.unwrap_or("stable").to_owned())
+}
+
+/// The course's maximum: every test and observation point. What a grading
+/// that could not happen records 0 of.
+pub fn course_maximum(course: &Course) -> f64 {
+    course.exercises.iter().map(|e| e.max_points(true)).sum()
+}
+
 /// `a/b/c` on every platform.
 fn slashed(path: &Path) -> String {
     path.components()
@@ -276,91 +305,3 @@ prints the full report (every reason and hint) in the Actions log, and sends the
 to GitHub Classroom. Observations the runner's machine cannot show (too few cores, too
 noisy to judge) are reported as the machine's limits, not as your mistakes.
 "#;
-
-/// GitHub Classroom's workflow: its own shape (the name, the triggers, the
-/// bot guard), one grading whose GitHub result goes to Classroom's reporter
-/// and whose human report is printed in the same step.
-const CLASSROOM_WORKFLOW: &str = r#"name: Autograding Tests
-'on':
-- push
-- workflow_dispatch
-- repository_dispatch
-permissions:
-  checks: write
-  actions: read
-  contents: read
-jobs:
-  run-autograding-tests:
-    runs-on: ubuntu-latest
-    if: github.actor != 'github-classroom[bot]'
-    steps:
-    - name: Checkout code
-      uses: actions/checkout@v4
-    - name: Cache cargo
-      uses: actions/cache@v4
-      with:
-        path: |
-          ~/.cargo/registry
-          ~/.cargo/git
-          target
-        key: grader-${{ runner.os }}-${{ hashFiles('Cargo.lock') }}
-    - name: Grade
-      id: grader
-      shell: bash
-      run: |
-        cargo build --release --locked -p grader
-        # One grading: its JSON report becomes the human report in this log
-        # and the result GitHub Classroom's reporter reads.
-        status=0
-        ./target/release/grader grade --format json --out target/grade.json || status=$?
-        if [ -f target/grade.json ]; then
-          ./target/release/grader report target/grade.json --format human
-          ./target/release/grader report target/grade.json --format github --out target/github.json
-        else
-          echo "The grader could not grade this repository (exit code $status): see the error above."
-          printf '{"version":1,"status":"error","max_score":0,"tests":[{"name":"grading","status":"error","score":0,"message":"The grader could not run (exit code %s): see the Grade step of the Actions log."}]}\n' "$status" > target/github.json
-        fi
-        echo "result=$(base64 -w0 target/github.json)" >> "$GITHUB_OUTPUT"
-    - name: Autograding Reporter
-      uses: classroom-resources/autograding-grading-reporter@v1
-      env:
-        GRADER_RESULTS: "${{ steps.grader.outputs.result }}"
-      with:
-        runners: grader
-"#;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_workflow_has_classrooms_shape() {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(CLASSROOM_WORKFLOW).unwrap();
-        assert_eq!(yaml["name"], "Autograding Tests");
-        let on: Vec<_> = yaml["on"].as_sequence().unwrap().iter().collect();
-        for trigger in ["push", "workflow_dispatch", "repository_dispatch"] {
-            assert!(on.iter().any(|t| *t == trigger), "{trigger}");
-        }
-        let job = &yaml["jobs"]["run-autograding-tests"];
-        assert_eq!(job["if"], "github.actor != 'github-classroom[bot]'");
-        let steps = job["steps"].as_sequence().unwrap();
-        let uses: Vec<_> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
-        assert_eq!(
-            uses,
-            [
-                "actions/checkout@v4",
-                "actions/cache@v4",
-                "classroom-resources/autograding-grading-reporter@v1"
-            ]
-        );
-        let reporter = steps.last().unwrap();
-        assert_eq!(reporter["with"]["runners"], "grader");
-        assert_eq!(
-            reporter["env"]["GRADER_RESULTS"],
-            "${{ steps.grader.outputs.result }}"
-        );
-        let grade = steps.iter().find(|s| s["id"] == "grader").unwrap();
-        let run = grade["run"].as_str().unwrap();
-        assert!(run.contains("--format human") && run.contains("--format github"));
-    }
-}
