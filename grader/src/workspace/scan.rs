@@ -32,8 +32,7 @@ const COMPUTED_INCLUDE: &str = "include!/include_str!/include_bytes! of a comput
 const LIBTEST_WORDS_FOUND: &str = "libtest's own report lines in a string";
 const EXTERN: &str = "an extern block or function";
 const LINKER: &str = "#[link_section], #[no_mangle] or #[export_name]";
-/// Also how `grader check` sees that a reference solution starts processes.
-pub const COMMAND: &str = "std::process::Command in an exercise whose lesson starts no processes";
+const COMMAND: &str = "std::process::Command in an exercise whose lesson starts no processes";
 
 /// Flag every `.rs` file under `src_dir`, except the `given` files (the
 /// instructor's, absolute paths). Paths in flags are relative to `root`.
