@@ -1,5 +1,5 @@
 use super::manifests::{parsed, targets};
-use super::sources::{named_section, readme_headings, todo_messages};
+use super::sources::{named_section, names_command, readme_headings, todo_messages};
 use super::*;
 
 /// This course's files, as `grader check` reads them.
@@ -346,4 +346,15 @@ fn readme_headings_skip_code_blocks() {
         readme_headings(readme),
         ["Title", "1. Counting down", "Deep"]
     );
+}
+
+#[test]
+fn a_command_is_a_name_not_a_word_in_a_comment_or_string() {
+    let text = "// a Command in a comment\nconst S: &str = \"Command\";\nfn f() {\n    { let c = std::process::Command::new(\"w\"); }\n}\n";
+    assert_eq!(names_command(text), Some(4));
+    assert_eq!(
+        names_command("use std::os::unix::process::CommandExt;"),
+        Some(1)
+    );
+    assert_eq!(names_command("// Command\nfn f() {}"), None);
 }
