@@ -20,7 +20,7 @@ use crate::scan;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
-use common::machine::{Contention, Facts};
+use common::machine::{Contention, Facts, Sources};
 use common::observe::Measurements;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -151,6 +151,9 @@ pub struct Grader<'a> {
     facts: Facts,
     /// What other programs did during each harness run.
     while_measuring: Mutex<Vec<Contention>>,
+    /// Where the harnesses read those figures (the box may see less than
+    /// the grader): the last run's, for the report's machine facts.
+    harness_sources: Mutex<Option<Sources>>,
     progress: &'a Progress,
     /// `--strict`: flagged exercises earn nothing.
     strict: bool,
@@ -207,6 +210,7 @@ impl<'a> Grader<'a> {
             },
             facts,
             while_measuring: Mutex::new(Vec::new()),
+            harness_sources: Mutex::new(None),
             progress,
             strict: false,
         })
@@ -416,6 +420,12 @@ impl<'a> Grader<'a> {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(c);
         }
+        if let Some(sources) = m.machine.as_ref().and_then(|f| f.sources.clone()) {
+            *self
+                .harness_sources
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(sources);
+        }
         Ok(m)
     }
 
@@ -507,6 +517,19 @@ impl<'a> Grader<'a> {
             .ok()
     }
 
+    /// The grader's facts, with the sources the harnesses read their
+    /// contention from when one ran.
+    fn machine_facts(&self) -> Facts {
+        let harness = self
+            .harness_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        Facts {
+            sources: harness.clone().or_else(|| self.facts.sources.clone()),
+            ..self.facts.clone()
+        }
+    }
+
     /// The whole run's report.
     pub fn report(&self, run: Run, observations_measured: bool) -> GradeReport {
         let exercises = run.exercises;
@@ -517,7 +540,7 @@ impl<'a> Grader<'a> {
                 cores: self.rules.cores,
                 time_unit_ms: self.env.time_unit_ms,
                 repeats: self.env.repeats,
-                facts: Some(self.facts.clone()),
+                facts: Some(self.machine_facts()),
                 while_measuring: Contention::total(
                     self.while_measuring
                         .lock()
