@@ -361,6 +361,36 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_stretch_counts_only_what_shared_the_cpu() {
+        // /proc/stat and the cgroup's cpu.pressure before and after 2 s of a
+        // harness crunching on CPU 0 (1.98 s of CPU) while `yes` ran on CPU 1
+        // and a short job on CPU 0 took 0.04 s, making the harness wait 0.03 s.
+        let before = "cpu  10000 0 2000 50000 100 0 10 0 0 0\n\
+                      cpu0 5000 0 1000 25000 50 0 5 0 0 0\n\
+                      cpu1 5000 0 1000 25000 50 0 5 0 0 0\n";
+        let after = "cpu  10398 0 2004 50000 100 0 10 0 0 0\n\
+                     cpu0 5200 0 1002 25000 50 0 5 0 0 0\n\
+                     cpu1 5198 0 1002 25000 50 0 5 0 0 0\n";
+        let psi = |total: u64| format!("some avg10=1.00 avg60=0.50 avg300=0.10 total={total}\n");
+        let waited = super::super::pressure_some_seconds(&psi(2_030_000)).unwrap()
+            - super::super::pressure_some_seconds(&psi(2_000_000)).unwrap();
+        let own = files(&[
+            ("/job/cgroup.events", "populated 1\n"),
+            ("/job/cpu.pressure", &psi(2_000_000)),
+        ]);
+        let pinned = Scope::new(Some(before), Some("0"), 1, Some(Path::new("/job")), own);
+        let busy = pinned.busy_seconds(after).unwrap() - pinned.busy_seconds(before).unwrap();
+        assert!((busy - 2.02).abs() < 1e-9);
+        let others = pinned.others_cpu_seconds(busy, 1.98, 2.0, Some(waited));
+        assert!((others - 0.03).abs() < 1e-9, "{others}");
+        // Counted on every CPU, as before, `yes` was most of a core.
+        let everywhere = scope(None, 2);
+        let busy =
+            everywhere.busy_seconds(after).unwrap() - everywhere.busy_seconds(before).unwrap();
+        assert!((everywhere.others_cpu_seconds(busy, 1.98, 2.0, None) - 2.04).abs() < 1e-9);
+    }
+
+    #[test]
     fn a_quota_leaves_the_cpus_it_cannot_use_to_others() {
         // A 2-core quota on 8 CPUs, 1 s: others used 7 of them; at most one
         // of this process's 2 cores.
