@@ -4,8 +4,9 @@
 //! what the rest of the machine does for a moment on the CPUs and in the
 //! cgroup this process can use (as a harness does, and it says where each
 //! figure was read: `common::machine::Sources`), and judges it with the same
-//! limits the verdicts use (course.yaml's `defaults`). It only reads; it
-//! always exits 0.
+//! limits the verdicts use (course.yaml's `defaults`). It changes nothing
+//! (where the pressure is its cgroup's own it computes while it samples, see
+//! [`watch`]); it always exits 0.
 
 use crate::cli::CourseArgs;
 use crate::course::Course;
