@@ -428,6 +428,7 @@ fn doctor_reports_the_machine_and_exits_0_also_on_one_core() {
         "CPU quota ",
         "time unit ",
         "right now ",
+        "read from   others' CPU: /proc/stat cpu",
         "verdict ",
     ] {
         assert!(text.contains(line), "no {line:?} in\n{text}");
@@ -442,6 +443,13 @@ fn doctor_reports_the_machine_and_exits_0_also_on_one_core() {
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(text.contains("cores       1 usable"), "{text}");
+    // Only CPU 0 is shared with what runs there.
+    assert!(
+        text.contains(
+            "others' CPU: /proc/stat cpu0 (the CPUs this process may run on), out of 1 core"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("too few cores for threads-crunch-in-parallel"),
         "{text}"

@@ -9,10 +9,15 @@
 //!   cgroup v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`) and
 //!   `available_parallelism`, which takes both into account;
 //! - [`Contention`], for a stretch of time measured with a [`Probe`]: the CPU
-//!   seconds the rest of the machine used meanwhile (`/proc/stat` busy time
-//!   minus this process's own CPU time), the seconds during which some task
-//!   waited for a CPU (`/proc/pressure/cpu`, "some"), and the seconds the CPU
-//!   quota held this process back (its cgroup's `cpu.stat`).
+//!   seconds other programs took from the CPUs this process can use
+//!   (`/proc/stat` busy time of the CPUs of its affinity minus its own CPU
+//!   time), the seconds during which some task waited for a CPU ("some" of
+//!   its own cgroup's `cpu.pressure`, else of `/proc/pressure/cpu`), and the
+//!   seconds the CPU quota held this process back (its cgroup's `cpu.stat`).
+//!   [`scope`] decides what those figures cover, and [`Sources`] (in the
+//!   facts) records where they were read: programs on CPUs this grading
+//!   cannot use, and a container's neighbours that never made it wait, are
+//!   never counted against it.
 //!
 //! Every figure that cannot be read on this machine (another OS, no pressure
 //! accounting, no cgroup) is `None`: unknown, never zero. `/proc/stat` counts
@@ -20,16 +25,20 @@
 //! time is coarse and may even come out slightly negative; add several
 //! stretches up before judging them.
 
+mod scope;
+
+pub use scope::Sources;
+
+use scope::Scope;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The kernel's `USER_HZ`: `/proc/stat` counts in hundredths of a second on
 /// every architecture Rust targets on Linux.
 const STAT_TICKS_PER_SECOND: f64 = 100.0;
 const PROC_STAT: &str = "/proc/stat";
-const PROC_PRESSURE_CPU: &str = "/proc/pressure/cpu";
 const PROC_SELF_STATUS: &str = "/proc/self/status";
 const PROC_SELF_STAT: &str = "/proc/self/stat";
 /// The unit of `/proc/<pid>/stat`'s times: USER_HZ, 100 on every Linux.
@@ -55,6 +64,10 @@ pub struct Facts {
     /// The CPU quota; `None` when it could not be read.
     #[serde(default)]
     pub quota: Option<Quota>,
+    /// Where the contention figures of the run were read; absent from files
+    /// of older harnesses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Sources>,
 }
 
 /// A CPU quota of a cgroup this process belongs to.
@@ -72,12 +85,15 @@ pub struct Quota {
 pub struct Contention {
     /// The stretch's wall-clock seconds.
     pub seconds: f64,
-    /// CPU seconds the rest of the machine used: its busy time (including
-    /// time a hypervisor gave to other machines) minus this process's CPU
-    /// time. In 10 ms ticks, so coarse over short stretches.
+    /// CPU seconds other programs took from the cores this process can use:
+    /// the busy time of the CPUs it may run on (including time a hypervisor
+    /// gave to other machines) minus its own CPU time, as far as [`scope`]
+    /// counts it. In 10 ms ticks, so coarse over short stretches.
     #[serde(default)]
     pub others_cpu_seconds: Option<f64>,
-    /// Seconds during which at least one task waited for a CPU.
+    /// Seconds during which at least one task waited for a CPU: of this
+    /// process's cgroup where its own pressure is readable, else of the
+    /// whole machine ([`Sources::pressure`]).
     #[serde(default)]
     pub cpu_pressure_seconds: Option<f64>,
     /// Seconds this process's cgroup was throttled by its CPU quota.
@@ -178,10 +194,12 @@ impl Probe {
         let end = Counters::read();
         let delta = |f: fn(&Counters) -> Option<f64>| Some(f(&end)? - f(&self.counters)?);
         let own = end.own_cpu_seconds - self.counters.own_cpu_seconds;
+        let pressure = delta(|c| c.pressure_some_seconds);
         Contention {
             seconds,
-            others_cpu_seconds: delta(|c| c.machine_busy_seconds).map(|busy| round(busy - own)),
-            cpu_pressure_seconds: delta(|c| c.pressure_some_seconds).map(round),
+            others_cpu_seconds: delta(|c| c.busy_seconds)
+                .map(|busy| round(scope().others_cpu_seconds(busy, own, seconds, pressure))),
+            cpu_pressure_seconds: pressure.map(round),
             throttled_seconds: delta(|c| c.throttled_seconds).map(round),
             own_cpu_seconds: Some(round(own)),
         }
@@ -195,7 +213,8 @@ fn round(x: f64) -> f64 {
 
 /// The cumulative counters a [`Probe`] subtracts.
 struct Counters {
-    machine_busy_seconds: Option<f64>,
+    /// The busy time of the CPUs [`scope`] counts.
+    busy_seconds: Option<f64>,
     own_cpu_seconds: f64,
     pressure_some_seconds: Option<f64>,
     throttled_seconds: Option<f64>,
@@ -204,15 +223,19 @@ struct Counters {
 impl Counters {
     fn read() -> Counters {
         Counters {
-            machine_busy_seconds: read(PROC_STAT).as_deref().and_then(busy_seconds),
+            busy_seconds: read(PROC_STAT)
+                .as_deref()
+                .and_then(|stat| scope().busy_seconds(stat)),
             // A worker process's CPU is ours too (ex03, ex04 start them): it
             // joins the children's times once the worker has been waited for.
-            own_cpu_seconds: crate::observe::cpu_time().as_secs_f64()
+            own_cpu_seconds: cpu_time().as_secs_f64()
                 + read(PROC_SELF_STAT)
                     .as_deref()
                     .and_then(children_cpu_seconds)
                     .unwrap_or(0.0),
-            pressure_some_seconds: read(PROC_PRESSURE_CPU)
+            pressure_some_seconds: scope()
+                .pressure_file()
+                .and_then(read)
                 .as_deref()
                 .and_then(pressure_some_seconds),
             throttled_seconds: cgroups().throttle.as_ref().and_then(Throttle::seconds),
@@ -225,12 +248,24 @@ impl Facts {
     pub fn read() -> Facts {
         let status = read(PROC_SELF_STATUS);
         let affinity = status.as_deref().and_then(allowed_cpus);
+        let throttle = cgroups().throttle.as_ref().map(Throttle::source);
         Facts {
-            available_parallelism: crate::observe::cores(),
+            available_parallelism: cores(),
             online_cpus: read(PROC_STAT).as_deref().and_then(online_cpus),
             affinity_cpus: affinity.as_deref().and_then(count_cpus),
             affinity,
             quota: cgroups().quota.clone(),
+            sources: Some(scope().sources(throttle)),
+        }
+    }
+
+    /// The CPUs the rest of the machine shared with this run, on which its
+    /// others' CPU time counts: [`Sources::shared_cpus`], or every online
+    /// CPU for files of older harnesses, which counted machine-wide.
+    pub fn shared_cpus(&self) -> Option<usize> {
+        match &self.sources {
+            Some(sources) => Some(sources.shared_cpus),
+            None => self.online_cpus,
         }
     }
 
@@ -256,16 +291,43 @@ impl Facts {
     }
 }
 
+/// The CPU time this process has used so far, on all its threads.
+pub fn cpu_time() -> Duration {
+    cpu_time::ProcessTime::try_now()
+        .map(|t| t.as_duration())
+        .unwrap_or_default()
+}
+
+/// How many cores this process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn read(path: impl AsRef<Path>) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// The busy time of all CPUs from `/proc/stat`'s first line: everything but
-/// idle and I/O wait. Guest time is already inside user time; steal (time
-/// a hypervisor gave to other machines) counts as busy, since this machine
-/// could not use it either.
-fn busy_seconds(stat: &str) -> Option<f64> {
-    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+/// What this process's contention figures cover, found once: its affinity
+/// and cgroup do not change during a run.
+fn scope() -> &'static Scope {
+    static SCOPE: OnceLock<Scope> = OnceLock::new();
+    SCOPE.get_or_init(|| {
+        let status = read(PROC_SELF_STATUS);
+        Scope::new(
+            read(PROC_STAT).as_deref(),
+            status.as_deref().and_then(allowed_cpus).as_deref(),
+            cores(),
+            cgroups().v2_dir.as_deref(),
+            |p| read(p),
+        )
+    })
+}
+
+/// The busy time of one `/proc/stat` CPU line (`cpu` or `cpuN`): everything
+/// but idle and I/O wait. Guest time is already inside user time; steal
+/// (time a hypervisor gave to other machines) counts as busy, since this
+/// machine could not use it either.
+fn busy_seconds_of_line(line: &str) -> Option<f64> {
     let ticks: Vec<u64> = line
         .split_whitespace()
         .skip(1)
@@ -316,21 +378,15 @@ fn allowed_cpus(status: &str) -> Option<String> {
 
 /// How many CPUs a kernel CPU list such as `0-3,8,10-11` names.
 fn count_cpus(list: &str) -> Option<usize> {
-    list.split(',')
-        .map(|range| match range.split_once('-') {
-            Some((lo, hi)) => {
-                let (lo, hi): (usize, usize) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
-                hi.checked_sub(lo).map(|d| d + 1)
-            }
-            None => range.trim().parse::<usize>().ok().map(|_| 1),
-        })
-        .sum()
+    scope::parse_cpu_list(list).map(|cpus| cpus.len())
 }
 
 /// The cgroup files this process's CPU is limited by, found once.
 struct Cgroups {
     quota: Option<Quota>,
     throttle: Option<Throttle>,
+    /// This process's cgroup v2 directory, whatever its controllers.
+    v2_dir: Option<PathBuf>,
 }
 
 /// A cgroup's `cpu.stat`, whose throttled time grows while its quota holds
@@ -351,6 +407,11 @@ impl Throttle {
         })?;
         Some(value as f64 / self.per_second)
     }
+
+    /// The file and key, e.g. `/sys/fs/cgroup/cpu.stat throttled_usec`.
+    fn source(&self) -> String {
+        format!("{} {}", self.file.display(), self.key)
+    }
 }
 
 fn cgroups() -> &'static Cgroups {
@@ -361,6 +422,7 @@ fn cgroups() -> &'static Cgroups {
             return Cgroups {
                 quota: None,
                 throttle: None,
+                v2_dir: None,
             };
         };
         find_cgroups(&membership, &mounts, |p| read(p))
@@ -383,11 +445,16 @@ fn find_cgroups(
     mountinfo: &str,
     read: impl Fn(&Path) -> Option<String>,
 ) -> Cgroups {
+    let hierarchies = hierarchies(membership, mountinfo);
     let mut found = Cgroups {
         quota: None,
         throttle: None,
+        v2_dir: hierarchies
+            .iter()
+            .find(|h| h.version == 2)
+            .map(|h| h.dir.clone()),
     };
-    for hierarchy in hierarchies(membership, mountinfo) {
+    for hierarchy in hierarchies {
         let mut dir = hierarchy.dir.clone();
         let mut tightest: Option<(f64, PathBuf)> = None;
         let mut readable = false;
@@ -525,10 +592,11 @@ mod tests {
 
     #[test]
     fn busy_time_is_everything_but_idle_and_iowait() {
-        let busy = busy_seconds(STAT).unwrap();
+        let first = STAT.lines().next().unwrap();
+        let busy = busy_seconds_of_line(first).unwrap();
         assert!((busy - (28524.0 + 5482.0 + 27.0 + 17.0) / 100.0).abs() < 1e-9);
         assert_eq!(online_cpus(STAT), Some(2));
-        assert_eq!(busy_seconds("intr 1\n"), None);
+        assert_eq!(busy_seconds_of_line("cpu0 1 x 3 4"), None);
     }
 
     #[test]
@@ -594,6 +662,8 @@ mod tests {
             throttle.file,
             PathBuf::from("/sys/fs/cgroup/cpu/grading/cpu.stat")
         );
+        // Its cgroup v2 directory, though v2 has no cpu controller here.
+        assert_eq!(found.v2_dir, Some(PathBuf::from("/sys/fs/cgroup/unified")));
     }
 
     #[test]
@@ -612,6 +682,9 @@ mod tests {
         let throttle = found.throttle.unwrap();
         assert_eq!(throttle.file, PathBuf::from("/sys/fs/cgroup/cpu.stat"));
         assert_eq!(throttle.key, "throttled_usec");
+        assert_eq!(throttle.source(), "/sys/fs/cgroup/cpu.stat throttled_usec");
+        // Its own cgroup, where its own pressure is read.
+        assert_eq!(found.v2_dir, Some(PathBuf::from("/sys/fs/cgroup/job")));
     }
 
     #[test]
@@ -695,6 +768,9 @@ mod tests {
         assert!(c.seconds >= 0.005);
         if cfg!(target_os = "linux") {
             assert!(facts.online_cpus.is_some() && c.others_cpu_seconds.is_some());
+            let sources = facts.sources.unwrap();
+            assert!(sources.others_cpu.is_some(), "{sources:?}");
+            assert_eq!(sources.shared_cpus, facts.available_parallelism);
         }
     }
 }

@@ -42,11 +42,15 @@
 //! affinity, quota), `during_run` the contention over the whole run, and every
 //! timing's `contention` one entry per measured repeat, in the order of its
 //! `values` (a timing the harness worked out itself may have none). A figure
-//! that could not be read is `null`, never 0:
+//! that could not be read is `null`, never 0. `machine.sources` says where the
+//! figures were read and what they cover ([`crate::machine::Sources`]):
 //! ```json
 //! { "...": "...",
 //!   "machine": { "available_parallelism": 2, "online_cpus": 2, "affinity": "0-1",
-//!                "affinity_cpus": 2, "quota": { "cores": null, "source": "cgroup v1 cpu.cfs_quota_us" } },
+//!                "affinity_cpus": 2, "quota": { "cores": null, "source": "cgroup v1 cpu.cfs_quota_us" },
+//!                "sources": { "others_cpu": "cpu0-1", "shared_cpus": 2,
+//!                             "pressure": "/proc/pressure/cpu", "own_pressure": false,
+//!                             "throttle": "/sys/fs/cgroup/cpu/cpu.stat throttled_time" } },
 //!   "during_run": { "seconds": 4.2, "others_cpu_seconds": 0.05, "cpu_pressure_seconds": 0.01,
 //!                   "throttled_seconds": 0.0, "own_cpu_seconds": 3.9 },
 //!   "metrics": [
@@ -706,17 +710,10 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     (r, start.elapsed())
 }
 
-/// The CPU time this process has used so far, on all its threads.
-pub fn cpu_time() -> Duration {
-    cpu_time::ProcessTime::try_now()
-        .map(|t| t.as_duration())
-        .unwrap_or_default()
-}
-
-/// How many cores this process may use.
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
+/// The CPU time this process has used so far, and the cores it may use:
+/// the machine's facts, kept here too for the harnesses and exercises that
+/// name them from `observe`.
+pub use crate::machine::{cores, cpu_time};
 
 /// Run student code, turning a panic into its message.
 pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {

@@ -1,9 +1,12 @@
 //! `grader doctor`: can this machine measure the course's timings now?
 //!
 //! It reads the CPU this process may use (cores, affinity, quota), samples
-//! what the rest of the machine does for a moment, and judges it with the
-//! same limits the verdicts use (course.yaml's `defaults`). It only reads;
-//! it always exits 0.
+//! what the rest of the machine does for a moment on the CPUs and in the
+//! cgroup this process can use (as a harness does, and it says where each
+//! figure was read: `common::machine::Sources`), and judges it with the same
+//! limits the verdicts use (course.yaml's `defaults`). It changes nothing
+//! (where the pressure is its cgroup's own it computes while it samples, see
+//! [`watch`]); it always exits 0.
 
 use crate::cli::CourseArgs;
 use crate::course::Course;
@@ -48,9 +51,8 @@ pub fn run(args: &CourseArgs) -> anyhow::Result<u8> {
 /// Read the facts and watch the machine for `sample`.
 pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> {
     let facts = Facts::read();
-    let probe = Probe::start();
-    std::thread::sleep(sample);
-    let sample = probe.stop();
+    let own_pressure = facts.sources.as_ref().is_some_and(|s| s.own_pressure);
+    let sample = watch(sample, own_pressure.then_some(facts.available_parallelism));
     let limits = BusyLimits::from_defaults(&course.defaults);
     let (time_unit_ms, time_unit_source) = match common::observe::env_settings()?.time_unit_ms {
         Some(ms) => (ms, common::TIME_UNIT_ENV.to_owned()),
@@ -75,6 +77,27 @@ pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> 
         time_unit_source,
         skipped_observations,
     })
+}
+
+/// What the rest of the machine does over `sample`. A cgroup's own pressure
+/// shows only its own tasks' waiting, and others count only as far as they
+/// made them wait: with `spinning` threads computing meanwhile, as a
+/// harness's timing does, it shows what a timing would suffer; asleep, it
+/// would show nothing.
+fn watch(sample: Duration, spinning: Option<usize>) -> Contention {
+    let probe = Probe::start();
+    let end = std::time::Instant::now() + sample;
+    std::thread::scope(|scope| {
+        for _ in 0..spinning.unwrap_or(0) {
+            scope.spawn(|| {
+                while std::time::Instant::now() < end {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        std::thread::sleep(sample);
+    });
+    probe.stop()
 }
 
 /// The diagnosis as text for people: one fact a line.
@@ -115,6 +138,9 @@ fn lines(d: &Diagnosis) -> Vec<(&'static str, String)> {
             "right now",
             format!("over {:.1} s: {}", d.sample.seconds, d.sample.describe()),
         ),
+    ];
+    lines.extend(sources(f));
+    lines.extend([
         (
             "limits",
             format!(
@@ -123,7 +149,7 @@ fn lines(d: &Diagnosis) -> Vec<(&'static str, String)> {
                 d.limits.pressure * 100.0
             ),
         ),
-    ];
+    ]);
     if !d.skipped_observations.is_empty() {
         let ids: Vec<String> = d
             .skipped_observations
@@ -141,6 +167,23 @@ fn lines(d: &Diagnosis) -> Vec<(&'static str, String)> {
     lines
 }
 
+/// Where "right now" was read, a source a line: the CPUs and cgroup the
+/// figures cover.
+fn sources(f: &Facts) -> Vec<(&'static str, String)> {
+    let Some(sources) = &f.sources else {
+        return vec![("read from", "unknown".to_owned())];
+    };
+    sources
+        .lines()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (what, source))| {
+            let name = if i == 0 { "read from" } else { "" };
+            (name, format!("{what}: {source}"))
+        })
+        .collect()
+}
+
 fn quota(f: &Facts) -> String {
     match &f.quota {
         None => "unknown".to_owned(),
@@ -154,7 +197,7 @@ fn quota(f: &Facts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::machine::Quota;
+    use common::machine::{Quota, Sources};
 
     fn diagnosis(load: Busyness) -> Diagnosis {
         Diagnosis {
@@ -166,6 +209,13 @@ mod tests {
                 quota: Some(Quota {
                     cores: None,
                     source: "cgroup v1 cpu.cfs_quota_us".into(),
+                }),
+                sources: Some(Sources {
+                    others_cpu: Some("cpu0".into()),
+                    shared_cpus: 1,
+                    pressure: Some("/sys/fs/cgroup/grading/cpu.pressure".into()),
+                    own_pressure: true,
+                    throttle: Some("/sys/fs/cgroup/cpu/cpu.stat throttled_time".into()),
                 }),
             },
             sample: Contention {
@@ -197,6 +247,9 @@ mod tests {
             "CPU quota   none (cgroup v1",
             "time unit   50 ms",
             "other programs used 0.95 cores, tasks waited for a CPU 40% of the time",
+            "read from   others' CPU: /proc/stat cpu0 (the CPUs this process may run on), out of 1 core\n",
+            "            CPU pressure: /sys/fs/cgroup/grading/cpu.pressure (this process's cgroup)\n",
+            "            throttling: /sys/fs/cgroup/cpu/cpu.stat throttled_time\n",
             "too few cores for threads-crunch-in-parallel (needs 2)",
             "verdict     other programs used 0.95 cores: too busy to measure now",
         ] {

@@ -98,6 +98,12 @@ impl Grader<'_> {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(c);
         }
+        if let Some(sources) = m.machine.as_ref().and_then(|f| f.sources.clone()) {
+            *self
+                .harness_sources
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(sources);
+        }
         Ok(m)
     }
 

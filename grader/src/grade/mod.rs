@@ -27,7 +27,7 @@ use crate::runner::{self, reference_times, HarnessInput, RunLimits, Steps};
 use crate::workspace::scan;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
-use common::machine::{Contention, Facts};
+use common::machine::{Contention, Facts, Sources};
 use common::observe::Measurements;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -160,6 +160,9 @@ pub struct Grader<'a> {
     facts: Facts,
     /// What other programs did during each harness run.
     while_measuring: Mutex<Vec<Contention>>,
+    /// Where the harnesses read those figures (the box may see less than
+    /// the grader): the last run's, for the report's machine facts.
+    harness_sources: Mutex<Option<Sources>>,
     progress: &'a Progress,
     /// `--strict`: flagged exercises earn nothing.
     strict: bool,
@@ -216,6 +219,7 @@ impl<'a> Grader<'a> {
             },
             facts,
             while_measuring: Mutex::new(Vec::new()),
+            harness_sources: Mutex::new(None),
             progress,
             strict: false,
         })
@@ -332,6 +336,19 @@ impl<'a> Grader<'a> {
         tests_report(ex.test_points, outcome.build_error, outcome.tests)
     }
 
+    /// The grader's facts, with the sources the harnesses read their
+    /// contention from when one ran.
+    fn machine_facts(&self) -> Facts {
+        let harness = self
+            .harness_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        Facts {
+            sources: harness.clone().or_else(|| self.facts.sources.clone()),
+            ..self.facts.clone()
+        }
+    }
+
     /// The whole run's report.
     pub fn report(&self, run: Run, observations_measured: bool) -> GradeReport {
         let exercises = run.exercises;
@@ -342,7 +359,7 @@ impl<'a> Grader<'a> {
                 cores: self.rules.cores,
                 time_unit_ms: self.env.time_unit_ms,
                 repeats: self.env.repeats,
-                facts: Some(self.facts.clone()),
+                facts: Some(self.machine_facts()),
                 while_measuring: Contention::total(
                     self.while_measuring
                         .lock()

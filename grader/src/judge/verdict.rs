@@ -323,12 +323,12 @@ impl<'a> Judged<'a> {
     }
 }
 
-/// The CPUs the rest of the machine shared with the harness: all online
-/// ones, since others' CPU time is counted machine-wide.
+/// The CPUs the rest of the machine shared with the harness, on which its
+/// others' CPU time was counted (`Facts::shared_cpus`).
 fn cpus(m: &Measurements) -> usize {
     m.machine
         .as_ref()
-        .and_then(|f| f.online_cpus)
+        .and_then(common::machine::Facts::shared_cpus)
         .unwrap_or(m.cores)
 }
 
@@ -981,6 +981,66 @@ mod tests {
         )]);
         let r = judge(&overlap, &m, &rules(0.25, 2));
         assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+    }
+
+    /// `m` as measured pinned to one CPU of two, with others' CPU counted
+    /// on the CPUs its harness recorded as shared (`None`: a harness older
+    /// than the sources, which counted every online CPU).
+    fn pinned(mut m: Measurements, shared_cpus: Option<usize>) -> Measurements {
+        use common::machine::{Facts, Sources};
+        m.cores = 1;
+        m.machine = Some(Facts {
+            available_parallelism: 1,
+            online_cpus: Some(2),
+            affinity: Some("0".into()),
+            affinity_cpus: Some(1),
+            quota: None,
+            sources: shared_cpus.map(|shared_cpus| Sources {
+                others_cpu: Some("cpu0".into()),
+                shared_cpus,
+                pressure: Some("/proc/pressure/cpu".into()),
+                own_pressure: false,
+                throttle: None,
+            }),
+        });
+        m
+    }
+
+    #[test]
+    fn contention_is_judged_on_the_cpus_the_harness_shared() {
+        // ex03's gil-serializes pinned to CPU 0 (gil / serial at least 0.9),
+        // its baseline measured while others took half of CPU 0: on one CPU
+        // that can slow it 2x, so 1.5x could be 0.75x.
+        let half_of_cpu0 = Contention {
+            others_cpu_seconds: Some(0.5),
+            ..QUIET
+        };
+        let gil = observation(vec![bound(
+            "serial_seconds",
+            Some("threads_seconds"),
+            Some(0.9),
+            None,
+        )]);
+        let m = crunch(1.5, 1.0, half_of_cpu0, QUIET);
+        let r = judge(&gil, &pinned(m.clone(), Some(1)), &rules(0.25, 1));
+        assert!(
+            matches!(
+                r.state,
+                ObservationState::Inconclusive {
+                    cause: InconclusiveCause::BusyBaseline { .. }
+                }
+            ),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.reason.contains("could be as low as 0.750"),
+            "{}",
+            r.reason
+        );
+        // An older file's half a core on either of two CPUs: 1.33x at most.
+        let r = judge(&gil, &pinned(m, None), &rules(0.25, 1));
+        assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
     }
 
     #[test]

@@ -39,6 +39,9 @@ impl Reporter for Human {
         if let Some(line) = machine_line(m) {
             writeln!(out, "{line}")?;
         }
+        if let Some(line) = sources_line(m) {
+            writeln!(out, "{line}")?;
+        }
         integrity(&mut out, report)?;
         for ex in &report.exercises {
             out.push('\n');
@@ -107,6 +110,14 @@ fn machine_line(m: &Machine) -> Option<String> {
         (None, Some(b)) => Some(format!("machine: {b}")),
         (Some(f), Some(b)) => Some(format!("machine: {f}; {b}")),
     }
+}
+
+/// Where the harnesses read what other programs did, and what it covers;
+/// only when a harness ran.
+fn sources_line(m: &Machine) -> Option<String> {
+    m.while_measuring.as_ref()?;
+    let sources = m.facts.as_ref()?.sources.as_ref()?;
+    Some(format!("contention read from: {}", sources.describe()))
 }
 
 fn exercise(
@@ -493,7 +504,7 @@ mod tests {
 
     #[test]
     fn the_header_carries_the_machine_in_one_line() {
-        use common::machine::{Contention, Facts, Quota};
+        use common::machine::{Contention, Facts, Quota, Sources};
         let mut m = Machine {
             cores: 2,
             time_unit_ms: 50.0,
@@ -511,6 +522,7 @@ mod tests {
                 cores: None,
                 source: "cgroup v2 cpu.max".into(),
             }),
+            sources: None,
         });
         m.while_measuring = Some(Contention {
             seconds: 10.0,
@@ -523,6 +535,20 @@ mod tests {
             machine_line(&m).unwrap(),
             "machine: 1 of 2 CPUs usable (affinity 0), no CPU quota; while measuring, \
              other programs used 0.95 cores, tasks waited for a CPU 40% of the time"
+        );
+        assert_eq!(sources_line(&m), None);
+        m.facts.as_mut().unwrap().sources = Some(Sources {
+            others_cpu: Some("cpu0".into()),
+            shared_cpus: 1,
+            pressure: Some("/proc/pressure/cpu".into()),
+            own_pressure: false,
+            throttle: Some("/sys/fs/cgroup/cpu/cpu.stat throttled_time".into()),
+        });
+        assert_eq!(
+            sources_line(&m).unwrap(),
+            "contention read from: others' CPU: /proc/stat cpu0 (the CPUs this process may \
+             run on), out of 1 core; CPU pressure: /proc/pressure/cpu (the whole machine); \
+             throttling: /sys/fs/cgroup/cpu/cpu.stat throttled_time"
         );
     }
 }
