@@ -6,7 +6,7 @@
 //! Cargo.toml files, build scripts, course.yaml, Cargo.lock) is the
 //! instructor's copy, so nothing a student edits outside `src` takes part.
 
-use crate::runner::isolation::{Isolation, Phase, View};
+use crate::runner::isolation::{Confined, Handed, Isolation, Phase, View};
 use anyhow::{bail, Context};
 use std::collections::BTreeMap;
 use std::fs;
@@ -43,6 +43,8 @@ pub struct GradedTree {
     /// The instructor's files a submission's copy was made from, as they
     /// were before grading (none for the trusted trees).
     seal: Option<CourseSeal>,
+    /// What the box holds of this tree while it is graded.
+    _handed: Option<Handed>,
 }
 
 impl GradedTree {
@@ -79,7 +81,7 @@ impl GradedTree {
     }
 
     /// `command` (cargo or student code over this tree) inside the box.
-    pub fn confine(&self, command: &Command, phase: Phase) -> Command {
+    pub fn confine(&self, command: &Command, phase: Phase) -> Confined {
         self.isolation.confine(command, &self.view, phase)
     }
 }
@@ -231,6 +233,7 @@ pub fn prepare_in_slot(
             isolation,
             _temp: None,
             seal: None,
+            _handed: None,
         },
         Source::Solutions => GradedTree {
             label: SOLUTIONS_LABEL.to_owned(),
@@ -240,6 +243,7 @@ pub fn prepare_in_slot(
             isolation,
             _temp: None,
             seal: None,
+            _handed: None,
         },
         Source::Submission(dir) => {
             let seal = CourseSeal::take(course_root, exercise_dirs)?;
@@ -264,10 +268,11 @@ pub fn prepare_in_slot(
                 isolation,
                 _temp: Some(temp),
                 seal: Some(seal),
+                _handed: None,
             }
         }
     };
-    ready_for_the_box(tree)
+    ready_for_the_box(tree, course_root)
 }
 
 /// The course itself is visible (the solutions' tests are the exercises').
@@ -279,21 +284,24 @@ fn trusted_view(course_root: &Path) -> View {
 }
 
 /// Make `tree` usable from inside the box: its build directory exists (to be
-/// bound), student code running as `nobody` can read the tree, and every
-/// dependency is in the crate cache (builds have no network).
-fn ready_for_the_box(mut tree: GradedTree) -> anyhow::Result<GradedTree> {
+/// bound), student code running as another user can read the tree, every
+/// dependency is in the crate cache (builds have no network), and the box
+/// has what it needs of the tree (`Isolation::hand_over`).
+fn ready_for_the_box(mut tree: GradedTree, course_root: &Path) -> anyhow::Result<GradedTree> {
     tree.view.target_dir = tree.target_dir.clone();
     if !tree.isolation.is_isolated() {
         return Ok(tree);
     }
     fs::create_dir_all(&tree.target_dir)
         .with_context(|| format!("cannot create {}", tree.target_dir.display()))?;
-    if let (Some(temp), true) = (&tree._temp, tree.isolation.runs_as_nobody()) {
+    if let (Some(temp), true) = (&tree._temp, tree.isolation.runs_as_another_user()) {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755))
             .context("cannot open the submission's copy to the sandbox")?;
     }
     fetch_dependencies(&tree);
+    let copy = tree._temp.as_ref().map(|temp| temp.path());
+    tree._handed = Some(tree.isolation.hand_over(course_root, &tree.view, copy)?);
     Ok(tree)
 }
 

@@ -196,7 +196,7 @@ fn measure(
     let finished = AtomicBool::new(false);
     let output = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch_progress(&progress_path(&file), &finished, steps));
-        let output = sandbox::run_with_input(
+        let output = sandbox::run_confined(
             &mut command,
             Some(&settings.to_stdin()),
             timeout.limit,

@@ -8,6 +8,8 @@ pub mod libtest;
 pub mod reference_times;
 pub mod sandbox;
 pub mod timeouts;
+#[cfg(target_os = "linux")]
+pub mod uid_box;
 
 use crate::model;
 use crate::workspace::GradedTree;
