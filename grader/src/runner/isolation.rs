@@ -449,7 +449,8 @@ impl Jail {
 
 /// The directories bwrap creates to hold the bound ones (`/work` for
 /// `/work/course`) would be root's and closed (0700): student code running as
-/// `nobody` could not reach what is bound below them. Create them open.
+/// `nobody` could not reach what is bound below them. Create them passable
+/// (0711), not listable: what is bound is found by the path it was given.
 fn open_ancestors<'a>(jail: &mut Command, bound: impl Iterator<Item = &'a PathBuf>) {
     // Mounted whole by the system view. Below /tmp (a course cloned there)
     // the private /tmp is a fresh tmpfs, so its directories are created too.
@@ -467,7 +468,7 @@ fn open_ancestors<'a>(jail: &mut Command, bound: impl Iterator<Item = &'a PathBu
     let mut seen = std::collections::BTreeSet::new();
     for dir in ancestors {
         if seen.insert(dir) {
-            jail.args(["--perms", "0755", "--dir"]).arg(dir);
+            jail.args(["--perms", "0711", "--dir"]).arg(dir);
         }
     }
 }
