@@ -133,7 +133,17 @@ pub enum Landlock {
 struct Reserved {
     id: u32,
     /// Held while the id is ours: another grader's [`reserve`] skips it.
-    _lock: nix::fcntl::Flock<fs::File>,
+    lock: Option<nix::fcntl::Flock<fs::File>>,
+    lock_path: PathBuf,
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        // Removed while still locked: a grader that opened it before sees,
+        // once it has the lock, that the path is no longer its file.
+        let _ = fs::remove_file(&self.lock_path);
+        self.lock.take();
+    }
 }
 
 /// A build directory handed to the build user.
@@ -632,7 +642,7 @@ fn copy_changes(from: &Command, to: &mut Command) {
 /// A fresh scratch directory owned by `id` (its HOME and TMPDIR), closed to
 /// everyone else.
 fn scratch_dir(id: u32) -> io::Result<tempfile::TempDir> {
-    let scratch = tempfile::Builder::new().prefix("grader-run-").tempdir()?;
+    let scratch = tempfile::Builder::new().prefix("grader-box-").tempdir()?;
     std::os::unix::fs::lchown(scratch.path(), Some(id), Some(id))?;
     Ok(scratch)
 }
@@ -727,10 +737,19 @@ fn reserve(lock_dir: &Path) -> io::Result<Reserved> {
             .open(&path)?;
         use nix::fcntl::{Flock, FlockArg};
         if let Ok(lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            // Checked again under the lock: a grader that held it may have
-            // started processes as this id.
-            if !processes_of(id).any() {
-                return Ok(Reserved { id, _lock: lock });
+            // Checked again under the lock: the file is still the one at
+            // the path (not one a grader let go of and removed), and a
+            // grader that held it may have started processes as this id.
+            let same = match (lock.metadata(), fs::metadata(&path)) {
+                (Ok(locked), Ok(now)) => locked.ino() == now.ino() && locked.dev() == now.dev(),
+                _ => false,
+            };
+            if same && !processes_of(id).any() {
+                return Ok(Reserved {
+                    id,
+                    lock: Some(lock),
+                    lock_path: path,
+                });
             }
         }
     }

@@ -49,9 +49,10 @@ pub fn dockerlike_unavailable() -> Option<String> {
     if !script.is_file() {
         return Some(format!("{} is missing", script.display()));
     }
-    let output = std::process::Command::new(&script)
+    // It may install python3-seccomp first.
+    let output = assert_cmd::Command::new(&script)
         .arg("true")
-        .stdin(std::process::Stdio::null())
+        .timeout(std::time::Duration::from_secs(600))
         .output();
     match output {
         Ok(output) if output.status.success() => None,
