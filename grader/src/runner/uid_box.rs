@@ -106,6 +106,9 @@ struct Inner {
     /// Build directories handed to the build user, with the toolchain its
     /// builds there use.
     handed: Mutex<BTreeMap<PathBuf, HandedDir>>,
+    /// The toolchain of each course graded, found (and shared) once: the
+    /// crates its lock file names do not change while the grader runs.
+    tools: Mutex<BTreeMap<PathBuf, Arc<BuildTools>>>,
 }
 
 impl std::fmt::Debug for UidBox {
@@ -197,6 +200,7 @@ fn detect() -> Result<UidBox, String> {
             active_runs: Mutex::new(Vec::new()),
             landlock: landlock_here(),
             handed: Mutex::new(BTreeMap::new()),
+            tools: Mutex::new(BTreeMap::new()),
         }),
     };
     uid_box.probe()?;
@@ -263,7 +267,7 @@ impl UidBox {
         if let Some(dir) = handed.get_mut(&target) {
             dir.holders += 1;
         } else {
-            let tools = Arc::new(build_tools(course_root)?);
+            let tools = self.tools_of(course_root)?;
             let lock = lock_build_dir(&target)?;
             let id = self.inner.build.id;
             own_tree(&target, id).with_context(|| {
@@ -280,6 +284,16 @@ impl UidBox {
             uid_box: self.clone(),
             target,
         })
+    }
+
+    fn tools_of(&self, course_root: &Path) -> anyhow::Result<Arc<BuildTools>> {
+        let mut tools = self.inner.tools.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = tools.get(course_root) {
+            return Ok(found.clone());
+        }
+        let found = Arc::new(build_tools(course_root)?);
+        tools.insert(course_root.to_path_buf(), found.clone());
+        Ok(found)
     }
 
     /// `command` as the box runs it: cargo as the build user, student code
