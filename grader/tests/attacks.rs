@@ -8,7 +8,10 @@
 //!
 //! Each attack is written here as edits of ex01's stubs or reference
 //! solution, built at test time. These tests need the sandbox (bubblewrap,
-//! and user namespaces when not root); `.ci/run` installs it.
+//! and user namespaces when not root); `.ci/run` installs it. With
+//! `GRADER_TESTS_DOCKERLIKE=1` the same attacks are graded as in a default
+//! Docker container (`../shared/tools/dockerlike`): no namespaces, so
+//! student code goes into the uid box (`runner::uid_box`).
 
 use grader::model::GradeReport;
 use std::collections::BTreeMap;
@@ -19,7 +22,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 mod support;
-use support::{copy_tree, repo_root};
+use support::{as_these_tests_run, copy_tree, grader_command, repo_root};
 
 const EX01: &str = "ex01-serial-map";
 /// The first function of ex01, in the stubs and in the solution alike.
@@ -39,6 +42,10 @@ fn instructor_course() -> &'static Path {
                 .prefix("attacks-course-")
                 .tempdir()
                 .unwrap();
+            // As a course's directory is: other users (the uid box's) may
+            // pass through it.
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(course.path(), fs::Permissions::from_mode(0o755)).unwrap();
             let repo = repo_root();
             for file in ["Cargo.toml", "Cargo.lock", "course.yaml"] {
                 fs::copy(repo.join(file), course.path().join(file)).unwrap();
@@ -140,6 +147,9 @@ impl Attack {
     }
 }
 
+/// Among [`grade`]'s options: measure the observations too.
+const OBSERVE: &str = "(observe)";
+
 /// What one grading produced.
 struct Graded {
     output: Output,
@@ -180,17 +190,22 @@ impl Graded {
 }
 
 /// `grader grade --submission <dir> -e ex01 --no-observations --format json
-/// --out <file>` against the instructor's course copy, with `extra` options.
+/// --out <file>` against the instructor's course copy, with `extra` options;
+/// [`OBSERVE`] among them leaves out `--no-observations`.
 fn grade(submission: &Path, extra: &[&str], out_dir: tempfile::TempDir) -> Graded {
     let out_file = out_dir.path().join("report.json");
     let course = instructor_course().join("course.yaml");
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_grader"))
+    let observe = extra.contains(&OBSERVE);
+    let extra: Vec<&str> = extra.iter().copied().filter(|e| *e != OBSERVE).collect();
+    let observations: &[&str] = if observe { &[] } else { &["--no-observations"] };
+    let output = grader_command()
         .arg("grade")
         .arg("--course")
         .arg(&course)
         .arg("--submission")
         .arg(submission)
-        .args(["-e", "ex01", "--no-observations", "--format", "json"])
+        .args(["-e", "ex01", "--format", "json"])
+        .args(observations)
         .arg("--out")
         .arg(&out_file)
         .args(extra)
@@ -471,7 +486,7 @@ fn a_build_slot_lends_no_submission_the_last_ones_build() {
 /// `grader batch` of `submissions` (ex01, no observations) built one at a
 /// time, all in build slot 0; each one's report by id.
 fn batch_one_slot(submissions: &[&Path], out: &Path) -> impl Fn(&str) -> GradeReport {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_grader"))
+    let output = grader_command()
         .arg("batch")
         .arg("--course")
         .arg(instructor_course().join("course.yaml"))
@@ -540,12 +555,23 @@ fn a_signal_to_the_grader_cannot_stop_it() {
     // Every process named grader that the code can see, killed.
     let items = r#"
 fn kill_the_grader() {
+    // Once per process: where other processes are visible (the uid box),
+    // killing them on every call is what would time the test out.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    ONCE.call_once(|| first = true);
+    if !first {
+        return;
+    }
+    let mut graders = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
         if comm.trim() == "grader" {
-            let pid = entry.file_name().to_string_lossy().into_owned();
-            let _ = std::process::Command::new("sh").args(["-c", &format!("kill -9 {pid}")]).status();
+            graders.push(entry.file_name().to_string_lossy().into_owned());
         }
+    }
+    if !graders.is_empty() {
+        let _ = std::process::Command::new("kill").arg("-9").args(&graders).status();
     }
 }
 "#;
@@ -560,6 +586,9 @@ fn kill_the_grader() {
         String::from_utf8_lossy(&graded.output.stderr)
     );
     assert!(graded.out_file.is_file());
+    let tests = &graded.report().exercises[0].tests.tests;
+    let failures: Vec<_> = tests.iter().filter_map(|t| t.failure.clone()).collect();
+    assert_eq!(failures, Vec::<String>::new());
     assert_eq!(graded.score(), 10.0);
     // Under --strict the Command in ex01 (whose lesson starts no process)
     // costs the exercise its points.
@@ -578,21 +607,191 @@ fn the_report_header_says_whether_student_code_was_isolated() {
         "these tests need the sandbox (bubblewrap): {}",
         integrity.isolation
     );
+    if support::in_dockerlike() {
+        // No namespaces there: the box that ran says so, and what it lacks.
+        assert!(
+            integrity.isolation.contains("uid box") && integrity.isolation.contains("visible"),
+            "{}",
+            integrity.isolation
+        );
+    }
+}
+
+/// Opens for writing (appending nothing, or creating) the files of the
+/// submission's copy it is graded in, found from `CARGO_MANIFEST_DIR`: the
+/// instructor's tests and manifests, its own sources (a later build of the
+/// copy would compile them, unscanned). Returns how many opened.
+const WRITE_THE_COPY: &str = r##"
+fn write_the_copy() -> usize {
+    let package = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let files = ["tests/ex01.rs", "Cargo.toml", "src/lib.rs", "src/added.rs", "../../course.yaml",
+        "../../Cargo.lock", "../../Cargo.toml", "../common/src/lib.rs", "../common/added.rs"];
+    files
+        .iter()
+        .filter(|name| {
+            let mut open = std::fs::OpenOptions::new();
+            open.append(true).create(true).open(package.join(name)).is_ok()
+        })
+        .count()
+}
+"##;
+
+#[test]
+fn the_submissions_copy_is_read_only() {
+    let attack = Attack::on(Base::Solution)
+        .items(WRITE_THE_COPY)
+        .first("    assert_eq!(write_the_copy(), 0, \"a write into the copy got through\");");
+    let graded = grade_attack(&attack, &[], None);
+    assert_eq!(graded.flags(), Vec::<String>::new());
+    let tests = &graded.report().exercises[0].tests;
+    let failures: Vec<_> = tests
+        .tests
+        .iter()
+        .filter_map(|t| t.failure.clone())
+        .collect();
+    assert_eq!(failures, Vec::<String>::new());
+    assert_eq!(graded.score(), 10.0);
+}
+
+/// Every run spawns, once, a process in a new session that writes forged
+/// measurements into every measurements file it can find under /tmp, for
+/// two minutes: from a test run, to reach the harness's later run; from the
+/// harness's run, to overwrite what the harness writes.
+const FORGER: &str = r##"
+fn spawn_forger(marker: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let forged = r#"{"format":1,"exercise":"ex01","time_unit_seconds":0.05,"cores":96,"repeats":3,"metrics":[]}"#;
+        let forge = format!(
+            "for i in $(seq 2400); do find /tmp -name 'measurements.*' -type f 2>/dev/null |              while read -r f; do echo '{forged}' > \"$f\"; done; sleep 0.05; done # {marker}"
+        );
+        let _ = std::process::Command::new("setsid").args(["-f", "sh", "-c", &forge]).status();
+    });
+}
+"##;
+
+#[test]
+fn measurements_cannot_be_forged_from_another_process() {
+    let marker = marker();
+    let attack = Attack::on(Base::Solution)
+        .items(FORGER)
+        .first(&format!("    spawn_forger({marker:?});"));
+    // With observations: the harness runs, its measurements are read.
+    let graded = grade_attack(&attack, &["--no-strict", OBSERVE], Some(&marker));
+    let exercise = &graded.report().exercises[0];
+    let tests = &exercise.tests.tests;
+    let failures: Vec<_> = tests.iter().filter_map(|t| t.failure.clone()).collect();
+    assert_eq!(failures, Vec::<String>::new(), "{}", graded.build_error());
+    assert!(!exercise.observations.is_empty());
+    for observation in &exercise.observations {
+        let state = serde_json::to_string(&observation.state).unwrap();
+        assert!(
+            !state.contains("not_measured"),
+            "{}: {state}",
+            observation.id
+        );
+    }
+}
+
+#[test]
+fn a_fork_bomb_stops_at_the_process_limit_and_dies_with_the_run() {
+    let marker = marker();
+    // As many processes as it can start, at most 4096; it says how many.
+    let first = format!(
+        "    let mut started = 0;
+    while started < 4096 && std::process::Command::new(\"sleep\").arg({marker:?}).spawn().is_ok() {{
+        started += 1;
+    }}
+    panic!(\"started {{started}} processes\");"
+    );
+    let attack = Attack::on(Base::Stub).first(&first);
+    let graded = grade_attack(&attack, &[], Some(&marker));
+    assert_eq!(graded.score(), 0.0);
+    let started: Vec<usize> = graded.report().exercises[0]
+        .tests
+        .tests
+        .iter()
+        .filter_map(|t| t.failure.as_deref())
+        .filter_map(|f| f.split("started ").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert!(!started.is_empty(), "the bomb ran");
+    // 512 processes (threads included) per user: the test's own count too.
+    assert!(started.iter().all(|n| *n < 512), "{started:?}");
+}
+
+#[test]
+fn a_run_that_fills_the_disk_is_stopped_and_cleaned_up() {
+    let marker = marker();
+    // 64 MiB files into its temporary directory until a write fails (or it
+    // is killed); it says how much it wrote.
+    let first = format!(
+        "    let dir = std::env::temp_dir();
+    let block = vec![7u8; 64 << 20];
+    let mut written = 0usize;
+    for i in 0..256 {{
+        if std::fs::write(dir.join(format!(\"fill-{marker}-{{i}}\")), &block).is_err() {{
+            break;
+        }}
+        written += block.len();
+    }}
+    panic!(\"wrote {{}} MiB\", written >> 20);"
+    );
+    let attack = Attack::on(Base::Stub).first(&first);
+    let graded = grade_attack(&attack, &[], None);
+    assert_eq!(graded.score(), 0.0);
+    for test in &graded.report().exercises[0].tests.tests {
+        let failure = test.failure.clone().unwrap_or_default();
+        if failure.contains("not yet implemented") {
+            continue; // a stub's todo!(), before any attack
+        }
+        let wrote: Option<usize> = failure
+            .split("wrote ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next()?.parse().ok());
+        match wrote {
+            // bubblewrap's /tmp is a 256 MiB tmpfs; the uid box kills a run
+            // past 512 MiB, so one that got to say so wrote less.
+            Some(mib) => assert!(mib <= 512, "{failure}"),
+            None => assert!(
+                failure.contains("signal 9") || failure.contains("timed out"),
+                "{failure}"
+            ),
+        }
+    }
+    let left: Vec<_> = walkdir::WalkDir::new("/tmp")
+        .max_depth(3)
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(&format!("fill-{marker}"))
+        })
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "what it wrote stays");
 }
 
 #[test]
 fn strict_grading_is_refused_without_the_sandbox() {
-    // No bwrap on PATH: cargo is found through $CARGO, set by cargo test.
+    // No bwrap on PATH (cargo is found through $CARGO, set by cargo test),
+    // and, as root, no CAP_SETUID for the uid box.
     let submission = Attack::on(Base::Stub).write();
     let course = instructor_course().join("course.yaml");
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_grader"))
+    let root = nix::unistd::geteuid().is_root();
+    let mut command = as_these_tests_run("/usr/bin/env");
+    command.arg("PATH=/nonexistent");
+    if root {
+        command.args(["/usr/bin/setpriv", "--bounding-set", "-setuid,-setgid"]);
+    }
+    let output = command.arg(env!("CARGO_BIN_EXE_grader"));
+    let output = output
         .arg("grade")
         .arg("--course")
         .arg(&course)
         .arg("--submission")
         .arg(submission.path())
         .args(["-e", "ex01", "--no-observations"])
-        .env("PATH", "/nonexistent")
         .timeout(GRADING_TIMEOUT)
         .output()
         .unwrap();
@@ -606,6 +805,12 @@ fn strict_grading_is_refused_without_the_sandbox() {
         stderr.contains("not isolated: bubblewrap (bwrap) is not installed"),
         "{stderr}"
     );
+    let uid_box = if root {
+        "the uid box cannot switch to a user of its own"
+    } else {
+        "the uid box needs the grader to run as root"
+    };
+    assert!(stderr.contains(uid_box), "{stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
     assert_eq!(errors.len(), 1, "one line: {stderr}");
 }

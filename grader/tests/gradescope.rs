@@ -9,6 +9,12 @@
 //! shares with it (cargo here lives in root's closed home). As another user,
 //! setup.sh cannot create users: grading runs as this test's user
 //! (`AUTOGRADER_USER` empty), and the test says so.
+//!
+//! Gradescope runs the autograder in a default Docker container, where no
+//! namespace can be made: the same zip is also set up and run under
+//! `../shared/tools/dockerlike`, where root grades and student code goes
+//! into the grader's uid box; and where even that box cannot work (no
+//! CAP_SETUID), setup.sh must fail and say why.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -17,7 +23,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::{copy_tree, repo_root};
+use support::{copy_tree, dockerlike, dockerlike_unavailable, repo_root};
 
 /// The user setup.sh makes the grading user by default.
 const GRADING_USER: &str = "autograder-student";
@@ -26,10 +32,34 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// `bash SCRIPT ARGS` with `/autograder` at `autograder`; as root, grading
-/// runs as [`GRADING_USER`] (the default), else as this test's user.
-fn script(autograder: &Path, script: &str) -> Command {
-    let mut cmd = Command::new("bash");
+/// Where the autograder's scripts run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Container {
+    /// This machine as it is.
+    Plain,
+    /// A default Docker container (`dockerlike`), as Gradescope runs them.
+    Dockerlike,
+    /// One where root may not switch users either: no box can work.
+    DockerlikeWithoutSetuid,
+}
+
+/// `bash SCRIPT ARGS` with `/autograder` at `autograder`, in `container`;
+/// as root, grading runs as [`GRADING_USER`] (the default), else as this
+/// test's user.
+fn script(autograder: &Path, script: &str, container: Container) -> Command {
+    let mut cmd = match container {
+        Container::Plain => Command::new("bash"),
+        Container::Dockerlike => {
+            let mut cmd = Command::new(dockerlike());
+            cmd.arg("bash");
+            cmd
+        }
+        Container::DockerlikeWithoutSetuid => {
+            let mut cmd = Command::new(dockerlike());
+            cmd.args(["setpriv", "--bounding-set", "-setuid,-setgid", "bash"]);
+            cmd
+        }
+    };
     cmd.arg(autograder.join(script))
         .current_dir(autograder)
         .env("AUTOGRADER_ROOT", autograder);
@@ -72,6 +102,16 @@ fn results(autograder: &Path) -> Value {
 
 /// run_autograder on `submission` (none: an empty upload), timed.
 fn run(autograder: &Path, label: &str, submission: Option<&Path>) -> Value {
+    run_in(autograder, label, submission, Container::Plain)
+}
+
+/// [`run`] in `container`.
+fn run_in(
+    autograder: &Path,
+    label: &str,
+    submission: Option<&Path>,
+    container: Container,
+) -> Value {
     let dir = autograder.join("submission");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
@@ -79,7 +119,9 @@ fn run(autograder: &Path, label: &str, submission: Option<&Path>) -> Value {
         copy_tree(from, &dir);
     }
     let started = Instant::now();
-    script(autograder, "run_autograder").assert().success();
+    script(autograder, "run_autograder", container)
+        .assert()
+        .success();
     eprintln!(
         "run_autograder on {label}: {:.0} s",
         started.elapsed().as_secs_f64()
@@ -220,7 +262,9 @@ fn uid_of(user: &str) -> u32 {
 /// Run setup.sh, timed; the uid student code should run as.
 fn set_up(autograder: &Path) -> u32 {
     let started = Instant::now();
-    script(autograder, "source/setup.sh").assert().success();
+    script(autograder, "source/setup.sh", Container::Plain)
+        .assert()
+        .success();
     eprintln!("setup.sh: {:.0} s", started.elapsed().as_secs_f64());
     let grading_user = fs::read_to_string(autograder.join("source/grading-user")).unwrap();
     if is_root() {
@@ -268,6 +312,13 @@ fn check_stubs(stubs: &Value) {
 /// The attack: its code ran as `uid`, could not write results.json, and
 /// earned nothing.
 fn check_attack(attacked: &Value, uid: u32) {
+    let ran_as = attack_ran_as(attacked);
+    assert_eq!(ran_as, uid, "student code ran as uid {uid}");
+}
+
+/// The uid the attack's code ran as; checks that it could not write
+/// results.json and earned nothing.
+fn attack_ran_as(attacked: &Value) -> u32 {
     check_spec(attacked);
     assert_eq!(attacked["score"], 0.0, "{attacked}");
     let probe = attacked["tests"]
@@ -277,10 +328,15 @@ fn check_attack(attacked: &Value, uid: u32) {
         .filter_map(|t| t["output"].as_str())
         .find_map(|o| o.split("probe: ").nth(1))
         .unwrap_or_else(|| panic!("the attack's probe ran: {attacked}"));
+    let (uid, written) = probe
+        .strip_prefix("uid ")
+        .and_then(|rest| rest.split_once(", results.json written: "))
+        .unwrap_or_else(|| panic!("{probe}"));
     assert!(
-        probe.starts_with(&format!("uid {uid}, results.json written: false")),
-        "student code ran as uid {uid} and could not write results.json: {probe}"
+        written.starts_with("false"),
+        "student code could not write results.json: {probe}"
     );
+    uid.parse().unwrap()
 }
 
 /// The reference solutions: every test passes; an observation that does not
@@ -305,14 +361,14 @@ fn check_reference(graded: &Value) {
     assert!(tests_only.abs() < 1e-9, "the reference lost test points");
 }
 
-#[test]
-fn the_autograder_grades_end_to_end() {
-    let dir = tempfile::tempdir().unwrap();
+/// A directory for one run of the autograder: the zip written and
+/// unpacked into `autograder/` as Gradescope does; returns it.
+fn autograder_in(dir: &Path) -> std::path::PathBuf {
     // The grading user reaches the stand-in for /autograder (a temporary
     // directory is closed to others).
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    let zip_path = dir.path().join("autograder.zip");
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let zip_path = dir.join("autograder.zip");
     Command::cargo_bin("grader")
         .unwrap()
         .current_dir(repo_root())
@@ -322,9 +378,107 @@ fn the_autograder_grades_end_to_end() {
         .success();
     let size = fs::metadata(&zip_path).unwrap().len();
     eprintln!("autograder.zip: {:.2} MB", size as f64 / 1e6);
-    let autograder = dir.path().join("autograder");
+    let autograder = dir.join("autograder");
     unpack(&zip_path, &autograder);
     assert!(!autograder.join("source/course/solutions").exists());
+    autograder
+}
+
+/// Why the dockerlike tests cannot run here, said; `true` when they can.
+fn dockerlike_here() -> bool {
+    if !is_root() {
+        eprintln!("skipped: a default Docker container's processes are root; this test is not");
+        return false;
+    }
+    if let Some(why) = dockerlike_unavailable() {
+        eprintln!("skipped: ../shared/tools/dockerlike cannot run here ({why})");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn the_autograder_grades_in_a_default_docker_container() {
+    if !dockerlike_here() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = autograder_in(dir.path());
+    let started = Instant::now();
+    let setup = script(&autograder, "source/setup.sh", Container::Dockerlike)
+        .assert()
+        .success();
+    let log = String::from_utf8_lossy(&setup.get_output().stdout).into_owned();
+    eprintln!(
+        "setup.sh in the container: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let grading_user = fs::read_to_string(autograder.join("source/grading-user")).unwrap();
+    assert_eq!(grading_user.trim(), "", "no namespaces: root grades\n{log}");
+
+    let marker = format!("{}", 860_000 + std::process::id() % 10_000);
+    let attack = dir.path().join("attack");
+    attack_submission(&attack, &autograder.join("results/results.json"), &marker);
+    let attacked = run_in(
+        &autograder,
+        "an attack",
+        Some(&attack),
+        Container::Dockerlike,
+    );
+    assert_eq!(
+        survivors(&marker),
+        Vec::<String>::new(),
+        "processes outlived run_autograder"
+    );
+    let uid = attack_ran_as(&attacked);
+    assert!(
+        uid != 0 && nix::unistd::User::from_uid(uid.into()).unwrap().is_none(),
+        "student code ran as a user of its own, not {uid}"
+    );
+    let output = attacked["output"].as_str().unwrap();
+    assert!(output.contains("uid box"), "{output}");
+
+    let reference = dir.path().join("reference");
+    reference_submission(&reference);
+    check_reference(&run_in(
+        &autograder,
+        "the reference solutions",
+        Some(&reference),
+        Container::Dockerlike,
+    ));
+}
+
+#[test]
+fn setup_fails_where_no_box_can_work() {
+    if !dockerlike_here() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = autograder_in(dir.path());
+    let setup = script(
+        &autograder,
+        "source/setup.sh",
+        Container::DockerlikeWithoutSetuid,
+    )
+    .assert()
+    .failure();
+    let output = setup.get_output();
+    let log = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    for why in [
+        "--strict grading needs the sandbox",
+        "bubblewrap cannot create its namespaces here",
+        "the uid box cannot switch to a user of its own",
+        "error: the grader cannot grade in this image",
+    ] {
+        assert!(log.contains(why), "{why:?} in:\n{log}");
+    }
+}
+
+#[test]
+fn the_autograder_grades_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let autograder = autograder_in(dir.path());
 
     // Before setup there is no grader: results.json still says why.
     let unset = run(&autograder, "an unfinished setup", None);

@@ -199,9 +199,10 @@ link_or_copy() { # FROM INTO (an existing, empty directory)
 }
 
 # Student code runs as an unprivileged user that owns nothing but its home
-# and the build directory, in the sandbox. When that user cannot sandbox but
-# root can, grading runs as root and the sandbox runs student code as
-# nobody.
+# and the build directory, in the sandbox. When that user cannot sandbox,
+# grading runs as root, which boxes student code itself: bubblewrap as
+# nobody, or, where no namespace can be made (a default Docker container),
+# the grader's uid box (a user of its own per run).
 user=""
 if [ "$(id -u)" = 0 ] && [ -n "$GRADING_USER" ]; then
   id -u "$GRADING_USER" >/dev/null 2>&1 ||
@@ -217,9 +218,8 @@ if [ "$(id -u)" = 0 ] && [ -n "$GRADING_USER" ]; then
   fi
   if ! can_build "$GRADING_USER"; then
     echo "warning: $GRADING_USER cannot build the course (is every directory above $ROOT open to it?); grading will run as $(id -un)"
-  elif ! can_sandbox "$GRADING_USER" && bwrap --unshare-pid --unshare-net --die-with-parent \
-      --ro-bind / / --proc /proc --dev /dev true >/dev/null 2>&1; then
-    echo "warning: $GRADING_USER cannot create the sandbox's namespaces here; grading will run as $(id -un), student code as nobody in the sandbox"
+  elif ! can_sandbox "$GRADING_USER"; then
+    echo "note: $GRADING_USER cannot create the sandbox's namespaces here; grading will run as $(id -un), which boxes student code itself"
   else
     user="$GRADING_USER"
   fi
@@ -228,7 +228,10 @@ echo "$user" > "$SOURCE/grading-user"
 echo "== grading as ${user:-$(id -un)}"
 
 echo "== building every test and harness by grading the stubs once"
-bash "$SOURCE/run_autograder" --prebuild
+if ! bash "$SOURCE/run_autograder" --prebuild; then
+  echo "error: the grader cannot grade in this image (its error is above): every submission would get no grade" >&2
+  exit 1
+fi
 echo "== setup done"
 "#;
 
@@ -332,7 +335,10 @@ status=$?
 stop_leftovers
 cat "$WORK/grader.log"
 if [ "${1:-}" = "--prebuild" ]; then
-  exit 0
+  # The stubs earn nothing (exit 1); a grader that cannot grade (no box for
+  # student code, exit 2) stops the setup.
+  [ "$status" -ne 2 ]
+  exit
 fi
 if [ "$status" -ne 0 ] || ! "$GRADER" report "$WORK/report.json" --format gradescope \
     --out "$RESULTS/results.json" 2>> "$WORK/grader.log"; then

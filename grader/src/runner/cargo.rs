@@ -2,6 +2,7 @@
 //! build produced (executables, or the compiler's first error).
 
 use crate::sandbox;
+use crate::sandbox::isolation::Confined;
 use crate::workspace::GradedTree;
 use serde::Deserialize;
 use std::ffi::OsString;
@@ -111,11 +112,11 @@ fn disturbs_nested_runs(name: &str) -> bool {
     EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
-/// Run a build command (one with `--message-format=json` among its
-/// arguments) and collect the executables it produced.
-pub fn build(mut command: Command) -> Build {
+/// Run a build command in the box (one with `--message-format=json` among
+/// its arguments) and collect the executables it produced.
+pub fn build(mut command: Confined) -> Build {
     let start = Instant::now();
-    let output = sandbox::run(&mut command, BUILD_TIMEOUT, MESSAGES_CAP);
+    let output = sandbox::run_confined(&mut command, None, BUILD_TIMEOUT, MESSAGES_CAP);
     let seconds = start.elapsed().as_secs_f64();
     let output = match output {
         Ok(output) => output,

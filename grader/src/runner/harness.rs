@@ -168,8 +168,15 @@ fn measure(
         steps,
     } = *run;
     // Temporary directories under tempfile's own neutral names: one for the
-    // measurements, another for the harness's copy.
-    let (out_dir, run_dir) = match (tempfile::tempdir(), tempfile::tempdir()) {
+    // measurements, another for the harness's copy; inside a parent student
+    // code may pass through but not list, so that their names are never
+    // found, only given (and they are given to the harness alone).
+    let parent = match unlisted_temp_dir() {
+        Ok(parent) => parent,
+        Err(error) => return (Err(HarnessError::TempDir(error)), 0.0),
+    };
+    let in_parent = || tempfile::tempdir_in(parent.path());
+    let (out_dir, run_dir) = match (in_parent(), in_parent()) {
         (Ok(out), Ok(run)) => (out, run),
         (Err(error), _) | (_, Err(error)) => return (Err(HarnessError::TempDir(error)), 0.0),
     };
@@ -196,7 +203,7 @@ fn measure(
     let finished = AtomicBool::new(false);
     let output = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| watch_progress(&progress_path(&file), &finished, steps));
-        let output = sandbox::run_with_input(
+        let output = sandbox::run_confined(
             &mut command,
             Some(&settings.to_stdin()),
             timeout.limit,
@@ -245,6 +252,14 @@ fn recorded_metrics(progress: &Path) -> BTreeSet<String> {
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// A temporary directory others may pass through but not list.
+fn unlisted_temp_dir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))?;
+    Ok(dir)
 }
 
 /// Student code running as `nobody` must be able to use the harness's

@@ -137,12 +137,16 @@ fn list(
         command.arg("--ignored");
     }
     let mut command = tree.confine(&command, Activity::Run { writable: &[] });
-    let output = sandbox::run(&mut command, limits.test_timeout, limits.output_cap_bytes).map_err(
-        |source| ListError::Start {
-            binary: binary.path.display().to_string(),
-            source,
-        },
-    )?;
+    let output = sandbox::run_confined(
+        &mut command,
+        None,
+        limits.test_timeout,
+        limits.output_cap_bytes,
+    )
+    .map_err(|source| ListError::Start {
+        binary: binary.path.display().to_string(),
+        source,
+    })?;
     if !output.success() {
         return Err(ListError::Failed {
             end: output.describe_end(limits.test_timeout),
@@ -217,7 +221,7 @@ fn run_case(tree: &GradedTree, case: &Case, limits: &RunLimits, clock: &TestCloc
     // An empty pipe on stdin, as the harness gets once it has read its
     // settings: student code cannot tell a test from the harness by it.
     let no_input = Some(&[][..]);
-    match sandbox::run_with_input(
+    match sandbox::run_confined(
         &mut command,
         no_input,
         timeout.limit,

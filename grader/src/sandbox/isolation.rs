@@ -13,9 +13,11 @@
 //! When the grader is root, student code runs as `nobody` with limits on
 //! processes, file size, CPU time and address space.
 //!
-//! Where bwrap is missing or cannot create namespaces, or off Linux, runs are
-//! not isolated: [`Isolation::unavailable`] says why, and grading that needs
-//! the box (`--strict`) is refused.
+//! Where bwrap is missing or cannot create namespaces but the grader is
+//! root (a default Docker container), the box is [`super::uid_box`]'s
+//! instead: users of its own, limits, Landlock. Without either, or off
+//! Linux, runs are not isolated: [`Isolation::unavailable`] says why, and
+//! grading that needs the box (`--strict`) is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +38,7 @@ const RUN_LIMITS: &[&str] = &[
 /// the limit counts every process of the user).
 const NOBODY_PROCESSES: &str = "--nproc=512";
 /// The whole environment of student code, besides what the run sets.
-const RUN_ENVIRONMENT: &[(&str, &str)] = &[
+pub(super) const RUN_ENVIRONMENT: &[(&str, &str)] = &[
     ("PATH", "/usr/local/bin:/usr/bin:/bin"),
     ("HOME", "/tmp"),
     ("TMPDIR", "/tmp"),
@@ -48,7 +50,67 @@ const SCRATCH_BYTES: &str = "268435456";
 /// What the machine offers for confining student code.
 #[derive(Debug, Clone)]
 pub struct Isolation {
-    jail: Result<Jail, String>,
+    jail: Result<Mechanism, String>,
+}
+
+/// The kinds of box.
+#[derive(Debug, Clone)]
+enum Mechanism {
+    Bubblewrap(Jail),
+    #[cfg(target_os = "linux")]
+    Uid(super::uid_box::UidBox),
+}
+
+/// A command ready to run in the box, and what the box does once it has
+/// ended: [`crate::sandbox::run_confined`] runs it.
+pub struct Confined {
+    pub(super) command: Command,
+    /// Why the box could not be made: the run fails to start with it.
+    pub(super) error: Option<std::io::Error>,
+    /// Dropped as soon as the process has ended (the uid box kills what the
+    /// run left and removes what it wrote).
+    pub(super) ending: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl Confined {
+    fn plain(command: Command) -> Confined {
+        Confined {
+            command,
+            error: None,
+            ending: None,
+        }
+    }
+
+    /// A command the box runs, with what to do when it has ended.
+    pub(super) fn boxed(command: Command, ending: Box<dyn std::any::Any + Send>) -> Confined {
+        Confined {
+            command,
+            error: None,
+            ending: Some(ending),
+        }
+    }
+
+    /// A box that could not be made for `command`, because of `error`.
+    pub(super) fn failed(command: &Command, error: std::io::Error) -> Confined {
+        Confined {
+            command: copy(command),
+            error: Some(error),
+            ending: None,
+        }
+    }
+
+    /// The command as it will start (its program, arguments, environment).
+    pub fn command(&self) -> &Command {
+        &self.command
+    }
+}
+
+/// While a tree is graded, what the box was given of it (the uid box's
+/// build directory); given back when dropped.
+#[derive(Debug)]
+pub struct Handed {
+    #[cfg(target_os = "linux")]
+    _uid_box: Option<super::uid_box::Handed>,
 }
 
 /// How to call bwrap on this machine.
@@ -83,9 +145,20 @@ impl Isolation {
     /// What this machine offers: bwrap if it is installed and a probe run in
     /// the namespaces the box uses succeeds.
     pub fn detect() -> Isolation {
-        Isolation {
-            jail: detect_jail(),
-        }
+        let jail = match detect_jail() {
+            Ok(jail) => Ok(Mechanism::Bubblewrap(jail)),
+            Err(bwrap) => uid_box_instead(bwrap),
+        };
+        Isolation { jail }
+    }
+
+    /// The uid box, whatever bubblewrap could do (its tests).
+    #[cfg(all(test, target_os = "linux"))]
+    pub fn uid_box() -> Result<Isolation, String> {
+        let uid_box = super::uid_box::shared()?;
+        Ok(Isolation {
+            jail: Ok(Mechanism::Uid(uid_box)),
+        })
     }
 
     /// No isolation, for the given reason (tests, or a refused mechanism).
@@ -101,31 +174,83 @@ impl Isolation {
 
     /// Whether student code runs as [`NOBODY`] (the grader is root).
     pub fn runs_as_nobody(&self) -> bool {
-        self.jail.as_ref().is_ok_and(|j| j.as_nobody)
+        matches!(&self.jail, Ok(Mechanism::Bubblewrap(j)) if j.as_nobody)
+    }
+
+    /// Whether student code runs as another user than the grader's, who
+    /// must be able to read the graded tree.
+    pub fn runs_as_another_user(&self) -> bool {
+        match &self.jail {
+            Ok(Mechanism::Bubblewrap(jail)) => jail.as_nobody,
+            #[cfg(target_os = "linux")]
+            Ok(Mechanism::Uid(_)) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Give the box what it needs of a tree while it is graded: the uid
+    /// box's build user gets the build directory, and the tree (`copy`, a
+    /// submission's copy) is made read-only to it. Nothing for bubblewrap,
+    /// which binds them. `course_root` is the instructor's course.
+    pub fn hand_over(
+        &self,
+        course_root: &Path,
+        view: &Visibility,
+        copy: Option<&Path>,
+    ) -> anyhow::Result<Handed> {
+        let _ = (course_root, view, copy);
+        Ok(Handed {
+            #[cfg(target_os = "linux")]
+            _uid_box: match &self.jail {
+                Ok(Mechanism::Uid(uid_box)) => Some(uid_box.hand_over(course_root, view, copy)?),
+                _ => None,
+            },
+        })
     }
 
     /// One line for the report's header.
     pub fn description(&self) -> String {
-        match &self.jail {
-            Ok(jail) if jail.as_nobody => {
+        let jail = match &self.jail {
+            Ok(Mechanism::Bubblewrap(jail)) => jail,
+            #[cfg(target_os = "linux")]
+            Ok(Mechanism::Uid(uid_box)) => return uid_box.description(),
+            Err(reason) => return format!("not isolated: {reason}"),
+        };
+        match jail {
+            jail if jail.as_nobody => {
                 "isolated (bubblewrap: own PID, network and mount namespaces; student code runs as nobody with resource limits)".to_owned()
             }
-            Ok(_) => {
+            _ => {
                 "isolated (bubblewrap: own user, PID, network and mount namespaces; resource limits)".to_owned()
             }
-            Err(reason) => format!("not isolated: {reason}"),
         }
     }
 
     /// `command` wrapped so that it runs inside the box (unchanged when the
     /// machine cannot isolate). Its program, arguments, environment changes
     /// and working directory are kept.
-    pub fn confine(&self, command: &Command, view: &Visibility, phase: Activity) -> Command {
+    pub fn confine(&self, command: &Command, view: &Visibility, phase: Activity) -> Confined {
         match &self.jail {
-            Ok(jail) => jail.wrap(command, view, phase),
-            Err(_) => copy(command),
+            Ok(Mechanism::Bubblewrap(jail)) => Confined::plain(jail.wrap(command, view, phase)),
+            #[cfg(target_os = "linux")]
+            Ok(Mechanism::Uid(uid_box)) => uid_box.confine(command, view, phase),
+            Err(_) => Confined::plain(copy(command)),
         }
     }
+}
+
+/// Where bubblewrap cannot box (`bwrap` says why), the uid box, when the
+/// grader is root.
+#[cfg(target_os = "linux")]
+fn uid_box_instead(bwrap: String) -> Result<Mechanism, String> {
+    super::uid_box::shared()
+        .map(Mechanism::Uid)
+        .map_err(|uid_box| format!("{bwrap}; {uid_box}"))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn uid_box_instead(bwrap: String) -> Result<Mechanism, String> {
+    Err(bwrap)
 }
 
 #[cfg(target_os = "linux")]
@@ -145,12 +270,12 @@ fn detect_jail() -> Result<Jail, String> {
         readable: Vec::new(),
         target_dir: std::env::temp_dir(),
     };
-    let mut probe = jail.wrap(
+    let mut probe = Confined::plain(jail.wrap(
         &Command::new("true"),
         &view,
         Activity::Run { writable: &[] },
-    );
-    match crate::sandbox::run(&mut probe, std::time::Duration::from_secs(30), 4096) {
+    ));
+    match crate::sandbox::run_confined(&mut probe, None, std::time::Duration::from_secs(30), 4096) {
         Ok(output) if output.success() => Ok(jail),
         Ok(output) => Err(format!(
             "bubblewrap cannot create its namespaces here ({}: {})",
@@ -327,7 +452,8 @@ impl Jail {
 
 /// The directories bwrap creates to hold the bound ones (`/work` for
 /// `/work/course`) would be root's and closed (0700): student code running as
-/// `nobody` could not reach what is bound below them. Create them open.
+/// `nobody` could not reach what is bound below them. Create them passable
+/// (0711), not listable: what is bound is found by the path it was given.
 fn open_ancestors<'a>(jail: &mut Command, bound: impl Iterator<Item = &'a PathBuf>) {
     // Mounted whole by the system view. Below /tmp (a course cloned there)
     // the private /tmp is a fresh tmpfs, so its directories are created too.
@@ -345,7 +471,7 @@ fn open_ancestors<'a>(jail: &mut Command, bound: impl Iterator<Item = &'a PathBu
     let mut seen = std::collections::BTreeSet::new();
     for dir in ancestors {
         if seen.insert(dir) {
-            jail.args(["--perms", "0755", "--dir"]).arg(dir);
+            jail.args(["--perms", "0711", "--dir"]).arg(dir);
         }
     }
 }
@@ -370,6 +496,7 @@ fn copy(command: &Command) -> Command {
 mod tests {
     use super::*;
     use crate::sandbox;
+    use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
 
     /// The box on this machine; these tests need it (`.ci/run` installs bwrap).
@@ -383,6 +510,21 @@ mod tests {
         isolation
     }
 
+    /// Every box this machine has: what `detect` picks, and the uid box
+    /// too when the tests run as root (it works wherever root may switch
+    /// users, namespaces or not).
+    fn boxes() -> Vec<Isolation> {
+        let mut boxes = vec![isolation()];
+        if nix::unistd::geteuid().is_root() && !is_uid_box(&boxes[0]) {
+            boxes.push(Isolation::uid_box().expect("root has the uid box"));
+        }
+        boxes
+    }
+
+    fn is_uid_box(isolation: &Isolation) -> bool {
+        matches!(isolation.jail, Ok(Mechanism::Uid(_)))
+    }
+
     fn sh(script: &str) -> Command {
         let mut command = Command::new("sh");
         command.arg("-c").arg(script);
@@ -390,9 +532,10 @@ mod tests {
     }
 
     /// Run `script` confined, with `view` and `phase`; its stdout.
-    fn run(script: &str, view: &Visibility, phase: Activity) -> String {
-        let mut command = isolation().confine(&sh(script), view, phase);
-        let output = sandbox::run(&mut command, Duration::from_secs(60), 64 * 1024).unwrap();
+    fn run_in(isolation: &Isolation, script: &str, view: &Visibility, phase: Activity) -> String {
+        let mut command = isolation.confine(&sh(script), view, phase);
+        let output =
+            sandbox::run_confined(&mut command, None, Duration::from_secs(60), 64 * 1024).unwrap();
         assert!(output.success(), "{output:?}");
         output.stdout.text()
     }
@@ -404,79 +547,109 @@ mod tests {
         }
     }
 
+    /// A directory every user may pass through, as a course's are.
+    fn open_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    }
+
+    /// The course the grader's tests run in (where the uid box shares a
+    /// toolchain out of its users' reach).
+    fn course_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
     #[test]
     fn the_build_directory_is_writable_only_while_building() {
-        let target = tempfile::tempdir().unwrap();
-        let view = view(target.path());
-        let write = format!(
-            "echo x > {}/f && echo wrote || echo refused",
-            target.path().display()
-        );
-        assert_eq!(run(&write, &view, Activity::Build), "wrote\n");
-        assert_eq!(
-            run(&write, &view, Activity::Run { writable: &[] }),
-            "refused\n"
-        );
-        let scratch = tempfile::tempdir().unwrap();
-        if isolation().runs_as_nobody() {
-            let nobody = Some(NOBODY);
-            std::os::unix::fs::chown(scratch.path(), nobody, nobody).unwrap();
+        for isolation in boxes() {
+            let target = open_dir();
+            let view = view(target.path());
+            let _handed = isolation.hand_over(&course_root(), &view, None).unwrap();
+            let write = format!(
+                "echo x > {}/f && echo wrote || echo refused",
+                target.path().display()
+            );
+            assert_eq!(
+                run_in(&isolation, &write, &view, Activity::Build),
+                "wrote\n"
+            );
+            let phase = Activity::Run { writable: &[] };
+            assert_eq!(run_in(&isolation, &write, &view, phase), "refused\n");
+            let scratch = open_dir();
+            if isolation.runs_as_nobody() {
+                let nobody = Some(NOBODY);
+                std::os::unix::fs::chown(scratch.path(), nobody, nobody).unwrap();
+            }
+            let writable = [scratch.path().to_path_buf()];
+            let write = format!("echo x > {}/f && echo wrote", scratch.path().display());
+            let phase = Activity::Run {
+                writable: &writable,
+            };
+            assert_eq!(run_in(&isolation, &write, &view, phase), "wrote\n");
+            let scratch = "echo x > $TMPDIR/f && cat $TMPDIR/f";
+            assert_eq!(run_in(&isolation, scratch, &view, phase), "x\n");
         }
-        let writable = [scratch.path().to_path_buf()];
-        let write = format!("echo x > {}/f && echo wrote", scratch.path().display());
-        let phase = Activity::Run {
-            writable: &writable,
-        };
-        assert_eq!(run(&write, &view, phase), "wrote\n");
-        assert_eq!(run("echo x > /tmp/f && cat /tmp/f", &view, phase), "x\n");
     }
 
     #[test]
     fn student_code_can_start_programs_from_the_build_directory() {
-        // Outside /tmp, below directories bwrap must create (as ex03's
-        // worker program in a course under /work or /home).
-        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
-        std::fs::create_dir_all(&target).unwrap();
-        let target = tempfile::tempdir_in(target).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let worker = target.path().join("worker");
-        std::fs::write(&worker, "#!/bin/sh\necho worked\n").unwrap();
-        std::fs::set_permissions(&worker, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let script = format!("sh -c {}", worker.display());
-        let phase = Activity::Run { writable: &[] };
-        assert_eq!(run(&script, &view(target.path()), phase), "worked\n");
+        for isolation in boxes() {
+            // Outside /tmp, below directories bwrap must create (as ex03's
+            // worker program in a course under /work or /home).
+            let target = course_root().join("target");
+            std::fs::create_dir_all(&target).unwrap();
+            let target = tempfile::tempdir_in(target).unwrap();
+            std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+            let worker = target.path().join("worker");
+            std::fs::write(&worker, "#!/bin/sh\necho worked\n").unwrap();
+            std::fs::set_permissions(&worker, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let script = format!("sh -c {}", worker.display());
+            let phase = Activity::Run { writable: &[] };
+            let view = view(target.path());
+            assert_eq!(run_in(&isolation, &script, &view, phase), "worked\n");
+        }
     }
 
     #[test]
     fn only_the_view_exists() {
-        let target = tempfile::tempdir().unwrap();
-        let hidden = tempfile::tempdir().unwrap();
-        std::fs::write(hidden.path().join("secret"), "s").unwrap();
-        let script = format!(
-            "cat {}/secret 2>/dev/null || echo hidden; ls /root/.ssh 2>/dev/null || echo no-home",
-            hidden.path().display()
-        );
-        let phase = Activity::Run { writable: &[] };
-        assert_eq!(
-            run(&script, &view(target.path()), phase),
-            "hidden\nno-home\n"
-        );
+        for isolation in boxes() {
+            if is_uid_box(&isolation) && !isolation.description().contains("Landlock:") {
+                continue; // the uid box without Landlock hides only by permissions
+            }
+            let target = open_dir();
+            let hidden = open_dir();
+            std::fs::write(hidden.path().join("secret"), "s").unwrap();
+            let script = format!(
+                "cat {}/secret 2>/dev/null || echo hidden; ls /root/.ssh 2>/dev/null || echo no-home",
+                hidden.path().display()
+            );
+            let phase = Activity::Run { writable: &[] };
+            assert_eq!(
+                run_in(&isolation, &script, &view(target.path()), phase),
+                "hidden\nno-home\n"
+            );
+        }
     }
 
     #[test]
     fn student_code_gets_no_network_no_grader_and_no_environment() {
+        let isolation = isolation();
+        if is_uid_box(&isolation) {
+            return; // the uid box keeps both: see its own tests
+        }
         let target = tempfile::tempdir().unwrap();
         let mut command = sh("echo $(tail -n +3 /proc/net/dev | cut -d: -f1); echo pids $(ls /proc | grep -c '^[0-9]'); echo \"[$GRADER_SECRET][$RUN_SET]\"; id -u");
         command.env("RUN_SET", "given");
         std::env::set_var("GRADER_SECRET", "token");
-        let isolation = isolation();
         let mut command = isolation.confine(
             &command,
             &view(target.path()),
             Activity::Run { writable: &[] },
         );
-        let output = sandbox::run(&mut command, Duration::from_secs(60), 4096).unwrap();
+        let output =
+            sandbox::run_confined(&mut command, None, Duration::from_secs(60), 4096).unwrap();
         let text = output.stdout.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "lo", "{text}");
@@ -494,39 +667,44 @@ mod tests {
 
     #[test]
     fn the_cgroup_files_are_readable_and_never_writable() {
-        let target = tempfile::tempdir().unwrap();
-        // The harness's way in: this process's cgroups, then a file of the
-        // hierarchy (each hierarchy has cgroup.procs at its root).
-        let script = "grep -q . /proc/self/cgroup && echo membership; \
-            f=$(find /sys/fs/cgroup -maxdepth 2 -name cgroup.procs | head -n 1); \
-            test -r \"$f\" && echo readable; \
-            (echo $$ > \"$f\") 2>/dev/null && echo WROTE; \
-            mkdir /sys/fs/cgroup/escape 2>/dev/null && echo MADE; echo done";
         if !Path::new("/sys/fs/cgroup").is_dir() {
             return; // no cgroup file system on this machine: nothing to see
         }
-        let phase = Activity::Run { writable: &[] };
-        assert_eq!(
-            run(script, &view(target.path()), phase),
-            "membership\nreadable\ndone\n"
-        );
+        for isolation in boxes() {
+            let target = open_dir();
+            // The harness's way in: this process's cgroups, then a file of
+            // the hierarchy (each hierarchy has cgroup.procs at its root).
+            let script = "grep -q . /proc/self/cgroup && echo membership; \
+                f=$(find /sys/fs/cgroup -maxdepth 2 -name cgroup.procs | head -n 1); \
+                test -r \"$f\" && echo readable; \
+                (echo $$ > \"$f\") 2>/dev/null && echo WROTE; \
+                mkdir /sys/fs/cgroup/escape 2>/dev/null && echo MADE; echo done";
+            let phase = Activity::Run { writable: &[] };
+            assert_eq!(
+                run_in(&isolation, script, &view(target.path()), phase),
+                "membership\nreadable\ndone\n"
+            );
+        }
     }
 
     #[test]
     fn a_process_in_a_new_session_dies_with_the_run() {
-        let target = tempfile::tempdir().unwrap();
-        let marker = format!("{}", 770_000 + std::process::id() % 10_000);
-        let script = format!("setsid -f sleep {marker}; (sleep {marker} &) ; echo started");
-        let phase = Activity::Run { writable: &[] };
-        assert_eq!(run(&script, &view(target.path()), phase), "started\n");
-        std::thread::sleep(Duration::from_millis(200));
-        let left = std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(&marker))
-            .count();
-        assert_eq!(left, 0);
+        for isolation in boxes() {
+            let target = open_dir();
+            let marker = format!("{}", 770_000 + std::process::id() % 10_000);
+            let script = format!("setsid -f sleep {marker}; (sleep {marker} &) ; echo started");
+            let phase = Activity::Run { writable: &[] };
+            let view = view(target.path());
+            assert_eq!(run_in(&isolation, &script, &view, phase), "started\n");
+            std::thread::sleep(Duration::from_millis(200));
+            let left = std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(&marker))
+                .count();
+            assert_eq!(left, 0, "{}", isolation.description());
+        }
     }
 
     #[test]
@@ -537,6 +715,7 @@ mod tests {
         let mut command = sh("echo plain");
         command.current_dir("/").env("A", "1");
         let confined = isolation.confine(&command, &view(Path::new("/t")), Activity::Build);
+        let confined = confined.command();
         assert_eq!(confined.get_program(), "sh");
         assert_eq!(confined.get_current_dir(), Some(Path::new("/")));
         assert_eq!(confined.get_envs().count(), 1);

@@ -7,7 +7,10 @@
 //! `Command::output` and `Command::status` everywhere else (see clippy.toml).
 
 pub mod isolation;
+#[cfg(target_os = "linux")]
+pub mod uid_box;
 
+use isolation::Confined;
 use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -115,6 +118,44 @@ pub fn run_with_input(
     timeout: Duration,
     output_cap: usize,
 ) -> io::Result<RunOutput> {
+    run_then(command, input, timeout, output_cap, &mut || {})
+}
+
+/// [`run_with_input`] of a command in the box (`isolation::Confined`): what
+/// the box does when the process has ended (the uid box kills whatever the
+/// run left, in any session) happens before its output is collected and
+/// before this returns, so nothing of the run writes after it.
+pub fn run_confined(
+    confined: &mut Confined,
+    input: Option<&[u8]>,
+    timeout: Duration,
+    output_cap: usize,
+) -> io::Result<RunOutput> {
+    if let Some(error) = confined.error.take() {
+        return Err(error);
+    }
+    let ending = &mut confined.ending;
+    let mut ended = || drop(ending.take());
+    let output = run_then(
+        &mut confined.command,
+        input,
+        timeout,
+        output_cap,
+        &mut ended,
+    );
+    ended();
+    output
+}
+
+/// The run of [`run_with_input`], calling `ended` once the process (and its
+/// group) is gone, before its output is collected.
+fn run_then(
+    command: &mut Command,
+    input: Option<&[u8]>,
+    timeout: Duration,
+    output_cap: usize,
+    ended: &mut dyn FnMut(),
+) -> io::Result<RunOutput> {
     configure_stdio(command, input.is_some());
     let start = Instant::now();
     let (mut child, group) = spawn_registered(command)?;
@@ -123,6 +164,7 @@ pub fn run_with_input(
     }
     let receiver = start_readers(&mut child, output_cap);
     let status = wait_then_kill_group(&mut child, group, start + timeout);
+    ended();
     unregister(group);
     let status = status?;
     let elapsed = start.elapsed();
@@ -246,6 +288,9 @@ pub fn kill_running() {
     for group in groups {
         kill_group(group);
     }
+    // What left its group: the uid box finds it by its user.
+    #[cfg(target_os = "linux")]
+    uid_box::kill_every_run();
 }
 
 fn kill_group(group: i32) {

@@ -14,7 +14,7 @@ mod seal;
 use copy::{copy_course, copy_submission, restore_given};
 use seal::{same_files, CourseSeal};
 
-use crate::sandbox::isolation::{Activity, Isolation, Visibility};
+use crate::sandbox::isolation::{Activity, Confined, Handed, Isolation, Visibility};
 use anyhow::{bail, Context};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,8 @@ pub struct GradedTree {
     /// The instructor's files a submission's copy was made from, as they
     /// were before grading (none for the trusted trees).
     seal: Option<CourseSeal>,
+    /// What the box holds of this tree while it is graded.
+    _handed: Option<Handed>,
 }
 
 impl GradedTree {
@@ -85,7 +87,7 @@ impl GradedTree {
     }
 
     /// `command` (cargo or student code over this tree) inside the box.
-    pub fn confine(&self, command: &Command, phase: Activity) -> Command {
+    pub fn confine(&self, command: &Command, phase: Activity) -> Confined {
         self.isolation.confine(command, &self.view, phase)
     }
 }
@@ -140,6 +142,7 @@ pub fn prepare_in_slot(
             isolation,
             _temp: None,
             seal: None,
+            _handed: None,
         },
         Source::Solutions => GradedTree {
             label: SOLUTIONS_LABEL.to_owned(),
@@ -149,6 +152,7 @@ pub fn prepare_in_slot(
             isolation,
             _temp: None,
             seal: None,
+            _handed: None,
         },
         Source::Submission(dir) => {
             let seal = CourseSeal::take(course_root, exercise_dirs)?;
@@ -173,10 +177,11 @@ pub fn prepare_in_slot(
                 isolation,
                 _temp: Some(temp),
                 seal: Some(seal),
+                _handed: None,
             }
         }
     };
-    ready_for_the_box(tree)
+    ready_for_the_box(tree, course_root)
 }
 
 /// The course itself is visible (the solutions' tests are the exercises').
@@ -188,20 +193,23 @@ fn trusted_view(course_root: &Path) -> Visibility {
 }
 
 /// Make `tree` usable from inside the box: its build directory exists (to be
-/// bound) and student code running as `nobody` can read the tree. (The
-/// crates come before the first build: `runner::cargo::fetch`.)
-fn ready_for_the_box(mut tree: GradedTree) -> anyhow::Result<GradedTree> {
+/// bound), student code running as another user can read the tree, and the
+/// box has what it needs of the tree (`Isolation::hand_over`). (The crates
+/// come before the first build: `runner::cargo::fetch`.)
+fn ready_for_the_box(mut tree: GradedTree, course_root: &Path) -> anyhow::Result<GradedTree> {
     tree.view.target_dir = tree.target_dir.clone();
     if !tree.isolation.is_isolated() {
         return Ok(tree);
     }
     fs::create_dir_all(&tree.target_dir)
         .with_context(|| format!("cannot create {}", tree.target_dir.display()))?;
-    if let (Some(temp), true) = (&tree._temp, tree.isolation.runs_as_nobody()) {
+    if let (Some(temp), true) = (&tree._temp, tree.isolation.runs_as_another_user()) {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755))
             .context("cannot open the submission's copy to the sandbox")?;
     }
+    let copy = tree._temp.as_ref().map(|temp| temp.path());
+    tree._handed = Some(tree.isolation.hand_over(course_root, &tree.view, copy)?);
     Ok(tree)
 }
 

@@ -34,3 +34,56 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `../shared/tools/dockerlike` beside this repository (CI has `shared/`
+/// beside the clone): runs a command as in a default Docker container
+/// (root, Docker's default capabilities, no new namespaces).
+pub fn dockerlike() -> PathBuf {
+    repo_root().join("../shared/tools/dockerlike")
+}
+
+/// Why dockerlike cannot run here (it needs Debian's python3-seccomp and
+/// installs it when it may), or `None` when it can.
+pub fn dockerlike_unavailable() -> Option<String> {
+    let script = dockerlike();
+    if !script.is_file() {
+        return Some(format!("{} is missing", script.display()));
+    }
+    // It may install python3-seccomp first.
+    let output = assert_cmd::Command::new(&script)
+        .arg("true")
+        .timeout(std::time::Duration::from_secs(600))
+        .output();
+    match output {
+        Ok(output) if output.status.success() => None,
+        Ok(output) => Some(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
+        Err(error) => Some(format!("cannot run {}: {error}", script.display())),
+    }
+}
+
+/// Whether these tests grade as in a default Docker container
+/// (`GRADER_TESTS_DOCKERLIKE=1`): the grader runs under [`dockerlike`], where
+/// bubblewrap cannot make namespaces and student code goes into the uid box.
+pub fn in_dockerlike() -> bool {
+    std::env::var_os("GRADER_TESTS_DOCKERLIKE").is_some_and(|v| v == "1")
+}
+
+/// The grader, run as these tests run it: under [`dockerlike`] when
+/// [`in_dockerlike`].
+pub fn grader_command() -> assert_cmd::Command {
+    as_these_tests_run(env!("CARGO_BIN_EXE_grader"))
+}
+
+/// `program`, under [`dockerlike`] when [`in_dockerlike`] (which must then
+/// work: these tests were asked for).
+pub fn as_these_tests_run(program: &str) -> assert_cmd::Command {
+    if !in_dockerlike() {
+        return assert_cmd::Command::new(program);
+    }
+    if let Some(why) = dockerlike_unavailable() {
+        panic!("GRADER_TESTS_DOCKERLIKE=1 but dockerlike cannot run: {why}");
+    }
+    let mut command = assert_cmd::Command::new(dockerlike());
+    command.arg(program);
+    command
+}
