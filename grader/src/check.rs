@@ -7,7 +7,8 @@
 //!   cores than the machine has may be skipped. Timing is noisy, so an
 //!   observation that fails or is inconclusive is measured again (see
 //!   [`crate::grade::MAX_MEASUREMENTS`]) before it counts as a problem;
-//! - the stubs compile and earn no test points.
+//! - the stubs compile and earn no test points, each test failing at the
+//!   `todo!()` grading predicts without building it ([`crate::stubs`]).
 //!
 //! Exit code 0 when everything holds, 1 when something does not, 2 for a
 //! course.yaml or environment error.
@@ -20,6 +21,7 @@ use crate::model::{
 };
 use crate::progress::Progress;
 use crate::report::points;
+use crate::stubs;
 use crate::workspace::Source;
 use crate::{load_course, EXIT_BELOW, EXIT_OK};
 use owo_colors::OwoColorize;
@@ -214,7 +216,8 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
 /// The stubs compile, and every test fails on them.
 fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
     let exercises: Vec<&Exercise> = course.exercises.iter().collect();
-    let grader = Grader::new(course, &exercises, &Source::Exercises, None, progress)?;
+    let grader =
+        Grader::new(course, &exercises, &Source::Exercises, None, progress)?.running_stubs();
     let run = grader.grade_all(&exercises, false);
     let mut problems = Vec::new();
     let mut total = 0;
@@ -231,6 +234,20 @@ fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
         }
         if tests.tests.is_empty() {
             problems.push(format!("{}: the stub has no tests", ex.id));
+        }
+        // Grading fails a stub's tests without building them: what it says
+        // must be what running them shows.
+        match stubs::failing_unbuilt(course.root(), grader.tree(), ex) {
+            Some(predicted) => problems.extend(
+                stubs::disagreements(&predicted, &tests.tests)
+                    .into_iter()
+                    .map(|d| format!("{}: {d}", ex.id)),
+            ),
+            None => problems.push(format!(
+                "{}: src is not the stubs {} lists (or its test files cannot be read without building them), so every grading builds its tests",
+                ex.id,
+                stubs::CHECKSUMS_FILE
+            )),
         }
         let passing: Vec<&str> = tests
             .tests

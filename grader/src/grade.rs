@@ -17,6 +17,7 @@ use crate::runner::harness::HarnessError;
 use crate::runner::timeouts::{self, Timeout};
 use crate::runner::{self, reference_times, HarnessEnv, Limits, Steps};
 use crate::scan;
+use crate::stubs;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
@@ -154,6 +155,9 @@ pub struct Grader<'a> {
     progress: &'a Progress,
     /// `--strict`: flagged exercises earn nothing.
     strict: bool,
+    /// Build and run the tests of an exercise whose `src` is still the
+    /// stubs too (`grader check`), instead of failing them unbuilt.
+    run_stubs: bool,
 }
 
 impl<'a> Grader<'a> {
@@ -209,7 +213,20 @@ impl<'a> Grader<'a> {
             while_measuring: Mutex::new(Vec::new()),
             progress,
             strict: false,
+            run_stubs: false,
         })
+    }
+
+    /// The tree being graded.
+    pub fn tree(&self) -> &GradedTree {
+        &self.tree
+    }
+
+    /// Build and run even the tests of exercises whose `src` is still the
+    /// course's stubs (`grader check` makes sure that they fail).
+    pub fn running_stubs(mut self) -> Self {
+        self.run_stubs = true;
+        self
     }
 
     /// Grade strictly (`--strict`): only inside the sandbox, and a flagged
@@ -304,6 +321,14 @@ impl<'a> Grader<'a> {
     /// Build and run the exercise's tests, with each test's share of points;
     /// each test's limit follows the reference's time for it.
     fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
+        if !self.run_stubs {
+            if let Some(tests) = stubs::failing_unbuilt(self.course.root(), &self.tree, ex) {
+                return TestsReport {
+                    stub_src: true,
+                    ..tests_report(ex.test_points, None, tests)
+                };
+            }
+        }
         self.progress.phase(place, Phase::Building);
         let reference = self
             .reference
@@ -731,6 +756,7 @@ pub fn tests_report(
         max_points: test_points,
         build_error,
         tests,
+        stub_src: false,
     }
 }
 

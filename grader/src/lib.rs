@@ -31,6 +31,7 @@ pub mod report;
 pub mod runner;
 pub mod scan;
 pub mod slurm;
+pub mod stubs;
 pub mod student;
 pub mod value_enums;
 pub mod verdict;

@@ -183,6 +183,10 @@ pub struct TestsReport {
     pub build_error: Option<String>,
     /// Every expected test, whether or not it reported.
     pub tests: Vec<TestResult>,
+    /// `src` is still the course's stubs: the tests were not built or run,
+    /// each fails at the first `todo!()` it reaches ([`crate::stubs`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stub_src: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -268,7 +268,7 @@ fn the_stubs_get_a_friendly_report_and_exit_0() {
         (r"machine: .*", "machine: [this machine]"),
         (r"\d+ cores?", "[cores]"),
         (r"Time: .*", "Time: [timings]"),
-        (r"first failure: .*", "first failure: [the stub's todo! message]"),
+        (r"first failure: .*(\n {6}\S.*)*", "first failure: [the stub's todo! message]"),
         (r"sandbox: .*", "sandbox: [isolated or not, and how]"),
     ]}, {
         insta::assert_snapshot!("stubs_ex01_human", stdout);

@@ -189,13 +189,18 @@ fn tests(out: &mut String, t: &TestsReport) -> std::fmt::Result {
         }
     } else if passed == 0 && !t.tests.is_empty() {
         // A fresh stub: one line on why, not a wall of identical failures.
-        writeln!(out, "    not started yet: every test fails")?;
-        if let Some(message) = t.tests.iter().find_map(|t| t.failure.as_deref()) {
-            writeln!(
+        if t.stub_src {
+            wrapped(
                 out,
-                "    first failure: {}",
-                message.lines().next().unwrap_or_default()
+                "    ",
+                "not started yet: src/ is still the course's stubs (the tests were not run: each one fails at a todo!())",
             )?;
+        } else {
+            writeln!(out, "    not started yet: every test fails")?;
+        }
+        if let Some(message) = t.tests.iter().find_map(|t| t.failure.as_deref()) {
+            let first = message.lines().next().unwrap_or_default();
+            wrapped(out, "    ", &format!("first failure: {first}"))?;
         }
     } else {
         for test in &t.tests {

@@ -339,6 +339,7 @@ pub(crate) mod tests {
                     failure: (i >= passed).then(|| format!("assertion failed in test_{i}")),
                 })
                 .collect(),
+            stub_src: false,
         }
     }
 
