@@ -130,6 +130,11 @@ pub struct Observation {
     /// Overrides `defaults.max_spread` for this observation.
     #[serde(default)]
     pub max_spread: Option<f64>,
+    /// The id of the observation of the same exercise this one builds on:
+    /// while that one fails, this one's numbers mean little, and its advice
+    /// is to fix that one first ([`crate::prerequisites`]).
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// One comparison: `min(metric) / min(per)` (or `min(metric)`) against bounds.
@@ -341,6 +346,7 @@ impl Validator<'_> {
                 return Err(self.error(format!("{path}.id"), &[&ex.id, &obs.id], "id", message));
             }
             self.observation(&path, ex, obs)?;
+            self.after(&path, ex, obs)?;
             for (k, check) in obs.checks.iter().enumerate() {
                 self.check(
                     &format!("{path}.checks[{k}]"),
@@ -374,6 +380,43 @@ impl Validator<'_> {
         }
         if obs.checks.is_empty() {
             return Err(error("checks", "expected at least one check"));
+        }
+        Ok(())
+    }
+
+    /// `after:` names another observation of the same exercise, and
+    /// following `after:` from there never comes back to this one.
+    fn after(&self, path: &str, ex: &Exercise, obs: &Observation) -> Result<(), CourseError> {
+        let Some(first) = &obs.after else {
+            return Ok(());
+        };
+        let error = |message: String| {
+            self.error(
+                format!("{path}.after"),
+                &[&ex.id, &obs.id],
+                "after",
+                message,
+            )
+        };
+        let mut seen = vec![obs.id.as_str()];
+        let mut next = Some(first);
+        while let Some(id) = next {
+            if seen.contains(&id.as_str()) {
+                return Err(error(format!(
+                    "observations that come after each other in a circle: {} -> {id}",
+                    seen.join(" -> ")
+                )));
+            }
+            let Some(found) = ex.observations.iter().find(|o| &o.id == id) else {
+                let known: Vec<&str> = ex.observations.iter().map(|o| o.id.as_str()).collect();
+                return Err(error(format!(
+                    "`{id}` is no observation of {} (it has: {})",
+                    ex.id,
+                    known.join(", ")
+                )));
+            };
+            seen.push(id);
+            next = found.after.as_ref();
         }
         Ok(())
     }
@@ -643,6 +686,48 @@ exercises:
             e.starts_with("course.yaml:16:9: exercises[0].observations[0].points"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn after_names_an_earlier_or_later_observation_never_itself_or_a_circle() {
+        let second = "
+      - id: scales
+        claim: It scales.
+        points: 1
+        checks:
+          - { metric: b_seconds, per: unit, at_least: 1 }
+        hint: Scale.
+";
+        let two = format!("{MINIMAL}{second}");
+        let with = |fast_after: &str, scales_after: &str| {
+            let text = two
+                .replace(
+                    "        claim: It is fast.\n",
+                    &format!("        claim: It is fast.\n{fast_after}"),
+                )
+                .replace(
+                    "        claim: It scales.\n",
+                    &format!("        claim: It scales.\n{scales_after}"),
+                );
+            parse(&text).map(|c| c.exercises[0].observations[0].after.clone())
+        };
+        assert_eq!(
+            with("        after: scales\n", "").unwrap().as_deref(),
+            Some("scales")
+        );
+        let e = with("        after: nothing\n", "")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "course.yaml:16:9: exercises[0].observations[0].after: `nothing` is no observation of ex01 (it has: fast, scales)"
+        );
+        let e = with("        after: fast\n", "").unwrap_err().to_string();
+        assert!(e.ends_with("in a circle: fast -> fast"), "{e}");
+        let e = with("        after: scales\n", "        after: fast\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("in a circle: fast -> scales -> fast"), "{e}");
     }
 
     #[test]

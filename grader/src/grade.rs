@@ -12,6 +12,7 @@ use crate::model::{
     Machine, MachineLimits, NotMeasuredCause, ObservationResult, ObservationState, Recorded,
     TestResult, TestStatus, TestsReport, Timings, Verdict,
 };
+use crate::prerequisites;
 use crate::progress::{Phase, Place, Progress};
 use crate::runner::harness::HarnessError;
 use crate::runner::timeouts::{self, Timeout};
@@ -273,6 +274,7 @@ impl<'a> Grader<'a> {
                 } else {
                     self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 };
+                prerequisites::apply(ex, &mut observed);
                 verdict::apply_machine_limit_rule(&ex.id, &mut observed, &mut machine_limits);
                 if withheld {
                     withhold(&mut tests);
@@ -323,13 +325,15 @@ impl<'a> Grader<'a> {
     fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
         if !self.run_stubs {
             if let Some(tests) = stubs::failing_unbuilt(self.course.root(), &self.tree, ex) {
+                self.progress.phase(place, Phase::Stubs);
                 return TestsReport {
                     stub_src: true,
                     ..tests_report(ex.test_points, None, tests)
                 };
             }
         }
-        self.progress.phase(place, Phase::Building);
+        self.progress
+            .phase(place, Phase::building(&self.tree.target_dir));
         let reference = self
             .reference
             .as_ref()
@@ -381,6 +385,7 @@ impl<'a> Grader<'a> {
             place,
             measurement: round.number,
             needs: round.needs,
+            first_build: !self.tree.target_dir.join("release").is_dir(),
         };
         steps.show(None);
         let timeout = self.harness_timeout(ex);
@@ -535,6 +540,16 @@ impl<'a> Grader<'a> {
     /// The whole run's report.
     pub fn report(&self, run: Run, observations_measured: bool) -> GradeReport {
         let exercises = run.exercises;
+        let while_measuring = Contention::total(
+            self.while_measuring
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter(),
+        );
+        let busy = match load::judge(while_measuring.as_ref(), self.rules.busy) {
+            load::Load::Busy(why) => Some(why),
+            load::Load::Quiet | load::Load::Unknown => None,
+        };
         GradeReport {
             course: self.course.title.clone(),
             target: self.tree.label.clone(),
@@ -543,12 +558,8 @@ impl<'a> Grader<'a> {
                 time_unit_ms: self.env.time_unit_ms,
                 repeats: self.env.repeats,
                 facts: Some(self.facts.clone()),
-                while_measuring: Contention::total(
-                    self.while_measuring
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .iter(),
-                ),
+                while_measuring,
+                busy,
             },
             score: exercises.iter().map(|e| e.score).sum(),
             max_score: exercises.iter().map(|e| e.max_score).sum(),
@@ -601,14 +612,20 @@ struct MeasureSteps<'a> {
     place: Place<'a>,
     measurement: usize,
     needs: Vec<BTreeSet<String>>,
+    /// No release build in the tree's build directory yet.
+    first_build: bool,
 }
 
 impl MeasureSteps<'_> {
     fn show(&self, measured: Option<usize>) {
-        let phase = Phase::Measuring {
-            observations: self.needs.len(),
-            measured,
-            measurement: self.measurement,
+        let observations = self.needs.len();
+        let phase = match measured {
+            None if self.first_build => Phase::BuildingHarnessFirstTime { observations },
+            _ => Phase::Measuring {
+                observations,
+                measured,
+                measurement: self.measurement,
+            },
         };
         self.progress.phase(self.place, phase);
     }
@@ -1102,6 +1119,7 @@ mod tests {
             }],
             hint: "A hint.".into(),
             max_spread: None,
+            after: None,
         };
         let recorded = recorded_behind(&observation, &m);
         let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();

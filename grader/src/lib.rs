@@ -25,6 +25,7 @@ pub mod load;
 pub mod manifest;
 pub mod margin;
 pub mod model;
+pub mod prerequisites;
 pub mod progress;
 pub mod release;
 pub mod report;

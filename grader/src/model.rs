@@ -121,6 +121,11 @@ pub struct Machine {
     /// What other programs did while the harnesses ran, all runs together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub while_measuring: Option<Contention>,
+    /// Why that counts as a busy machine by course.yaml's `busy_*` limits
+    /// (e.g. `other programs used 0.95 cores (more than 0.10)`); absent
+    /// when it was quiet or nothing was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy: Option<String>,
 }
 
 /// Where the run's time went, in seconds.

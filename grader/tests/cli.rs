@@ -338,6 +338,21 @@ fn every_format_reports_the_stubs() {
 }
 
 #[test]
+fn out_says_where_the_report_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("grade.html");
+    graded(&["--exercise", "ex01", "--format", "html", "--out"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::ends_with(format!(
+            "grader: wrote the report to {}\n",
+            file.display()
+        )));
+}
+
+#[test]
 fn min_score_decides_exit_code_1() {
     graded(&[
         "--exercise",

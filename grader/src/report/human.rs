@@ -91,7 +91,7 @@ fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
 
 /// `grader doctor`'s facts in one line: the CPU the grader could use and
 /// what other programs did while the harnesses ran.
-fn machine_line(m: &Machine) -> Option<String> {
+pub(super) fn machine_line(m: &Machine) -> Option<String> {
     let facts = m.facts.as_ref().map(|f| f.describe());
     let busy = m
         .while_measuring
@@ -505,6 +505,7 @@ mod tests {
             repeats: 3,
             facts: None,
             while_measuring: None,
+            busy: None,
         };
         assert_eq!(machine_line(&m), None);
         m.facts = Some(Facts {

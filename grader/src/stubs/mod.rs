@@ -27,8 +27,7 @@ use walkdir::WalkDir;
 pub const CHECKSUMS_FILE: &str = "exercises/stubs.sha256";
 
 /// Why a stub's tests were not run, for every report.
-pub const NOT_RUN: &str =
-    "not run: src/ is still the course's stubs, whose todo!()s fail every test";
+pub const NOT_RUN: &str = "not run: src/ is still the course's stubs";
 
 /// The files under `dir` (relative to `root`, `/`-separated), sorted; links
 /// and other non-regular files count as files too, so they never match.
@@ -179,8 +178,8 @@ pub fn disagreements(predicted: &[TestResult], ran: &[TestResult]) -> Vec<String
 /// A test failed on the stubs, at the `todo!()` message `reached` when known.
 fn failed(name: String, reached: Option<String>) -> TestResult {
     let failure = match reached {
-        Some(message) => format!("{message}\n({NOT_RUN}; this is the first one the test reaches)"),
-        None => format!("fails on the stubs ({NOT_RUN})"),
+        Some(message) => format!("{message}\n({NOT_RUN}; the first todo!() this test reaches)"),
+        None => format!("fails on the stubs ({NOT_RUN}: every test fails on them)"),
     };
     TestResult {
         name,
