@@ -396,7 +396,7 @@ pub struct CheckResult {
     /// Why it could not be measured (the harness's error, a missing metric).
     pub error: Option<String>,
     /// The check in one sentence, numbers beside the expectation, e.g.
-    /// `threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units`.
+    /// `threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units`.
     /// Empty when it was not measured.
     pub summary: String,
 }

@@ -595,8 +595,8 @@ fn spread(metric: &Metric) -> Option<f64> {
 }
 
 /// One sentence with the measured numbers beside the expectation, e.g.
-/// `threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units` or
-/// `serial_seconds / threads_seconds: 1.92x (3.20 units = 160.2 ms / 1.67 units = 83.4 ms), expected at least 1.6x`.
+/// `threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units` or
+/// `serial_seconds / threads_seconds: 1.92x (3.20 time units = 160.2 ms / 1.67 time units = 83.4 ms), expected at least 1.6x`.
 fn describe(
     c: &Check,
     metric: &Metric,
@@ -609,7 +609,7 @@ fn describe(
         match m.unit {
             Unit::Seconds if m.name != UNIT_METRIC => {
                 format!(
-                    "{} units = {} ms",
+                    "{} time units = {} ms",
                     number(min / unit_seconds),
                     milliseconds(min)
                 )
@@ -620,11 +620,11 @@ fn describe(
     };
     match per {
         Some(p) if p.name == UNIT_METRIC && metric.unit == Unit::Seconds => format!(
-            "{}: {} units ({} ms), expected {}",
+            "{}: {} time units ({} ms), expected {}",
             c.metric,
             number(value),
             milliseconds(metric.min()),
-            bounds(c, " units")
+            bounds(c, " time units")
         ),
         Some(p) => format!(
             "{} / {}: {}x ({} / {}), expected {}",
@@ -636,7 +636,7 @@ fn describe(
             bounds(c, "x")
         ),
         None if metric.unit == Unit::Seconds => format!(
-            "{}: {} ms ({} units), expected {}",
+            "{}: {} ms ({} time units), expected {}",
             c.metric,
             milliseconds(value),
             number(value / unit_seconds),
@@ -772,7 +772,7 @@ mod tests {
         assert_eq!((r.points, r.max_points), (2.0, 2.0));
         assert_eq!(
             r.reason,
-            "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units"
+            "threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units"
         );
         assert_eq!(r.hint, None);
         let c = &r.checks[0];
@@ -792,7 +792,7 @@ mod tests {
         assert_eq!(r.points, 0.0);
         assert_eq!(
             r.reason,
-            "serial_seconds / threads_seconds: 1.56x (12.5 units = 626.0 ms / 8.03 units = 401.5 ms), expected at least 1.6x"
+            "serial_seconds / threads_seconds: 1.56x (12.5 time units = 626.0 ms / 8.03 time units = 401.5 ms), expected at least 1.6x"
         );
         assert_eq!(r.hint.as_deref(), Some("A hint."));
     }
@@ -1295,7 +1295,7 @@ mod tests {
 
     #[test]
     fn sleeping_work_on_a_busy_machine_still_passes_and_still_fails() {
-        // ex02's serial queries sleep 12.5 units and compute almost nothing,
+        // ex02's serial queries sleep 12.5 time units and compute almost nothing,
         // beside a busy loop that takes a whole core.
         let mut m = recorded();
         let busy_but_asleep = Contention {
@@ -1314,7 +1314,7 @@ mod tests {
             Some(13.4),
         )]);
         assert_eq!(judge(&sum, &m, &rules(0.25, 2)).verdict, Verdict::Pass);
-        // A serial pool's 12.5 units where a real pool takes 8.
+        // A serial pool's 12.5 time units where a real pool takes 8.
         let overlap = observation(vec![bound(
             "serial_seconds",
             Some("unit"),

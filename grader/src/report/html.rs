@@ -371,7 +371,9 @@ mod tests {
                 assert!(!page.contains(outside), "{outside}");
             }
         }
-        assert!(page.contains("threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units"));
+        assert!(page.contains(
+            "threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units"
+        ));
         assert!(page.contains("12 / 70 points"));
         assert!(page.contains("error[E0308]: mismatched types"));
         assert!(page.contains("left: [2, 1]"), "a failing test's message");
@@ -391,7 +393,7 @@ mod tests {
         assert!(chart.contains(">A</text>") && chart.contains(">B</text>"));
         assert!(!chart.contains(">C</text>"), "two workers, two lanes");
         assert!(
-            chart.contains("crunch 2 (lane B): 2.05–4.05 units"),
+            chart.contains("crunch 2 (lane B): 2.05–4.05 time units"),
             "{chart}"
         );
     }
