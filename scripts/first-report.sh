@@ -62,7 +62,12 @@ echo "first-report: $(nproc) cores, load $(load) (1, 5, 15 min), commit ${REV:0:
 PHASES=()
 # The CPU seconds (user + system) this shell's children have used so far:
 # what a phase used whatever else the machine was doing.
-cpu() { times | tail -n 1 | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+# (`times` runs in this shell, not in a pipeline's subshell, whose children
+# have used nothing.)
+cpu() {
+    times >"$LOG/times"
+    tail -n 1 "$LOG/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+}
 phase() { # name, command...
     local name=$1 start end cpu_start
     shift
