@@ -10,7 +10,7 @@
 #
 # Usage: scripts/first-report.sh [--repo PATH_OR_URL] [--rev REV] [--keep DIR]
 #   --repo   what to clone (default: this repository)
-#   --rev    the commit to check out (default: HEAD of this repository)
+#   --rev    the commit to check out (default: the repository's HEAD)
 #   --keep   clone into DIR and keep it (default: a temporary directory)
 # Run it on an otherwise quiet machine: its numbers are the machine's too.
 # Needs: git, cargo (rustup), network access to crates.io.
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REPO=$PWD
-REV=$(git rev-parse HEAD)
+REV=""
 KEEP=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -29,6 +29,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+REV=${REV:-$(git -C "$REPO" rev-parse HEAD)}
 
 if [ -n "$KEEP" ]; then
     WORK=$KEEP
