@@ -61,27 +61,28 @@ seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 echo "first-report: $(nproc) cores, load $(load) (1, 5, 15 min), commit ${REV:0:7}"
 PHASES=()
-# The CPU seconds (user + system) this shell's children have used so far:
-# what a phase used whatever else the machine was doing.
-# (`times` runs in this shell, not in a pipeline's subshell, whose children
-# have used nothing.)
+# The CPU seconds (user + system) this shell's children have used so far,
+# into CPU: what a phase used whatever else the machine was doing. (`times`
+# must run in this shell: a subshell's children have used nothing.)
 cpu() {
     times >"$LOG/times"
-    tail -n 1 "$LOG/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+    CPU=$(tail -n 1 "$LOG/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
 }
 phase() { # name, command...
     local name=$1 start end cpu_start
     shift
     start=$(now)
-    cpu_start=$(cpu)
+    cpu
+    cpu_start=$CPU
     if ! "$@" >"$LOG/$name.out" 2>"$LOG/$name.err"; then
         echo "first-report: $name failed; its output:" >&2
         tail -n 30 "$LOG/$name.err" >&2
         exit 1
     fi
     end=$(now)
+    cpu
     PHASES+=("$(printf '%-20s %6s s wall %6s s CPU   load %s' "$name" "$(seconds "$start" "$end")" \
-        "$(seconds "$cpu_start" "$(cpu)")" "$(load)")")
+        "$(seconds "$cpu_start" "$CPU")" "$(load)")")
     echo "${PHASES[-1]}"
 }
 
