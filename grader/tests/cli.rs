@@ -265,11 +265,11 @@ fn the_stubs_get_a_friendly_report_and_exit_0() {
         "no colour when stdout is not a terminal"
     );
     insta::with_settings!({filters => vec![
-        (r"machine: .*", "machine: [this machine]"),
+        (r"machine: .*(\n  \S.*)*", "machine: [this machine]"),
         (r"\d+ cores?", "[cores]"),
-        (r"Time: .*", "Time: [timings]"),
-        (r"first failure: .*", "first failure: [the stub's todo! message]"),
-        (r"sandbox: .*", "sandbox: [isolated or not, and how]"),
+        (r"Time: .*(\n  \S.*)*", "Time: [timings]"),
+        (r"first failure: .*(\n {6}\S.*)*", "first failure: [the stub's todo! message]"),
+        (r"sandbox: .*(\n  \S.*)*", "sandbox: [isolated or not, and how]"),
     ]}, {
         insta::assert_snapshot!("stubs_ex01_human", stdout);
     });
@@ -338,6 +338,21 @@ fn every_format_reports_the_stubs() {
             _ => unreachable!(),
         }
     }
+}
+
+#[test]
+fn out_says_where_the_report_went() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("grade.html");
+    graded(&["--exercise", "ex01", "--format", "html", "--out"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::ends_with(format!(
+            "grader: wrote the report to {}\n",
+            file.display()
+        )));
 }
 
 #[test]

@@ -295,13 +295,50 @@ fn shows_ex01_failing(watch: &Watch, exercises: &Exercises) {
     );
 }
 
+/// Save ex01's solution: the watch stays on ex01 when its tests pass, also
+/// after another save, measures its observations on `o`, and goes on to
+/// ex02 on `n`.
+fn solve_ex01_and_measure_it(watch: &mut Watch, course: &Path, exercises: &Exercises) {
+    save_the_solution(course, &exercises.ex01_lib);
+    let passing =
+        "ex01: every test passes. Press o to measure its observations, n to go on to ex02.";
+    watch.wait_for(&[passing, &exercises.ex01_header]);
+
+    // A save in the finished exercise runs its tests and stays there.
+    save_the_solution(course, &exercises.ex01_lib);
+    watch.wait_for(&["running the tests"]);
+    let screen = watch.wait_until("ex01's tests run again", |s| {
+        !s.contains("running the tests") && flat(s).contains(&flat(passing))
+    });
+    assert!(screen.contains(&exercises.ex01_header), "{screen}");
+
+    // Its observations, measured before moving on: a verdict for each.
+    watch.press('o');
+    watch.wait_for(&["measuring the observations"]);
+    let measured = watch.wait_until("ex01's observations", |s| {
+        s.contains("observations:") && !s.contains("measuring the observations")
+    });
+    // Each observation has a verdict line; the first shows on any screen.
+    let course_file = Course::load(&course.join("course.yaml")).unwrap();
+    let first = &course_file.exercises[0].observations[0].id;
+    assert!(measured.contains(first.as_str()), "{first}: {measured}");
+
+    watch.press('n');
+    watch.wait_for(&[&exercises.ex02_header, "tests pass"]);
+}
+
 #[test]
-fn a_save_runs_the_tests_and_a_passing_exercise_moves_on() {
+fn a_save_runs_the_tests_and_a_passing_exercise_stays_for_its_observations() {
     let _one = one_at_a_time();
     let course = course_copy();
     let exercises = fresh_ex01(course);
     let mut watch = Watch::start(course, &[]);
     shows_ex01_failing(&watch, &exercises);
+
+    // Nothing to measure yet: said once, not once per observation.
+    watch.press('o');
+    let screen = watch.wait_for(&["ex01: no test passes yet, so there is nothing to measure"]);
+    assert!(!screen.contains("observations:"), "{screen}");
 
     watch.press('h');
     watch.wait_for(&[&exercises.ex01_first_hint]);
@@ -316,7 +353,8 @@ fn a_save_runs_the_tests_and_a_passing_exercise_moves_on() {
     // emulated terminal cut every row at 50 columns, so the whole keys line
     // is seen again only once the watch redraws at the new width.
     watch.resize(20, 50);
-    let keys = "h hint · l list · r run again · o measure the observations · q quit";
+    let keys =
+        "h hint · l list · r run again · o measure the observations · n next exercise · q quit";
     let screen = watch.wait_for(&[keys]);
     assert!(
         screen.starts_with(&exercises.ex01_header),
@@ -330,11 +368,7 @@ fn a_save_runs_the_tests_and_a_passing_exercise_moves_on() {
         );
     }
 
-    save_the_solution(course, &exercises.ex01_lib);
-    watch.wait_for(&[
-        "ex01: every test passes. On to ex02.",
-        &exercises.ex02_header,
-    ]);
+    solve_ex01_and_measure_it(&mut watch, course, &exercises);
 
     assert_eq!(watch.quit(), 0, "{}", watch.screen());
     assert!(!watch.terminal.lock().unwrap().screen().alternate_screen());
@@ -375,8 +409,8 @@ fn with_manual_run_a_save_runs_nothing_until_r() {
 
     watch.press('r');
     watch.wait_for(&[
-        "ex01: every test passes. On to ex02.",
-        &exercises.ex02_header,
+        "ex01: every test passes. Press o to measure its observations",
+        &exercises.ex01_header,
     ]);
     assert_eq!(watch.quit(), 0, "{}", watch.screen());
 }

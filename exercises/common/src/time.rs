@@ -1,6 +1,8 @@
-//! The course's clock: everything is measured in "time units".
+//! The course's clock: every duration is measured in "time units", and
+//! crunching is counted in "work units" ([`ITERATIONS_PER_UNIT`] countdown
+//! steps each), which are not times.
 //!
-//! One unit is 50 ms by default, short enough that the whole course's
+//! One time unit is 50 ms by default, short enough that the whole course's
 //! observations run in seconds. `COURSE_TIME_UNIT_MS=1000` gives the one-second
 //! feel of the original notebook.
 
@@ -10,8 +12,9 @@ use std::time::Duration;
 /// The environment variable that sets the time unit, in milliseconds.
 pub const TIME_UNIT_ENV: &str = "COURSE_TIME_UNIT_MS";
 
-/// One unit of number crunching: counting down from this many takes a
-/// noticeable moment even in optimized Rust (about 10 ms on a laptop).
+/// One work unit of number crunching, in countdown steps: counting down from
+/// this many takes a noticeable moment even in optimized Rust (about 10 ms
+/// on a laptop). A work unit is an amount of work, not a time.
 pub const ITERATIONS_PER_UNIT: u64 = 20_000_000;
 
 /// One time unit unless `COURSE_TIME_UNIT_MS` or the grader says

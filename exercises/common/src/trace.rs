@@ -16,7 +16,7 @@
 //! at a time so that tests running in parallel do not mix their spans.
 //!
 //! [`Trace::lane_spans`] turns a trace into data ([`LaneSpan`]s: a lane per
-//! thread or worker process, times in course units) that a harness stores in
+//! thread or worker process, times in time units) that a harness stores in
 //! its measurements file and the grader draws with [`timeline`].
 //!
 //! Worker processes record their spans in processes of their own:

@@ -134,7 +134,7 @@ fn expect_answers<R: PartialEq + Debug>(
 }
 
 /// In-order hand-out of [1, 8, 1.5, 2] to 2 threads: the thread that ran
-/// query 0 then ran queries 2 and 3, and another thread ran query 1 alone.
+/// query 1 then ran queries 1.5 and 2, and another thread ran query 8 alone.
 fn handed_out_in_order(trace: &Trace) -> bool {
     let lanes = trace.lanes();
     let lane = |label: &str| trace.lane_of(label).map(|i| lanes[i].as_slice());

@@ -243,18 +243,18 @@ fn two_threads_hand_out_queries_in_order() {
             .unwrap_or_else(|| panic!("no {label:?} in the trace:\n{timeline}"));
         &lanes[index]
     };
-    // Thread A takes query 0 (1 unit) and thread B query 1 (8 units); A is
-    // free again long before B, so it takes queries 2 and 3 as well.
+    // Thread A takes query 1 (1 unit) and thread B query 8 (8 units); A is
+    // free again long before B, so it takes queries 1.5 and 2 as well.
     assert_eq!(
         lane("query 1"),
         &["query 1", "query 1.5", "query 2"],
-        "the thread that ran query 0 should then run queries 2 and 3, one at a time, in order:\n\
+        "the thread that ran query 1 should then run queries 1.5 and 2, one at a time, in order:\n\
          {timeline}"
     );
     assert_eq!(
         lane("query 8"),
         &["query 8"],
-        "another thread should run query 1 alone:\n{timeline}"
+        "another thread should run query 8 alone:\n{timeline}"
     );
 }
 

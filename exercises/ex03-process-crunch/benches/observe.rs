@@ -16,7 +16,7 @@ use std::path::Path;
 
 /// The worker program, built with the same profile as this harness.
 const WORKER: &str = env!("CARGO_BIN_EXE_crunch-worker");
-/// Eight tasks of 2 units of crunching: 2 threads or 2 workers take 4 each.
+/// Eight tasks of 2 work units: 2 threads or 2 workers take 4 each.
 const TASKS: [f64; 8] = [2.0; 8];
 /// A start is too short to time alone: it is timed in batches of this many
 /// process starts per repeat and reported per start. A process start takes
@@ -130,7 +130,7 @@ fn main() -> Result<(), ObserveError> {
     o.finish()
 }
 
-/// The lesson's countdown, the harness's own: `x` units of crunching, every
+/// The lesson's countdown, the harness's own: `x` work units, every
 /// step shown to `black_box`. The student's `train_neural_network` must take
 /// about as long.
 fn reference_countdown(x: f64) -> f64 {

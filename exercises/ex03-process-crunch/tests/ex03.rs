@@ -1,6 +1,6 @@
 //! The tests of exercise 3. Run them with `cargo test -p ex03`.
 //!
-//! They use tiny amounts of crunching (a few thousandths of a unit), so they
+//! They use tiny amounts of crunching (a few thousandths of a work unit), so they
 //! run quickly in debug mode; the timing lessons are the observations'
 //! business (`cargo bench -p ex03 --bench observe`).
 
@@ -503,10 +503,14 @@ fn process_crunch_stops_a_busy_worker_when_another_dies() {
 
 #[test]
 fn process_crunch_stops_a_busy_worker_after_a_bad_answer() {
+    // Worker A stalls on item 0; worker B answers item 1 with "forty-two".
     let error = crunch(MISBEHAVING_WORKER, &[STALL, GARBLE], 2).expect_err("a bad answer");
     assert!(
         matches!(error, PoolError::BadAnswer { item: 1, .. }),
-        "{error:?}"
+        "expected PoolError::BadAnswer for item 1, the worker that answered \"forty-two\", \
+         got {error:?}. Report the first thing that went wrong: the worker you then stop \
+         (the one stalled on item 0) dies because of it, and its death is not the error \
+         (README.md, \"When things go wrong\")."
     );
 }
 

@@ -57,7 +57,7 @@ pub fn karp_flatt(speedup: f64, workers: usize) -> Option<f64> {
 
 /// Your own compute-bound function: deterministic (same `x`, same answer,
 /// same work) and taking time proportional to `x`, a small fixed amount of
-/// work per unit of `x` (well under a millisecond).
+/// work per step of `x` (well under a millisecond).
 pub fn crunch_numbers(x: u64) -> u64 {
     todo!("ex04 crunch_numbers: see README.md, section \"Your own crunch_numbers\"")
 }

@@ -137,6 +137,11 @@ pub struct Observation {
     /// Overrides `defaults.max_spread` for this observation.
     #[serde(default)]
     pub max_spread: Option<f64>,
+    /// The id of the observation of the same exercise this one builds on:
+    /// while that one fails, this one's numbers mean little, and its advice
+    /// is to fix that one first ([`crate::prerequisites`]).
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// One comparison: `min(metric) / min(per)` (or `min(metric)`) against bounds.
@@ -440,6 +445,48 @@ exercises:
             e.starts_with("course.yaml:16:9: exercises[0].observations[0].points"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn after_names_an_earlier_or_later_observation_never_itself_or_a_circle() {
+        let second = "
+      - id: scales
+        claim: It scales.
+        points: 1
+        checks:
+          - { metric: b_seconds, per: unit, at_least: 1 }
+        hint: Scale.
+";
+        let two = format!("{MINIMAL}{second}");
+        let with = |fast_after: &str, scales_after: &str| {
+            let text = two
+                .replace(
+                    "        claim: It is fast.\n",
+                    &format!("        claim: It is fast.\n{fast_after}"),
+                )
+                .replace(
+                    "        claim: It scales.\n",
+                    &format!("        claim: It scales.\n{scales_after}"),
+                );
+            parse(&text).map(|c| c.exercises[0].observations[0].after.clone())
+        };
+        assert_eq!(
+            with("        after: scales\n", "").unwrap().as_deref(),
+            Some("scales")
+        );
+        let e = with("        after: nothing\n", "")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "course.yaml:16:9: exercises[0].observations[0].after: `nothing` is no observation of ex01 (it has: fast, scales)"
+        );
+        let e = with("        after: fast\n", "").unwrap_err().to_string();
+        assert!(e.ends_with("in a circle: fast -> fast"), "{e}");
+        let e = with("        after: scales\n", "        after: fast\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("in a circle: fast -> scales -> fast"), "{e}");
     }
 
     #[test]

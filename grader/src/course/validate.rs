@@ -79,6 +79,7 @@ impl Validator<'_> {
                 return Err(self.error(format!("{path}.id"), &[&ex.id, &obs.id], "id", message));
             }
             self.observation(&path, ex, obs)?;
+            self.after(&path, ex, obs)?;
             for (k, check) in obs.checks.iter().enumerate() {
                 self.check(
                     &format!("{path}.checks[{k}]"),
@@ -117,6 +118,43 @@ impl Validator<'_> {
         }
         if obs.checks.is_empty() {
             return Err(error("checks", "expected at least one check"));
+        }
+        Ok(())
+    }
+
+    /// `after:` names another observation of the same exercise, and
+    /// following `after:` from there never comes back to this one.
+    fn after(&self, path: &str, ex: &Exercise, obs: &Observation) -> Result<(), CourseError> {
+        let Some(first) = &obs.after else {
+            return Ok(());
+        };
+        let error = |message: String| {
+            self.error(
+                format!("{path}.after"),
+                &[&ex.id, &obs.id],
+                "after",
+                message,
+            )
+        };
+        let mut seen = vec![obs.id.as_str()];
+        let mut next = Some(first);
+        while let Some(id) = next {
+            if seen.contains(&id.as_str()) {
+                return Err(error(format!(
+                    "observations that come after each other in a circle: {} -> {id}",
+                    seen.join(" -> ")
+                )));
+            }
+            let Some(found) = ex.observations.iter().find(|o| &o.id == id) else {
+                let known: Vec<&str> = ex.observations.iter().map(|o| o.id.as_str()).collect();
+                return Err(error(format!(
+                    "`{id}` is no observation of {} (it has: {})",
+                    ex.id,
+                    known.join(", ")
+                )));
+            };
+            seen.push(id);
+            next = found.after.as_ref();
         }
         Ok(())
     }

@@ -38,6 +38,7 @@ impl Grader<'_> {
             place,
             measurement: round.number,
             needs: round.needs,
+            first_build: !self.tree.target_dir.join("release").is_dir(),
         };
         steps.show(None);
         let timeout = self.harness_timeout(ex);
@@ -248,6 +249,7 @@ mod tests {
             }],
             hint: "A hint.".into(),
             max_spread: None,
+            after: None,
         };
         let recorded = recorded_behind(&observation, &m);
         let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();

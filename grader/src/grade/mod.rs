@@ -9,6 +9,7 @@ mod steps;
 
 use crate::course::{Course, Exercise, Observation};
 use crate::judge::busy;
+use crate::judge::prerequisites;
 use crate::judge::remeasure::{
     self, merge_measured_again, metrics_read_by, unsettled, unsettled_metrics,
     worth_measuring_again, MAX_MEASUREMENTS,
@@ -22,6 +23,7 @@ use crate::model::{
 };
 use crate::report::progress::{Phase, Place, Progress};
 use crate::runner::harness::HarnessError;
+use crate::runner::stubs;
 use crate::runner::timeouts::{self, Timeout};
 use crate::runner::{self, reference_times, HarnessInput, RunLimits, Steps};
 use crate::workspace::scan;
@@ -166,6 +168,9 @@ pub struct Grader<'a> {
     progress: &'a Progress,
     /// `--strict`: flagged exercises earn nothing.
     strict: bool,
+    /// Build and run the tests of an exercise whose `src` is still the
+    /// stubs too (`grader check`), instead of failing them unbuilt.
+    run_stubs: bool,
 }
 
 impl<'a> Grader<'a> {
@@ -222,7 +227,20 @@ impl<'a> Grader<'a> {
             harness_sources: Mutex::new(None),
             progress,
             strict: false,
+            run_stubs: false,
         })
+    }
+
+    /// The tree being graded.
+    pub fn tree(&self) -> &GradedTree {
+        &self.tree
+    }
+
+    /// Build and run even the tests of exercises whose `src` is still the
+    /// course's stubs (`grader check` makes sure that they fail).
+    pub fn running_stubs(mut self) -> Self {
+        self.run_stubs = true;
+        self
     }
 
     /// Grade strictly (`--strict`): only inside the sandbox, and a flagged
@@ -269,6 +287,7 @@ impl<'a> Grader<'a> {
                 } else {
                     self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 };
+                prerequisites::apply(ex, &mut observed);
                 points::apply_machine_limit_rule(&ex.id, &mut observed, &mut machine_limits);
                 if withheld {
                     withhold(&mut tests);
@@ -317,7 +336,17 @@ impl<'a> Grader<'a> {
     /// Build and run the exercise's tests, with each test's share of points;
     /// each test's limit follows the reference's time for it.
     fn tests(&self, ex: &Exercise, place: Place<'_>, timings: &mut Timings) -> TestsReport {
-        self.progress.phase(place, Phase::Building);
+        if !self.run_stubs {
+            if let Some(tests) = stubs::failing_unbuilt(self.course.root(), &self.tree, ex) {
+                self.progress.phase(place, Phase::Stubs);
+                return TestsReport {
+                    stub_src: true,
+                    ..tests_report(ex.test_points, None, tests)
+                };
+            }
+        }
+        self.progress
+            .phase(place, Phase::building(&self.tree.target_dir));
         let reference = self
             .reference
             .as_ref()
@@ -352,6 +381,16 @@ impl<'a> Grader<'a> {
     /// The whole run's report.
     pub fn report(&self, run: Run, observations_measured: bool) -> GradeReport {
         let exercises = run.exercises;
+        let while_measuring = Contention::total(
+            self.while_measuring
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter(),
+        );
+        let busy = match busy::judge(while_measuring.as_ref(), self.rules.busy) {
+            busy::Busyness::Busy(why) => Some(why),
+            busy::Busyness::Quiet | busy::Busyness::Unknown => None,
+        };
         GradeReport {
             course: self.course.title.clone(),
             target: self.tree.label.clone(),
@@ -360,12 +399,8 @@ impl<'a> Grader<'a> {
                 time_unit_ms: self.env.time_unit_ms,
                 repeats: self.env.repeats,
                 facts: Some(self.machine_facts()),
-                while_measuring: Contention::total(
-                    self.while_measuring
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .iter(),
-                ),
+                while_measuring,
+                busy,
             },
             score: exercises.iter().map(|e| e.score).sum(),
             max_score: exercises.iter().map(|e| e.max_score).sum(),

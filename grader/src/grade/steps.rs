@@ -25,15 +25,21 @@ pub(super) struct MeasureSteps<'a> {
     pub place: Place<'a>,
     pub measurement: usize,
     pub needs: Vec<BTreeSet<String>>,
+    /// No release build in the tree's build directory yet.
+    pub first_build: bool,
 }
 
 impl MeasureSteps<'_> {
     pub fn show(&self, measured: Option<usize>) {
-        let phase = Phase::Measuring {
-            observations: self.needs.len(),
-            measured,
-            measurement: self.measurement,
-            at_most: MAX_MEASUREMENTS,
+        let observations = self.needs.len();
+        let phase = match measured {
+            None if self.first_build => Phase::BuildingHarnessFirstTime { observations },
+            _ => Phase::Measuring {
+                observations,
+                measured,
+                measurement: self.measurement,
+                at_most: MAX_MEASUREMENTS,
+            },
         };
         self.progress.phase(self.place, phase);
     }

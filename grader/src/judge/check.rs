@@ -112,8 +112,8 @@ fn spread(metric: &Metric) -> Option<f64> {
 }
 
 /// One sentence with the measured numbers beside the expectation, e.g.
-/// `threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units` or
-/// `serial_seconds / threads_seconds: 1.92x (3.20 units = 160.2 ms / 1.67 units = 83.4 ms), expected at least 1.6x`.
+/// `threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units` or
+/// `serial_seconds / threads_seconds: 1.92x (3.20 time units = 160.2 ms / 1.67 time units = 83.4 ms), expected at least 1.6x`.
 fn describe(
     c: &Check,
     metric: &Metric,
@@ -126,7 +126,7 @@ fn describe(
         match m.unit {
             Unit::Seconds if m.name != UNIT_METRIC => {
                 format!(
-                    "{} units = {} ms",
+                    "{} time units = {} ms",
                     number(min / unit_seconds),
                     milliseconds(min)
                 )
@@ -137,11 +137,11 @@ fn describe(
     };
     match per {
         Some(p) if p.name == UNIT_METRIC && metric.unit == Unit::Seconds => format!(
-            "{}: {} units ({} ms), expected {}",
+            "{}: {} time units ({} ms), expected {}",
             c.metric,
             number(value),
             milliseconds(metric.min()),
-            bounds(c, " units")
+            bounds(c, " time units")
         ),
         Some(p) => format!(
             "{} / {}: {}x ({} / {}), expected {}",
@@ -153,7 +153,7 @@ fn describe(
             bounds(c, "x")
         ),
         None if metric.unit == Unit::Seconds => format!(
-            "{}: {} ms ({} units), expected {}",
+            "{}: {} ms ({} time units), expected {}",
             c.metric,
             milliseconds(value),
             number(value / unit_seconds),

@@ -4,5 +4,6 @@
 pub mod busy;
 pub mod check;
 pub mod margin;
+pub mod prerequisites;
 pub mod remeasure;
 pub mod verdict;

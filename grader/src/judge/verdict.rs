@@ -135,11 +135,11 @@ impl<'a> Judged<'a> {
         if explainable {
             return self.explainable_miss(reference);
         }
-        if let Some(could_be) = standings.iter().find_map(|s| match s {
-            Standing::PassThatTheMachineCouldFake { could_be } => Some(*could_be),
+        if let Some((index, could_be)) = standings.iter().enumerate().find_map(|(i, s)| match s {
+            Standing::PassThatTheMachineCouldFake { could_be } => Some((i, *could_be)),
             _ => None,
         }) {
-            return self.busy_baseline(could_be);
+            return self.busy_baseline(index, could_be);
         }
         let summaries = self.summaries.clone();
         (Verdict::Pass, ObservationState::Measured, summaries)
@@ -176,17 +176,17 @@ impl<'a> Judged<'a> {
         let summaries = &self.summaries;
         let compared = reference.and_then(|r| self.against_reference(r));
         match compared {
-            Some(Reference::PassesFarAhead { value, worse_by }) => {
+            Some((name, Reference::PassesFarAhead { value, worse_by })) => {
                 let reason = format!(
-                    "{summaries}; the reference solution, measured in turns with yours on this machine, reaches {} ({}x better), so the machine is not what holds yours back",
+                    "{summaries}; the reference solution, measured in turns with yours on this machine, reaches {} on {name} ({}x better), so the machine is not what holds yours back",
                     number(value),
                     number(worse_by)
                 );
                 return (Verdict::Fail, ObservationState::Measured, reason);
             }
-            Some(Reference::AlsoMisses { value }) => {
+            Some((name, Reference::AlsoMisses { value })) => {
                 let reason = format!(
-                    "{summaries}; but the reference solution misses it on this machine too ({}): {REFERENCE_MISSES_ADVICE}",
+                    "{summaries}; but the reference solution misses {name} on this machine too ({}): {REFERENCE_MISSES_ADVICE}",
                     number(value)
                 );
                 let cause = InconclusiveCause::ReferenceAlsoMisses {
@@ -194,14 +194,15 @@ impl<'a> Judged<'a> {
                 };
                 return inconclusive(cause, reason);
             }
-            Some(Reference::PassesClose { .. }) | None => {}
+            Some((_, Reference::PassesClose { .. })) | None => {}
         }
         let failing = self.failing_contention();
-        if let Busyness::Busy(why) = busy::judge(failing.as_ref(), self.rules.busy) {
-            let contention = failing.unwrap_or_default();
+        let busy = failing.as_ref().map(|(_, c)| c);
+        if let Busyness::Busy(why) = busy::judge(busy, self.rules.busy) {
+            let (side, contention) = failing.unwrap_or_default();
             let slowdown = margin::slowdown(&contention, cpus(self.m));
             let reason = format!(
-                "{summaries}; but while it was measured {why}, which can slow it down by up to {}x: {BUSY_ADVICE}",
+                "{summaries}; but while {side} was measured, {why}, which can slow it down by up to {}x: {BUSY_ADVICE}",
                 number(slowdown)
             );
             return inconclusive(
@@ -213,15 +214,10 @@ impl<'a> Judged<'a> {
             );
         }
         let max_spread = self.obs.max_spread.unwrap_or(self.rules.max_spread);
-        let spread = self
-            .checks
-            .iter()
-            .filter(|c| !c.passed)
-            .filter_map(|c| c.spread)
-            .fold(0.0, f64::max);
+        let (spread, spread_of) = self.widest_failing_spread();
         if spread > max_spread {
             let reason = format!(
-                "{summaries}; but the repeats spread {:.0}% above their minimum (more than {:.0}%): {NOISY_ADVICE}",
+                "{summaries}; but the repeats of {spread_of} spread {:.0}% above their minimum (more than {:.0}%): {NOISY_ADVICE}",
                 spread * 100.0,
                 max_spread * 100.0
             );
@@ -231,17 +227,49 @@ impl<'a> Judged<'a> {
         (Verdict::Fail, ObservationState::Measured, summaries.clone())
     }
 
-    /// Every check passed, one only as far as a busy baseline could fake.
-    fn busy_baseline(&self, could_be: f64) -> (Verdict, ObservationState, String) {
-        let contention = self.baseline_contention().unwrap_or_default();
+    /// The widest spread of a failed check's repeats, and that check's name.
+    fn widest_failing_spread(&self) -> (f64, String) {
+        self.obs
+            .checks
+            .iter()
+            .zip(&self.checks)
+            .filter(|(_, r)| !r.passed)
+            .filter_map(|(c, r)| Some((r.spread?, check_name(c))))
+            .fold((0.0, String::new()), |most, this| {
+                if this.0 > most.0 {
+                    this
+                } else {
+                    most
+                }
+            })
+    }
+
+    /// Every check passed, check `index` only as far as a busy baseline
+    /// could fake: on a quiet machine it could be `could_be`, beyond its
+    /// bound. A lower bound's baseline is `metric` (a slow serial run makes a
+    /// speedup look big), an upper bound's is `per`.
+    fn busy_baseline(&self, index: usize, could_be: f64) -> (Verdict, ObservationState, String) {
+        let (_, contention) = self.baseline_contention().unwrap_or_default();
         let why = match busy::judge(Some(&contention), self.rules.busy) {
             Busyness::Busy(why) => why,
             Busyness::Quiet | Busyness::Unknown => contention.describe(),
         };
+        let c = &self.obs.checks[index];
+        let name = check_name(c);
+        let (baseline, beyond) = match (c.at_least, c.at_most) {
+            (Some(lo), _) if could_be < lo => (
+                &c.metric,
+                format!("as low as {}, below its bound of {lo}", number(could_be)),
+            ),
+            (_, Some(hi)) => (
+                c.per.as_ref().unwrap_or(&c.metric),
+                format!("as high as {}, above its bound of {hi}", number(could_be)),
+            ),
+            _ => (&c.metric, number(could_be)),
+        };
         let reason = format!(
-            "{}; but while its baseline was measured {why}: measured on a quiet machine it could be as low as {}, so it cannot pass yet: {BUSY_ADVICE}",
-            self.summaries,
-            number(could_be)
+            "{}; but while its baseline {baseline} was measured, {why}: on a quiet machine {name} could be {beyond}, so it cannot pass yet: {BUSY_ADVICE}",
+            self.summaries
         );
         inconclusive(
             InconclusiveCause::BusyBaseline {
@@ -253,9 +281,9 @@ impl<'a> Judged<'a> {
     }
 
     /// The reference's same checks, compared with the first missed check
-    /// the machine could explain. `None` when the reference could not be
-    /// measured.
-    fn against_reference(&self, reference: &Measurements) -> Option<Reference> {
+    /// the machine could explain (named). `None` when the reference could
+    /// not be measured.
+    fn against_reference(&self, reference: &Measurements) -> Option<(String, Reference)> {
         let (index, position) =
             self.positions.iter().enumerate().find(|(_, p)| {
                 matches!(p.standing(), Standing::MissTheMachineCouldExplain { .. })
@@ -265,16 +293,17 @@ impl<'a> Judged<'a> {
         if theirs.error.is_some() {
             return None;
         }
-        Some(margin::against_reference(
+        let compared = margin::against_reference(
             position,
             &self::position(c, &theirs, reference, self.rules.busy),
-        ))
+        );
+        Some((check_name(c), compared))
     }
 
     /// What the machine did while the side that could explain a miss was
-    /// measured: `per` below `at_least` (a slow parallel run makes a
-    /// speedup small), `metric` above `at_most`.
-    fn failing_contention(&self) -> Option<Contention> {
+    /// measured (and that side's name): `per` below `at_least` (a slow
+    /// parallel run makes a speedup small), `metric` above `at_most`.
+    fn failing_contention(&self) -> Option<(String, Contention)> {
         let sides = self
             .obs
             .checks
@@ -294,7 +323,7 @@ impl<'a> Judged<'a> {
 
     /// What the machine did while the side that could fake a pass was
     /// measured: `metric` of `at_least` (a slow baseline), `per` of `at_most`.
-    fn baseline_contention(&self) -> Option<Contention> {
+    fn baseline_contention(&self) -> Option<(String, Contention)> {
         let sides = self
             .obs
             .checks
@@ -310,13 +339,15 @@ impl<'a> Judged<'a> {
         self.busiest(sides)
     }
 
-    /// What the machine did while the most slowed of the metrics `names`
-    /// was measured.
-    fn busiest<'c>(&self, names: impl Iterator<Item = &'c String>) -> Option<Contention> {
+    /// The most slowed of the metrics `names`, and what the machine did
+    /// while it was measured.
+    fn busiest<'c>(&self, names: impl Iterator<Item = &'c String>) -> Option<(String, Contention)> {
         names
             .filter_map(|name| self.m.metrics.iter().find(|x| &x.name == name))
-            .filter_map(|metric| margin::while_measuring(self.m, metric))
-            .max_by(|a, b| {
+            .filter_map(|metric| {
+                margin::while_measuring(self.m, metric).map(|c| (metric.name.clone(), c))
+            })
+            .max_by(|(_, a), (_, b)| {
                 let cpus = cpus(self.m);
                 margin::slowdown(a, cpus).total_cmp(&margin::slowdown(b, cpus))
             })
@@ -330,6 +361,14 @@ fn cpus(m: &Measurements) -> usize {
         .as_ref()
         .and_then(common::machine::Facts::shared_cpus)
         .unwrap_or(m.cores)
+}
+
+/// How a sentence names a check: `metric / per`, or `metric`.
+fn check_name(c: &Check) -> String {
+    match &c.per {
+        Some(per) => format!("{} / {per}", c.metric),
+        None => c.metric.clone(),
+    }
 }
 
 fn inconclusive(cause: InconclusiveCause, reason: String) -> (Verdict, ObservationState, String) {
@@ -477,6 +516,7 @@ mod tests {
             checks,
             hint: "A hint.".into(),
             max_spread: None,
+            after: None,
         }
     }
 
@@ -505,7 +545,7 @@ mod tests {
         assert_eq!((r.points, r.max_points), (2.0, 2.0));
         assert_eq!(
             r.reason,
-            "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units"
+            "threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units"
         );
         assert_eq!(r.hint, None);
         let c = &r.checks[0];
@@ -525,7 +565,7 @@ mod tests {
         assert_eq!(r.points, 0.0);
         assert_eq!(
             r.reason,
-            "serial_seconds / threads_seconds: 1.56x (12.5 units = 626.0 ms / 8.03 units = 401.5 ms), expected at least 1.6x"
+            "serial_seconds / threads_seconds: 1.56x (12.5 time units = 626.0 ms / 8.03 time units = 401.5 ms), expected at least 1.6x"
         );
         assert_eq!(r.hint.as_deref(), Some("A hint."));
     }
@@ -868,7 +908,7 @@ mod tests {
             }
         ));
         for words in [
-            "other programs used 0.67 cores",
+            "while threads_seconds was measured, other programs used 0.67 cores",
             "waited for a CPU 100% of the time",
             "slow it down by up to 1.50x",
             "close other programs",
@@ -925,7 +965,68 @@ mod tests {
                 cause: InconclusiveCause::BusyBaseline { .. }
             }
         ));
-        assert!(r.reason.contains("could be as low as 1.10"), "{}", r.reason);
+        assert!(
+            r.reason.contains(
+                "while its baseline serial_seconds was measured, other programs used 0.67 cores"
+            ),
+            "{}",
+            r.reason
+        );
+        assert!(
+            r.reason.contains(
+                "serial_seconds / threads_seconds could be as low as 1.10, below its bound of 1.6, so it cannot pass yet"
+            ),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn an_upper_bound_passed_on_a_busy_baseline_could_be_as_high_as() {
+        // ex01's map-matches-loop on a busy machine: 0.561x the harness's
+        // own loop, whose time a build beside it may have inflated.
+        let saturated = Contention {
+            others_cpu_seconds: Some(1.9),
+            ..ONE_BUSY
+        };
+        let obs = observation(vec![bound(
+            "serial_seconds",
+            Some("threads_seconds"),
+            None,
+            Some(1.25),
+        )]);
+        let m = crunch(0.0561, 0.1, QUIET, saturated);
+        let r = judge(&obs, &m, &rules(0.25, 2));
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+        for words in [
+            "while its baseline threads_seconds was measured, other programs used 1.90 cores",
+            "serial_seconds / threads_seconds could be as high as 11.2, above its bound of 1.25",
+        ] {
+            assert!(r.reason.contains(words), "{words:?} not in {}", r.reason);
+        }
+        assert!(!r.reason.contains("as low as"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_sentence_about_one_check_of_two_names_it() {
+        // Both checks pass quietly but for the second, a lower bound on a
+        // slowed baseline.
+        let obs = observation(vec![
+            bound("threads_seconds", Some("unit"), Some(7.9), Some(8.8)),
+            bound("serial_seconds", Some("threads_seconds"), Some(1.6), None),
+        ]);
+        let r = judge(
+            &obs,
+            &crunch(0.66, 0.4015, ONE_BUSY, QUIET),
+            &rules(0.25, 2),
+        );
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{}", r.reason);
+        assert!(
+            r.reason
+                .contains("on a quiet machine serial_seconds / threads_seconds could be as low as"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
@@ -953,7 +1054,7 @@ mod tests {
 
     #[test]
     fn sleeping_work_on_a_busy_machine_still_passes_and_still_fails() {
-        // ex02's serial queries sleep 12.5 units and compute almost nothing,
+        // ex02's serial queries sleep 12.5 time units and compute almost nothing,
         // beside a busy loop that takes a whole core.
         let mut m = recorded();
         let busy_but_asleep = Contention {
@@ -972,7 +1073,7 @@ mod tests {
             Some(13.4),
         )]);
         assert_eq!(judge(&sum, &m, &rules(0.25, 2)).verdict, Verdict::Pass);
-        // A serial pool's 12.5 units where a real pool takes 8.
+        // A serial pool's 12.5 time units where a real pool takes 8.
         let overlap = observation(vec![bound(
             "serial_seconds",
             Some("unit"),
@@ -1070,9 +1171,13 @@ mod tests {
                 }
             }
         );
-        assert!(r
-            .reason
-            .contains("the reference solution misses it on this machine too (1.14)"));
+        assert!(
+            r.reason.contains(
+                "the reference solution misses serial_seconds / threads_seconds on this machine too (1.14)"
+            ),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]

@@ -146,6 +146,11 @@ pub struct Machine {
     /// What other programs did while the harnesses ran, all runs together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub while_measuring: Option<Contention>,
+    /// Why that counts as a busy machine by course.yaml's `busy_*` limits
+    /// (e.g. `other programs used 0.95 cores (more than 0.10)`); absent
+    /// when it was quiet or nothing was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy: Option<String>,
 }
 
 /// Where the run's time went, in seconds.
@@ -208,6 +213,10 @@ pub struct TestsReport {
     pub build_error: Option<String>,
     /// Every expected test, whether or not it reported.
     pub tests: Vec<TestResult>,
+    /// `src` is still the course's stubs: the tests were not built or run,
+    /// each fails at the first `todo!()` it reaches ([`crate::stubs`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stub_src: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -412,7 +421,7 @@ pub struct CheckResult {
     /// Why it could not be measured (the harness's error, a missing metric).
     pub error: Option<String>,
     /// The check in one sentence, numbers beside the expectation, e.g.
-    /// `threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units`.
+    /// `threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units`.
     /// Empty when it was not measured.
     pub summary: String,
 }

@@ -48,6 +48,7 @@ pub fn tests_report(
         max_points: test_points,
         build_error,
         tests,
+        stub_src: false,
     }
 }
 

@@ -118,8 +118,8 @@ fn threaded_query() -> ExerciseReport {
             "threads-overlap",
             (Verdict::Pass, ObservationState::Measured),
             2.0,
-            "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units",
-            vec![check("threads_seconds", Some("unit"), Some(8.03), true, "threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units")],
+            "threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units",
+            vec![check("threads_seconds", Some("unit"), Some(8.03), true, "threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units")],
         )},
         ObservationResult {
             measurements: 3,
@@ -128,15 +128,15 @@ fn threaded_query() -> ExerciseReport {
                 "long-last-is-slower",
                 (Verdict::Fail, ObservationState::Measured),
                 1.0,
-                "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units",
-                vec![check("long_last_seconds", Some("unit"), Some(12.5), false, "long_last_seconds: 12.5 units (625.0 ms), expected 9.3 to 10.3 units")],
+                "long_last_seconds: 12.5 time units (625.0 ms), expected 9.3 to 10.3 time units",
+                vec![check("long_last_seconds", Some("unit"), Some(12.5), false, "long_last_seconds: 12.5 time units (625.0 ms), expected 9.3 to 10.3 time units")],
             )
         },
         observation(
             "secret-speedup",
             (Verdict::Inconclusive, ObservationState::Inconclusive { cause: InconclusiveCause::Spread { spread: 0.41, max_spread: 0.25 } }),
             1.0,
-            "secret_serial_seconds / secret_threaded_seconds: 2.1x (20.5 units = 1025.0 ms / 9.76 units = 488.1 ms), expected at least 2.5x; but the repeats spread 41% above their minimum (more than 25%): too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats",
+            "secret_serial_seconds / secret_threaded_seconds: 2.1x (20.5 time units = 1025.0 ms / 9.76 time units = 488.1 ms), expected at least 2.5x; but the repeats spread 41% above their minimum (more than 25%): too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats",
             vec![check("secret_serial_seconds", Some("secret_threaded_seconds"), Some(2.1), false, "")],
         ),
         observation(
@@ -237,6 +237,7 @@ fn mixed_judged() -> GradeReport {
             repeats: 3,
             facts: None,
             while_measuring: None,
+            busy: None,
         },
         exercises,
         observations_measured: true,
@@ -275,7 +276,7 @@ pub fn processes_one_at_a_time() -> GradeReport {
             (i as usize % 2, "crunch 2", start, start + 2.0)
         })
         .collect();
-    let summary = "reference_serial_seconds / processes_seconds: 1.0x (16.1 units = 805.0 ms / 16.1 units = 805.0 ms), expected at least 1.5x";
+    let summary = "reference_serial_seconds / processes_seconds: 1.0x (16.1 time units = 805.0 ms / 16.1 time units = 805.0 ms), expected at least 1.5x";
     ex.observations = vec![ObservationResult {
         recorded: traced("processes_seconds", &spans),
         ..observation(

@@ -32,7 +32,8 @@ th { font-weight: 600; color: #555; } td.points { text-align: right; white-space
 .verdict { font-weight: 600; white-space: nowrap; }
 .pass { color: #1a7f37; } .fail { color: #cf222e; } .skipped, .inconclusive { color: #9a6700; }
 .claim { color: #555; } .hint { color: #0550ae; }
-pre { background: #f6f8fa; padding: 0.5em; overflow-x: auto; font-size: 0.9em; margin: 0.3em 0; }
+pre { background: #f6f8fa; padding: 0.5em; font-size: 0.9em; margin: 0.3em 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.flags { border-left: 3px solid #9a6700; padding-left: 0.6em; } .busy { color: #9a6700; }
 table.tests { table-layout: fixed; } table.tests td.verdict { width: 7em; } table.tests td.points { width: 5em; }
 table.tests td { overflow-wrap: anywhere; }
 figure { margin: 0.5em 0 1em; } figcaption { color: #555; font-size: 0.9em; }
@@ -72,9 +73,13 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         short(m.time_unit_ms),
         count(m.repeats, "repeat")
     )?;
+    header(out, report)?;
     for ex in &report.exercises {
         exercise(out, ex, m, report.observations_measured)?;
         flags(out, report, &ex.id)?;
+    }
+    if let Some(line) = super::machine_limits_line(report) {
+        writeln!(out, r#"<p class="machine-limits">{}</p>"#, escape(&line))?;
     }
     let t = &report.timings;
     writeln!(
@@ -82,6 +87,45 @@ fn page(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         r#"<p class="meta">Time: build {:.1} s, tests {:.1} s, observations {:.1} s, total {:.1} s.</p></body></html>"#,
         t.build_seconds, t.test_seconds, t.measure_seconds, t.total_seconds
     )
+}
+
+/// What the human report's header says beside the score: the machine and
+/// how busy it was, the sandbox, the instructor's files.
+fn header(out: &mut String, report: &GradeReport) -> std::fmt::Result {
+    if let Some(line) = super::human::machine_line(&report.machine) {
+        writeln!(out, r#"<p class="meta machine">{}</p>"#, escape(&line))?;
+    }
+    if let Some(why) = &report.machine.busy {
+        writeln!(
+            out,
+            r#"<p class="busy">The machine was busy while the observations were measured ({}): timings may be slower than this code is, and charts show it so.</p>"#,
+            escape(why)
+        )?;
+    }
+    let integrity = &report.integrity;
+    if !integrity.is_unknown() {
+        let strict = if integrity.strict { " · strict" } else { "" };
+        writeln!(
+            out,
+            r#"<p class="meta sandbox">sandbox: {}{strict}</p>"#,
+            escape(&integrity.isolation)
+        )?;
+        if !integrity.restored.is_empty() {
+            writeln!(
+                out,
+                r#"<p class="fail">The instructor's course changed during grading and was restored: {}</p>"#,
+                escape(&integrity.restored.join(", "))
+            )?;
+        }
+    }
+    if let Some(files) = &report.instructor_files {
+        writeln!(
+            out,
+            r#"<p class="meta">{}</p>"#,
+            escape(&super::instructor_files_line(files))
+        )?;
+    }
+    Ok(())
 }
 
 fn exercise(
@@ -121,14 +165,14 @@ fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
     };
     writeln!(
         out,
-        r#"<div class="flags"><p><strong>Source flags of {}</strong>: {}</p><ul>"#,
+        r#"<div class="flags" id="{0}-flags"><p><strong>Source flags of {0}</strong>: {1}</p><ul>"#,
         escape(id),
         escape(&flagged.cost())
     )?;
     for flag in &flagged.flags {
         writeln!(
             out,
-            "<li><code>{}:{}</code>: {}<br>to avoid it: {}</li>",
+            "<li>{}:{}: {}<br>to avoid it: {}</li>",
             escape(&flag.file),
             flag.line,
             escape(&flag.what),
@@ -239,7 +283,7 @@ fn recorded(out: &mut String, o: &ObservationResult, machine: &Machine) -> std::
         schedule(out, o, trace, machine.time_unit_ms)?;
     }
     for sweep in &r.sweeps {
-        sweep_chart(out, o, sweep, machine.cores)?;
+        sweep_chart(out, o, sweep, machine)?;
     }
     writeln!(out, "</td></tr>")
 }
@@ -272,15 +316,25 @@ fn sweep_chart(
     out: &mut String,
     o: &ObservationResult,
     sweep: &Sweep,
-    cores: usize,
+    machine: &Machine,
 ) -> std::fmt::Result {
     let title = format!("{}: the speedup of {}", o.id, sweep.name);
-    let Some(svg) = speedup::chart(sweep, &title, cores) else {
+    let Some(svg) = speedup::chart(sweep, &title, machine.cores) else {
         return Ok(());
+    };
+    let (class, busy) = match &machine.busy {
+        Some(why) => (
+            "sweep busy",
+            format!(
+                r#"<p class="busy">Measured on a busy machine ({}): the speedups and the serial fraction may be worse than this code is. Grade again on a quiet machine (see <code>grader doctor</code>) before reading them.</p>"#,
+                escape(why)
+            ),
+        ),
+        None => ("sweep", String::new()),
     };
     writeln!(
         out,
-        "<figure class=\"sweep\">{svg}<figcaption>{}: the measured speedup T(1)/T(n) (minimum of each worker count's runs), the ideal line, the core count no speedup goes above, and Amdahl's law fitted to the measurements up to the core count (past it workers share cores, which no serial fraction describes).</figcaption></figure>",
+        "<figure class=\"{class}\">{busy}{svg}<figcaption>{}: the measured speedup T(1)/T(n) in blue with dots (minimum of each worker count's runs), the ideal S = n in black, the core count as a grey dashed vertical line, and Amdahl's law fitted to the measurements up to the core count as a red dashed line (past the core count workers share cores, which no serial fraction describes). The colours are those of ex04's plot (its README, \"Reading the plot\").</figcaption></figure>",
         escape(&title)
     )
 }
@@ -312,7 +366,9 @@ mod tests {
                 assert!(!page.contains(outside), "{outside}");
             }
         }
-        assert!(page.contains("threads_seconds: 8.03 units (401.5 ms), expected 7.9 to 8.8 units"));
+        assert!(page.contains(
+            "threads_seconds: 8.03 time units (401.5 ms), expected 7.9 to 8.8 time units"
+        ));
         assert!(page.contains("12 / 70 points"));
         assert!(page.contains("error[E0308]: mismatched types"));
         assert!(page.contains("left: [2, 1]"), "a failing test's message");
@@ -332,7 +388,7 @@ mod tests {
         assert!(chart.contains(">A</text>") && chart.contains(">B</text>"));
         assert!(!chart.contains(">C</text>"), "two workers, two lanes");
         assert!(
-            chart.contains("crunch 2 (lane B): 2.05–4.05 units"),
+            chart.contains("crunch 2 (lane B): 2.05–4.05 time units"),
             "{chart}"
         );
     }

@@ -26,8 +26,7 @@ impl Reporter for Human {
         let mut out = String::new();
         let m = &report.machine;
         writeln!(out, "{}", report.course.bold())?;
-        writeln!(
-            out,
+        let graded = format!(
             "graded: {} · {} {} · 1 time unit = {} ms · {} {}",
             report.target,
             m.cores,
@@ -35,9 +34,10 @@ impl Reporter for Human {
             short(m.time_unit_ms),
             m.repeats,
             if m.repeats == 1 { "repeat" } else { "repeats" },
-        )?;
+        );
+        wrapped(&mut out, "", &graded)?;
         if let Some(line) = machine_line(m) {
-            writeln!(out, "{line}")?;
+            wrapped(&mut out, "", &line)?;
         }
         if let Some(line) = sources_line(m) {
             writeln!(out, "{line}")?;
@@ -64,13 +64,17 @@ fn integrity(out: &mut String, report: &GradeReport) -> std::fmt::Result {
         return Ok(());
     }
     let strict = if integrity.strict { " · strict" } else { "" };
-    writeln!(out, "sandbox: {}{strict}", integrity.isolation)?;
+    wrapped(
+        out,
+        "",
+        &format!("sandbox: {}{strict}", integrity.isolation),
+    )?;
     if !integrity.restored.is_empty() {
-        writeln!(
-            out,
+        let restored = format!(
             "the instructor's course changed during grading and was restored: {}",
             integrity.restored.join(", ")
-        )?;
+        );
+        wrapped(out, "", &restored)?;
     }
     Ok(())
 }
@@ -98,7 +102,7 @@ fn flags(out: &mut String, report: &GradeReport, id: &str) -> std::fmt::Result {
 
 /// `grader doctor`'s facts in one line: the CPU the grader could use and
 /// what other programs did while the harnesses ran.
-fn machine_line(m: &Machine) -> Option<String> {
+pub(super) fn machine_line(m: &Machine) -> Option<String> {
     let facts = m.facts.as_ref().map(|f| f.describe());
     let busy = m
         .while_measuring
@@ -200,13 +204,18 @@ fn tests(out: &mut String, t: &TestsReport) -> std::fmt::Result {
         }
     } else if passed == 0 && !t.tests.is_empty() {
         // A fresh stub: one line on why, not a wall of identical failures.
-        writeln!(out, "    not started yet: every test fails")?;
-        if let Some(message) = t.tests.iter().find_map(|t| t.failure.as_deref()) {
-            writeln!(
+        if t.stub_src {
+            wrapped(
                 out,
-                "    first failure: {}",
-                message.lines().next().unwrap_or_default()
+                "    ",
+                "not started yet: src/ is still the course's stubs (the tests were not run: each one fails at a todo!())",
             )?;
+        } else {
+            writeln!(out, "    not started yet: every test fails")?;
+        }
+        if let Some(message) = t.tests.iter().find_map(|t| t.failure.as_deref()) {
+            let first = message.lines().next().unwrap_or_default();
+            wrapped(out, "    ", &format!("first failure: {first}"))?;
         }
     } else {
         for test in &t.tests {
@@ -227,7 +236,9 @@ fn test_line(out: &mut String, test: &TestResult) -> std::fmt::Result {
     writeln!(out, "    {} {name}", pad(&mark, 4))?;
     if let (false, Some(message)) = (test.status == TestStatus::Passed, &test.failure) {
         for line in message.lines() {
-            writeln!(out, "           {}", line.dimmed())?;
+            for part in wrap(line, WIDTH - 11) {
+                writeln!(out, "           {}", part.dimmed())?;
+            }
         }
     }
     Ok(())
@@ -390,23 +401,22 @@ fn not_judged(out: &mut String, report: &GradeReport) -> std::fmt::Result {
 
 fn time(out: &mut String, report: &GradeReport) -> std::fmt::Result {
     let t = &report.timings;
-    write!(
-        out,
+    let mut line = format!(
         "Time: build {:.1} s, tests {:.1} s",
         t.build_seconds, t.test_seconds
-    )?;
+    );
     if report.observations_measured && t.measure_seconds == 0.0 {
-        write!(out, ", observations none measured")?;
+        line.push_str(", observations none measured");
     } else if report.observations_measured {
-        write!(
-            out,
+        line.push_str(&format!(
             ", observations {:.1} s (harness processes {:.1} s: grader overhead {} %)",
             t.measure_seconds,
             t.harness_seconds,
             percent(t.overhead_percent)
-        )?;
+        ));
     }
-    writeln!(out, ", total {:.1} s", t.total_seconds)
+    line.push_str(&format!(", total {:.1} s", t.total_seconds));
+    wrapped(out, "", &line)
 }
 
 /// Where to start next, or that every point was earned.
@@ -416,15 +426,17 @@ fn next(out: &mut String, report: &GradeReport) -> std::fmt::Result {
             || e.tests.tests.iter().any(|t| t.status != TestStatus::Passed)
     });
     match unfinished {
-        Some(ex) => writeln!(
-            out,
-            "{} {} ({}): read {}/README.md, then run `cargo test -p {}`.",
-            "Next:".cyan().bold(),
-            ex.id,
-            ex.title,
-            ex.dir,
-            ex.id
-        ),
+        Some(ex) => {
+            let next = format!(
+                "Next: {} ({}): read {}/README.md, then run `cargo test -p {}`.",
+                ex.id, ex.title, ex.dir, ex.id
+            );
+            let mut lines = wrap(&next, WIDTH).into_iter();
+            let first = lines.next().unwrap_or_default();
+            let rest = first.strip_prefix("Next:").unwrap_or(&first);
+            writeln!(out, "{}{rest}", "Next:".cyan().bold())?;
+            lines.try_for_each(|line| writeln!(out, "  {line}"))
+        }
         None if report.exercises.iter().all(|e| e.score == e.max_score) => {
             writeln!(out, "{}", "Every point earned.".green().bold())
         }
@@ -461,10 +473,24 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         .break_words(false)
         .word_separator(textwrap::WordSeparator::AsciiSpace)
         .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
-    textwrap::wrap(text, options)
+    textwrap::wrap(&glue_units(text), options)
         .into_iter()
-        .map(std::borrow::Cow::into_owned)
+        .map(|line| line.replace(GLUE, " "))
         .collect()
+}
+
+/// Holds a number and its unit on one line when wrapping splits only at
+/// ASCII spaces ("8.8 time units", "19.0 s", "5.0 %").
+const GLUE: char = '\u{a0}';
+
+fn glue_units(text: &str) -> String {
+    let mut glued = text.replace("time units", &format!("time{GLUE}units"));
+    for unit in ["time", "ms", "s", "%"] {
+        for digit in '0'..='9' {
+            glued = glued.replace(&format!("{digit} {unit}"), &format!("{digit}{GLUE}{unit}"));
+        }
+    }
+    glued
 }
 
 /// `right` right-aligned so that it ends at [`WIDTH`], after `left`.
@@ -497,9 +523,53 @@ mod tests {
             ["one two three four", "five six"]
         );
         assert_eq!(wrap("", 20), [""]);
+        assert_eq!(
+            wrap("expected 7.9 to 8.8 time units, 19.0 s in all", 24),
+            ["expected 7.9 to", "8.8 time units, 19.0 s", "in all"]
+        );
         let long = "a".repeat(30);
         assert_eq!(wrap(&format!("x {long} y"), 20), ["x", long.as_str(), "y"]);
         assert_eq!(visible_len(&"FAIL".red().bold().to_string()), 4);
+    }
+
+    #[test]
+    fn the_report_fits_80_columns() {
+        use crate::report::fixtures;
+        let mut busy = fixtures::mixed();
+        busy.machine.facts = Some(common::machine::Facts {
+            available_parallelism: 2,
+            online_cpus: Some(2),
+            affinity: Some("0-1".into()),
+            affinity_cpus: Some(2),
+            quota: None,
+            sources: None,
+        });
+        busy.machine.while_measuring = Some(common::machine::Contention {
+            seconds: 10.0,
+            others_cpu_seconds: Some(9.5),
+            cpu_pressure_seconds: Some(4.0),
+            throttled_seconds: Some(0.0),
+            own_cpu_seconds: None,
+        });
+        busy.integrity.isolation = "isolated (bubblewrap: own PID, network and mount namespaces; student code runs as nobody with resource limits)".into();
+        let long = "assertion `left == right` failed: pool_map must return one result per item, in input order, whoever computed it";
+        busy.exercises[0].tests.tests[1].failure = Some(long.into());
+        for report in [
+            busy,
+            fixtures::perfect(),
+            fixtures::processes_one_at_a_time(),
+        ] {
+            for verbose in [false, true] {
+                let text = Human { verbose }.render(&report).unwrap();
+                for line in text.lines() {
+                    assert!(
+                        visible_len(line) <= 80,
+                        "{} columns: {line:?}",
+                        visible_len(line)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -511,6 +581,7 @@ mod tests {
             repeats: 3,
             facts: None,
             while_measuring: None,
+            busy: None,
         };
         assert_eq!(machine_line(&m), None);
         m.facts = Some(Facts {

@@ -73,7 +73,9 @@ pub fn write(
         Some(path) => {
             let plain = anstream::adapter::strip_str(&text).to_string();
             write_atomically(path, &plain)
-                .with_context(|| format!("cannot write the report to {}", path.display()))
+                .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            eprintln!("grader: wrote the report to {}", path.display());
+            Ok(())
         }
         None => {
             let mut stdout = anstream::stdout();

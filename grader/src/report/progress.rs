@@ -10,8 +10,16 @@ use std::time::Duration;
 /// What the grader is doing to one exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// Its `src` is still the course's stubs: its tests fail unbuilt.
+    Stubs,
     /// Building the tests.
     Building,
+    /// Building the tests in a fresh build directory: their dependencies
+    /// compile too ([`Phase::building`]).
+    BuildingFirstTime,
+    /// Building the harness in a build directory with no release build yet:
+    /// its dependencies compile too.
+    BuildingHarnessFirstTime { observations: usize },
     /// Running the tests: `done` of `total` have run.
     Testing { done: usize, total: usize },
     /// Measuring `observations` observations; `measurement` counts from 1
@@ -27,11 +35,25 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Building the tests in `target_dir`: for the first time when it holds
+    /// no debug build yet (a new student's first grading of a started
+    /// exercise), which takes a minute rather than seconds.
+    pub fn building(target_dir: &std::path::Path) -> Phase {
+        if target_dir.join("debug").is_dir() {
+            Phase::Building
+        } else {
+            Phase::BuildingFirstTime
+        }
+    }
+
     /// Whether this phase starts a new step, rather than counting on
     /// within one: plain output prints only those.
     fn starts_a_step(self) -> bool {
         match self {
-            Phase::Building => true,
+            Phase::Stubs
+            | Phase::Building
+            | Phase::BuildingFirstTime
+            | Phase::BuildingHarnessFirstTime { .. } => true,
             Phase::Testing { done, .. } => done == 0,
             Phase::Measuring { measured, .. } => measured.is_none(),
         }
@@ -133,7 +155,13 @@ impl Drop for Progress {
 fn describe(place: Place<'_>, phase: Phase) -> String {
     let again = |measurement, at_most| format!("(measurement {measurement}, at most {at_most})");
     let what = match phase {
+        Phase::Stubs => "still the course's stubs: its tests fail without a build".to_owned(),
         Phase::Building => "building the tests".to_owned(),
+        Phase::BuildingFirstTime => format!("building the tests; {FIRST_BUILD}"),
+        Phase::BuildingHarnessFirstTime { observations } => format!(
+            "building the harness to measure {}; {FIRST_BUILD}",
+            count(observations, "observation")
+        ),
         Phase::Testing { done: 0, total } => format!("running {}", count(total, "test")),
         Phase::Testing { done, total } => format!("running the tests: {done} of {total} done"),
         Phase::Measuring {
@@ -179,6 +207,10 @@ fn describe(place: Place<'_>, phase: Phase) -> String {
     )
 }
 
+/// How long a first build takes, said while it runs.
+const FIRST_BUILD: &str =
+    "the first build compiles their dependencies too: about a minute on 2 cores, seconds from then on";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +227,14 @@ mod tests {
             says(Phase::Building),
             "ex02 (exercise 2 of 4): building the tests"
         );
+        assert_eq!(
+            says(Phase::BuildingFirstTime),
+            format!("ex02 (exercise 2 of 4): building the tests; {FIRST_BUILD}")
+        );
+        let fresh = tempfile::tempdir().unwrap();
+        assert_eq!(Phase::building(fresh.path()), Phase::BuildingFirstTime);
+        std::fs::create_dir(fresh.path().join("debug")).unwrap();
+        assert_eq!(Phase::building(fresh.path()), Phase::Building);
         let testing = |done, total| Phase::Testing { done, total };
         assert_eq!(
             says(testing(0, 20)),

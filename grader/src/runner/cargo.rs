@@ -29,6 +29,8 @@ pub struct Executable {
     pub path: PathBuf,
     /// The directory of the package's Cargo.toml (cargo runs tests there).
     pub package_dir: PathBuf,
+    /// The target's root source file (`tests/ex02.rs`), as cargo names it.
+    pub source: PathBuf,
 }
 
 /// What one build produced.
@@ -183,6 +185,7 @@ impl Message {
             kind: target.kind.into_iter().next().unwrap_or_default(),
             path,
             package_dir,
+            source: target.src_path,
         })
     }
 }
@@ -257,6 +260,8 @@ struct Message {
 struct Target {
     name: String,
     kind: Vec<String>,
+    #[serde(default)]
+    src_path: PathBuf,
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 //! judge it from what libtest itself reported.
 
 use super::cargo::{self, Executable};
+use super::test_sources;
 use super::timeouts::{TestClock, Timeout};
 use super::{RunLimits, Steps, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
@@ -93,9 +94,39 @@ pub(super) fn run(
             }
         }
     }
+    in_source_order(&mut cases);
     outcome.tests = run_cases(tree, &cases, limits, clock, steps);
     outcome.test_seconds = start.elapsed().as_secs_f64();
     outcome
+}
+
+/// The cases in the order their test files define them, which is the
+/// lesson's (libtest lists them alphabetically): the first failure a report
+/// shows is then the lesson's first unfinished step. Tests the files do not
+/// show in a way [`test_sources`] reads keep libtest's order, after them.
+fn in_source_order(cases: &mut [Case]) {
+    let mut orders: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for case in cases.iter() {
+        let source = &case.binary.source;
+        if !orders.iter().any(|(path, _)| path == source) {
+            let names = std::fs::read_to_string(source)
+                .ok()
+                .and_then(|text| test_sources::test_file_functions(&text))
+                .map(|fns| fns.into_iter().filter(|f| f.test).map(|f| f.name).collect())
+                .unwrap_or_default();
+            orders.push((source.clone(), names));
+        }
+    }
+    let position = |case: &Case| {
+        let file = orders
+            .iter()
+            .position(|(path, _)| *path == case.binary.source)
+            .unwrap_or_default();
+        let names = &orders[file].1;
+        let test = names.iter().position(|n| *n == case.name);
+        (file, test.unwrap_or(usize::MAX))
+    };
+    cases.sort_by_key(position);
 }
 
 /// Why a test binary could not list its tests.
@@ -357,6 +388,22 @@ pub fn failure_message(output: &str) -> Option<String> {
 /// When the tests do not build, the expected tests as far as the test files'
 /// sources tell: each `#[test]` function of the package's integration tests.
 fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (target, file) in test_files(tree, package) {
+        if let Ok(source) = std::fs::read_to_string(&file) {
+            names.extend(
+                test_functions(&source)
+                    .into_iter()
+                    .map(|f| format!("{target}::{f}")),
+            );
+        }
+    }
+    names
+}
+
+/// The package's integration test targets, each with its file, as cargo
+/// reads the manifest (nothing is built); empty when cargo cannot say.
+pub fn test_files(tree: &GradedTree, package: &str) -> Vec<(String, PathBuf)> {
     let mut command = cargo::command(tree, "metadata");
     command.args(["--no-deps", "--format-version", "1"]);
     let Ok(output) = sandbox::run(&mut command, Duration::from_secs(60), 16 * 1024 * 1024) else {
@@ -365,23 +412,14 @@ fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
     let Ok(metadata) = serde_json::from_slice::<Metadata>(&output.stdout.head) else {
         return Vec::new();
     };
-    let mut names = Vec::new();
-    for target in metadata
+    metadata
         .packages
-        .iter()
+        .into_iter()
         .filter(|p| p.name == package)
-        .flat_map(|p| &p.targets)
+        .flat_map(|p| p.targets)
         .filter(|t| t.kind.iter().any(|k| k == "test"))
-    {
-        if let Ok(source) = std::fs::read_to_string(&target.src_path) {
-            names.extend(
-                test_functions(&source)
-                    .into_iter()
-                    .map(|f| format!("{}::{f}", target.name)),
-            );
-        }
-    }
-    names
+        .map(|t| (t.name, t.src_path))
+        .collect()
 }
 
 /// The functions marked `#[test]` at the top level of a test file.
@@ -442,6 +480,32 @@ mod tests {
 
     fn timeout() -> Timeout {
         super::super::timeouts::test_timeout(Duration::from_secs(5), None, None)
+    }
+
+    #[test]
+    fn tests_run_in_the_order_their_file_defines_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("ex.rs");
+        let text = "#[test]\nfn serial_first() {}\n#[test]\nfn pool_second() {}\n";
+        std::fs::write(&source, text).unwrap();
+        let binary = Executable {
+            target_name: "ex".into(),
+            kind: "test".into(),
+            path: dir.path().join("ex-1234"),
+            package_dir: dir.path().to_owned(),
+            source,
+        };
+        // libtest lists them alphabetically; one is not in the file.
+        let mut cases: Vec<Case> = ["made_by_a_macro", "pool_second", "serial_first"]
+            .into_iter()
+            .map(|name| Case {
+                binary: &binary,
+                name: name.into(),
+            })
+            .collect();
+        in_source_order(&mut cases);
+        let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["serial_first", "pool_second", "made_by_a_macro"]);
     }
 
     fn output(code: i32, stdout: &str) -> RunOutput {

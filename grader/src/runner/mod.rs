@@ -5,6 +5,8 @@ pub mod cargo;
 pub mod harness;
 pub mod libtest;
 pub mod reference_times;
+pub mod stubs;
+pub mod test_sources;
 pub mod timeouts;
 
 use crate::model;

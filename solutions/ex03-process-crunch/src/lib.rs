@@ -15,7 +15,7 @@ use std::sync::mpsc;
 mod pool_error;
 pub use pool_error::PoolError;
 
-/// Mimic training a neural network: count down from `x` units of crunching,
+/// Mimic training a neural network: count down from `x` work units of crunching,
 /// then return `x * x`, recorded in the course's trace as `crunch {x}`.
 pub fn train_neural_network(x: f64) -> f64 {
     // The span is how tests see which thread crunched which item; outside a

@@ -14,7 +14,8 @@
 //!   [`crate::judge::remeasure::MAX_MEASUREMENTS`]) before it counts as a
 //!   problem;
 //! - the stubs compile and every test fails on them (a test that passes
-//!   without any work is a problem).
+//!   without any work is a problem), each at the `todo!()` grading predicts
+//!   without building it ([`crate::runner::stubs`]).
 //!
 //! Exit code 0 when everything holds, 1 when something does not, 2 for a
 //! course.yaml or environment error.
@@ -30,6 +31,7 @@ use crate::model::{
     TestsReport, Verdict,
 };
 use crate::report::progress::Progress;
+use crate::runner::stubs;
 use crate::text::short;
 use crate::workspace::Source;
 use crate::{EXIT_BELOW, EXIT_OK};
@@ -228,14 +230,32 @@ fn solution_problems(r: &ExerciseReport) -> Vec<String> {
 /// The stubs compile, and every test fails on them.
 fn stubs(course: &Course, progress: &Progress) -> anyhow::Result<Finding> {
     let exercises: Vec<&Exercise> = course.exercises.iter().collect();
-    let grader = Grader::new(course, &exercises, &Source::Exercises, None, progress)?;
+    let grader =
+        Grader::new(course, &exercises, &Source::Exercises, None, progress)?.running_stubs();
     let run = grader.grade_all(&exercises, false);
-    let total: usize = run.exercises.iter().map(|r| r.tests.tests.len()).sum();
-    let problems = exercises
-        .iter()
-        .zip(&run.exercises)
-        .flat_map(|(ex, report)| stub_problems(&ex.id, &report.tests))
-        .collect();
+    let mut problems = Vec::new();
+    let mut total = 0;
+    for (ex, report) in exercises.iter().zip(&run.exercises) {
+        total += report.tests.tests.len();
+        problems.extend(stub_problems(&ex.id, &report.tests));
+        if report.tests.build_error.is_some() {
+            continue;
+        }
+        // Grading fails a stub's tests without building them: what it says
+        // must be what running them shows.
+        match stubs::failing_unbuilt(course.root(), grader.tree(), ex) {
+            Some(predicted) => problems.extend(
+                stubs::disagreements(&predicted, &report.tests.tests)
+                    .into_iter()
+                    .map(|d| format!("{}: {d}", ex.id)),
+            ),
+            None => problems.push(format!(
+                "{}: src is not the stubs {} lists (or its test files cannot be read without building them), so every grading builds its tests",
+                ex.id,
+                stubs::CHECKSUMS_FILE
+            )),
+        }
+    }
     Ok(Finding {
         what: format!("the stubs compile and all {total} tests fail on them (no test points)"),
         problems,

@@ -39,6 +39,8 @@ pub enum Key {
     Run,
     /// `o`: measure the observations of this exercise.
     Observe,
+    /// `n`: on to the next exercise.
+    Next,
     /// `q` (or Ctrl-C).
     Quit,
 }
@@ -51,6 +53,7 @@ impl Key {
             'l' => Some(Key::List),
             'r' => Some(Key::Run),
             'o' => Some(Key::Observe),
+            'n' => Some(Key::Next),
             'q' => Some(Key::Quit),
             _ => None,
         }
@@ -151,8 +154,18 @@ pub struct State {
     pub view: Screen,
     /// One line about what just happened ("ex01 is done: on to ex02").
     pub message: Option<String>,
+    /// The answer to the last key, until the next key or save.
+    pub notice: Option<String>,
     /// Why the watch had to stop, when it did not stop on `q`.
     pub failure: Option<String>,
+    /// Still looking for the first unfinished exercise: exercises whose
+    /// tests all pass are passed over. Once the student works (a key, a
+    /// save) or an unfinished one shows, an exercise that passes stays
+    /// shown, for its observations, until `n`.
+    pub settling: bool,
+    /// The first build in the watch's build directory compiles the
+    /// exercises' dependencies too: the screen says it takes a while.
+    pub first_build: bool,
 }
 
 impl State {
@@ -171,7 +184,10 @@ impl State {
             hints_shown: 0,
             view: Screen::Exercise,
             message: None,
+            notice: None,
             failure: None,
+            settling: true,
+            first_build: false,
         }
     }
 
@@ -193,6 +209,10 @@ impl State {
     }
 
     pub fn handle(&mut self, event: Event) -> Reaction {
+        if matches!(event, Event::Key(_) | Event::Saved(_)) {
+            self.settling = false;
+            self.notice = None;
+        }
         match event {
             Event::Key(Key::Quit) => Reaction::Quit,
             Event::Key(Key::Hint) => {
@@ -209,7 +229,15 @@ impl State {
                 Reaction::Continue
             }
             Event::Key(Key::Run) => self.request(Work::Tests(self.current)),
-            Event::Key(Key::Observe) => self.request(Work::Observations(self.current)),
+            Event::Key(Key::Observe) => self.observe(),
+            Event::Key(Key::Next) => {
+                if self.finished() {
+                    return Reaction::Continue;
+                }
+                self.message = None;
+                self.go_to(self.current + 1);
+                self.request(Work::Tests(self.current))
+            }
             Event::Saved(_) if self.manual_run => Reaction::Continue,
             Event::Saved(exercises) => self.saved(&exercises),
             Event::TestsRan { exercise, tests } => self.tests_ran(exercise, tests),
@@ -221,7 +249,7 @@ impl State {
                 if exercise == self.current {
                     self.observations = Some(observations);
                 }
-                self.next_queued()
+                self.next_job()
             }
             // Nothing changes but the size the loop draws at.
             Event::Resized => Reaction::Continue,
@@ -246,17 +274,21 @@ impl State {
 
     fn tests_ran(&mut self, exercise: usize, tests: TestsReport) -> Reaction {
         self.running = None;
+        if !tests.stub_src {
+            self.first_build = false;
+        }
         let progress = Passing::of(&tests);
         if let Some(slot) = self.progress.get_mut(exercise) {
             *slot = Some(progress);
         }
         if exercise != self.current {
-            return self.next_queued();
+            return self.next_job();
         }
-        if progress.done() {
-            let done = &self.exercises[exercise].id;
-            self.message = Some(match self.exercises.get(exercise + 1) {
-                Some(next) => format!("{done}: every test passes. On to {}.", next.id),
+        let done = &self.exercises[exercise].id;
+        let next = self.exercises.get(exercise + 1).map(|e| e.id.clone());
+        if progress.done() && self.settling {
+            self.message = Some(match &next {
+                Some(next) => format!("{done}: every test passes. On to {next}."),
                 None => format!("{done}: every test passes."),
             });
             self.go_to(exercise + 1);
@@ -267,8 +299,44 @@ impl State {
             }
             return self.request(Work::Tests(self.current));
         }
+        let settled_now = std::mem::replace(&mut self.settling, false);
+        if !progress.done() {
+            // "On to exNN" stays until the student acts; what was said
+            // about this exercise's earlier run does not.
+            if !settled_now {
+                self.message = None;
+            }
+            self.tests = Some(tests);
+            return self.next_job();
+        }
+        self.message = Some(match &next {
+            Some(next) => format!(
+                "{done}: every test passes. Press o to measure its observations, n to go on to {next}."
+            ),
+            None => format!(
+                "{done}: every test passes, the course's last. Press o to measure its observations."
+            ),
+        });
         self.tests = Some(tests);
-        self.next_queued()
+        self.next_job()
+    }
+
+    /// `o`: measure the current exercise's observations, unless its tests
+    /// have shown that none passes (nothing would be measured: say so once).
+    fn observe(&mut self) -> Reaction {
+        let none_passes = self
+            .tests
+            .as_ref()
+            .map(Passing::of)
+            .is_some_and(|p| !p.builds || p.passed == 0);
+        if none_passes {
+            let id = self.current_entry().map_or("", |e| e.id.as_str());
+            self.notice = Some(format!(
+                "{id}: no test passes yet, so there is nothing to measure: its observations are measured once tests pass."
+            ));
+            return Reaction::Continue;
+        }
+        self.request(Work::Observations(self.current))
     }
 
     fn go_to(&mut self, exercise: usize) {
@@ -292,10 +360,20 @@ impl State {
         Reaction::Start(job)
     }
 
-    fn next_queued(&mut self) -> Reaction {
-        match self.queued.take() {
-            Some(job) => self.request(job),
-            None => Reaction::Continue,
+    /// What was asked for meanwhile; else, once the watch has settled, the
+    /// tests of an exercise not run yet, so that the list (`l`) knows every
+    /// exercise (a stub's take no build).
+    fn next_job(&mut self) -> Reaction {
+        if let Some(job) = self.queued.take() {
+            return self.request(job);
+        }
+        let not_run = self.progress.iter().position(Option::is_none);
+        match not_run {
+            Some(exercise) if !self.settling && self.running.is_none() => {
+                self.running = Some(Work::Tests(exercise));
+                Reaction::Start(Work::Tests(exercise))
+            }
+            _ => Reaction::Continue,
         }
     }
 }
@@ -339,6 +417,7 @@ pub(crate) mod tests {
                     failure: (i >= passed).then(|| format!("assertion failed in test_{i}")),
                 })
                 .collect(),
+            stub_src: false,
         }
     }
 
@@ -354,27 +433,57 @@ pub(crate) mod tests {
         let mut state = State::new(entries(3), false);
         assert_eq!(state.start(), Reaction::Start(Work::Tests(0)));
         assert_eq!(state.handle(ran(0, 2, 2)), Reaction::Start(Work::Tests(1)));
-        assert_eq!(state.handle(ran(1, 1, 2)), Reaction::Continue);
+        // Settled on ex02; then ex03's tests run too, for the list.
+        assert_eq!(state.handle(ran(1, 1, 2)), Reaction::Start(Work::Tests(2)));
         assert_eq!(state.current, 1);
         assert_eq!(state.tests, Some(tests(1, 2)));
         assert!(state.message.as_deref().unwrap().contains("On to ex02"));
+        assert_eq!(state.handle(ran(2, 0, 2)), Reaction::Continue);
+        assert_eq!(state.current, 1, "a run for the list changes nothing else");
+        assert_eq!(state.tests, Some(tests(1, 2)));
+        assert!(state.progress.iter().all(Option::is_some));
     }
 
     #[test]
-    fn a_save_runs_the_tests_and_a_passing_exercise_moves_on() {
+    fn an_exercise_that_comes_to_pass_stays_for_its_observations_until_n() {
         let mut state = State::new(entries(2), false);
         state.start();
         state.handle(ran(0, 0, 3));
+        state.handle(ran(1, 0, 3));
         assert_eq!(
             state.handle(Event::Saved(vec![0])),
             Reaction::Start(Work::Tests(0))
         );
-        assert_eq!(state.handle(ran(0, 3, 3)), Reaction::Start(Work::Tests(1)));
-        assert_eq!(state.current, 1);
-        assert_eq!(
-            state.tests, None,
-            "the new exercise's tests have not run yet"
+        assert_eq!(state.handle(ran(0, 3, 3)), Reaction::Continue);
+        assert_eq!(state.current, 0, "it stays");
+        let message = state.message.clone().unwrap();
+        assert!(
+            message.contains("ex01: every test passes. Press o") && message.contains("ex02"),
+            "{message}"
         );
+        // A save in it runs its tests again, and it still stays.
+        assert_eq!(
+            state.handle(Event::Saved(vec![0])),
+            Reaction::Start(Work::Tests(0))
+        );
+        assert_eq!(state.handle(ran(0, 3, 3)), Reaction::Continue);
+        assert_eq!(state.current, 0);
+        assert_eq!(
+            state.handle(Event::Key(Key::Observe)),
+            Reaction::Start(Work::Observations(0))
+        );
+        let measured = Event::Measured {
+            exercise: 0,
+            observations: Vec::new(),
+        };
+        assert_eq!(state.handle(measured), Reaction::Continue);
+        assert_eq!(
+            state.handle(Event::Key(Key::Next)),
+            Reaction::Start(Work::Tests(1))
+        );
+        assert_eq!(state.current, 1);
+        assert_eq!(state.tests, None, "ex02's tests run now");
+        assert_eq!(state.message, None);
     }
 
     #[test]
@@ -404,6 +513,8 @@ pub(crate) mod tests {
         let mut state = State::new(entries(3), false);
         state.start();
         state.handle(ran(0, 0, 1));
+        state.handle(ran(1, 0, 1));
+        state.handle(ran(2, 0, 1));
         assert_eq!(
             state.handle(Event::Saved(vec![2])),
             Reaction::Start(Work::Tests(2))
@@ -425,6 +536,7 @@ pub(crate) mod tests {
         let mut state = State::new(entries(2), false);
         state.start();
         state.handle(ran(0, 1, 2));
+        state.handle(ran(1, 0, 2));
         assert_eq!(
             state.handle(Event::Key(Key::Observe)),
             Reaction::Start(Work::Observations(0))
@@ -490,8 +602,42 @@ pub(crate) mod tests {
             exercise: 0,
             tests: broken,
         };
-        assert_eq!(state.handle(event), Reaction::Continue);
+        assert_eq!(state.handle(event), Reaction::Start(Work::Tests(1)));
         assert_eq!(state.current, 0);
+    }
+
+    #[test]
+    fn o_with_no_passing_test_says_so_once_and_measures_nothing() {
+        let mut state = State::new(entries(1), false);
+        state.start();
+        state.handle(ran(0, 0, 3));
+        assert_eq!(state.handle(Event::Key(Key::Observe)), Reaction::Continue);
+        let notice = state.notice.clone().unwrap();
+        assert!(notice.starts_with("ex01: no test passes yet"), "{notice}");
+        assert_eq!(state.running, None);
+        state.handle(Event::Key(Key::Hint));
+        assert_eq!(state.notice, None, "said once, until the next key");
+        state.handle(ran(0, 1, 3));
+        assert_eq!(
+            state.handle(Event::Key(Key::Observe)),
+            Reaction::Start(Work::Observations(0))
+        );
+    }
+
+    #[test]
+    fn the_first_build_is_said_to_take_a_while_until_a_build_ran() {
+        let mut state = State::new(entries(2), false);
+        state.first_build = true;
+        state.start();
+        let mut stubs = tests(0, 2);
+        stubs.stub_src = true;
+        state.handle(Event::TestsRan {
+            exercise: 0,
+            tests: stubs,
+        });
+        assert!(state.first_build, "a stub's tests build nothing");
+        state.handle(ran(1, 0, 2));
+        assert!(!state.first_build);
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! The watch's screen, drawn from its [`State`] as plain lines.
 
 use super::state::{Screen, State, Work};
-use crate::model::{TestStatus, Verdict};
+use crate::model::{ObservationState, TestStatus, Verdict};
 use std::fmt::Write;
 
-const KEYS: &str = "h hint · l list · r run again · o measure the observations · q quit";
-const KEYS_MANUAL: &str = "r run the tests · h hint · l list · o measure the observations · q quit";
+const KEYS: &str =
+    "h hint · l list · r run again · o measure the observations · n next exercise · q quit";
+const KEYS_MANUAL: &str =
+    "r run the tests · h hint · l list · o measure the observations · n next exercise · q quit";
+/// Said while the first build in the watch's build directory runs.
+const FIRST_BUILD: &str =
+    "(the first build compiles the exercises' dependencies too: about a minute on 2 cores, seconds from then on)";
 const ALL_DONE: &str =
     "Every exercise's tests pass. `cargo run --release` grades the timing observations too.";
 
@@ -21,8 +26,8 @@ pub fn render(state: &State) -> String {
 }
 
 /// `screen` as a terminal of `columns` × `rows` shows it: each line wrapped
-/// at word boundaries (continuation lines keep the line's indent, a word
-/// wider than the terminal is cut), and when that is too tall, the lines
+/// at word boundaries (continuation lines are indented two spaces more than
+/// the line, a word wider than the terminal is cut), and when that is too tall, the lines
 /// above the last (the keys) cut short with a note of how many are hidden,
 /// so the header and the keys always show. 0 for either means unknown: no
 /// limit that way.
@@ -56,9 +61,11 @@ fn wrap(line: &str, columns: usize) -> Vec<String> {
         return vec![line.to_owned()];
     }
     let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
+    // A hanging indent: what continues a line reads as part of it.
+    let indent = format!("{indent}  ");
     // An indent that leaves little room on the line is dropped.
     let indent = if indent.len() * 2 <= columns {
-        indent
+        indent.as_str()
     } else {
         ""
     };
@@ -78,8 +85,8 @@ fn cut(line: &str, columns: usize) -> String {
 }
 
 fn exercise(out: &mut String, state: &State) -> std::fmt::Result {
-    if let Some(message) = &state.message {
-        writeln!(out, "{message}")?;
+    for line in [&state.message, &state.notice].into_iter().flatten() {
+        writeln!(out, "{line}")?;
     }
     let Some(entry) = state.current_entry() else {
         writeln!(out, "{ALL_DONE}")?;
@@ -113,7 +120,12 @@ fn exercise(out: &mut String, state: &State) -> std::fmt::Result {
 /// How many tests pass and the first failure, or that they are running.
 fn tests(out: &mut String, state: &State) -> std::fmt::Result {
     match (&state.tests, state.running) {
-        (_, Some(Work::Tests(i))) if i == state.current => writeln!(out, "running the tests...")?,
+        (_, Some(Work::Tests(i))) if i == state.current => {
+            writeln!(out, "running the tests...")?;
+            if state.first_build {
+                writeln!(out, "{FIRST_BUILD}")?;
+            }
+        }
         (None, _) => writeln!(out, "the tests have not run yet")?,
         (Some(tests), _) => {
             let passed = tests
@@ -150,6 +162,16 @@ fn observations(out: &mut String, state: &State) -> std::fmt::Result {
         writeln!(out, "\nmeasuring the observations...")?;
     } else if let Some(observations) = &state.observations {
         writeln!(out, "\nobservations:")?;
+        // All waiting for the same thing (a passing test, a build): one line.
+        let first = observations.first();
+        let shared = first.filter(|first| {
+            matches!(first.state, ObservationState::NotMeasured { .. })
+                && observations.iter().all(|o| o.state == first.state)
+        });
+        if let Some(first) = shared.filter(|_| observations.len() > 1) {
+            writeln!(out, "  {}", first.reason)?;
+            return Ok(());
+        }
         for o in observations {
             writeln!(
                 out,
@@ -167,6 +189,7 @@ fn list(out: &mut String, state: &State) -> std::fmt::Result {
     for (i, (entry, progress)) in state.exercises.iter().zip(&state.progress).enumerate() {
         let mark = if i == state.current { "->" } else { "  " };
         let status = match progress {
+            None if state.running == Some(Work::Tests(i)) => "running the tests...".to_owned(),
             None => "not run yet".to_owned(),
             Some(p) if !p.builds => "does not build".to_owned(),
             Some(p) if p.done() => "done".to_owned(),
@@ -272,13 +295,13 @@ mod tests {
                 .join(" ")
         };
         assert_eq!(words(&narrow), words(&wide));
-        // The failure's continuation lines keep its indent.
+        // The failure's continuation lines hang two spaces under it.
         let failure = narrow
             .iter()
             .position(|l| l.starts_with("  assertion"))
             .unwrap();
-        assert!(narrow[failure + 1].starts_with("  "), "{narrow:#?}");
-        assert!(!narrow[failure + 1].starts_with("   "), "{narrow:#?}");
+        assert!(narrow[failure + 1].starts_with("    "), "{narrow:#?}");
+        assert!(!narrow[failure + 1].starts_with("     "), "{narrow:#?}");
     }
 
     #[test]
@@ -286,8 +309,10 @@ mod tests {
         let all = fitted(40, 0);
         let keys = wrap(KEYS, 40);
         assert_eq!(all[all.len() - keys.len()..], keys[..]);
-        let short = fitted(40, 8);
-        assert_eq!(short.len(), 8, "{short:#?}");
+        // Room for 5 lines above the note and the keys.
+        let rows = 5 + 1 + keys.len();
+        let short = fitted(40, rows);
+        assert_eq!(short.len(), rows, "{short:#?}");
         assert_eq!(short[..5], all[..5], "the top, from the header");
         assert!(short[0].starts_with("ex01 Exercise 1"), "{short:#?}");
         // What 5 lines above the note could not show.

@@ -1,5 +1,5 @@
 //! A schedule as an SVG Gantt chart: a lane per thread or worker, each span
-//! a labelled bar, a time axis in course units above and milliseconds below.
+//! a labelled bar, a time axis in time units above and milliseconds below.
 
 use super::svg::{escape, tick_step, PALETTE};
 use crate::text::short as number;
@@ -60,7 +60,7 @@ fn axis(svg: &mut String, end: f64, unit_ms: f64, height: f64, x: &dyn Fn(f64) -
     let bottom = height - BOTTOM;
     let _ = write!(
         svg,
-        r##"<text class="axis" x="{}" y="12">units</text><text class="axis" x="{}" y="{}">ms</text>"##,
+        r##"<text class="axis" x="{}" y="12">time units</text><text class="axis" x="{}" y="{}">ms</text>"##,
         LEFT - 36.0,
         LEFT - 36.0,
         height - 6.0
@@ -85,7 +85,7 @@ fn bar(svg: &mut String, span: &LaneSpan, colour: &str, unit_ms: f64, x: &dyn Fn
     let width = (right - left).max(1.0);
     let y = TOP + span.lane as f64 * LANE + (LANE - BAR) / 2.0;
     let tooltip = format!(
-        "{} (lane {}): {}–{} units ({}–{} ms)",
+        "{} (lane {}): {}–{} time units ({}–{} ms)",
         span.label,
         lane_name(span.lane),
         number(span.start),
@@ -150,7 +150,7 @@ mod tests {
             "{svg}"
         );
         assert!(
-            svg.contains("secret 8 (lane B): 0–8 units (0–400 ms)"),
+            svg.contains("secret 8 (lane B): 0–8 time units (0–400 ms)"),
             "{svg}"
         );
         assert!(

@@ -1,9 +1,12 @@
 //! A sweep as an SVG speedup chart: the measured speedup T(1)/T(n) per
-//! worker count, the ideal line S(n) = n, the core count as a ceiling, and
-//! Amdahl's law fitted to the measurements, S(n) = 1 / (s + (1 - s) / n)
-//! with serial fraction s. As ex04's program does, the fit uses the worker
-//! counts up to the core count: past it workers share cores, which no
-//! serial fraction describes.
+//! worker count, the ideal line S(n) = n, the core count, and Amdahl's law
+//! fitted to the measurements, S(n) = 1 / (s + (1 - s) / n) with serial
+//! fraction s. As ex04's program does, the fit uses the worker counts up to
+//! the core count: past it workers share cores, which no serial fraction
+//! describes. Its colours and lines are those of ex04's own plot, as its
+//! README's "Reading the plot" names them: the ideal black, the measurements
+//! blue with dots, Amdahl red and dashed, the core count a grey dashed
+//! vertical line.
 
 use super::svg::{escape, tick_step};
 use crate::text::short as number;
@@ -16,10 +19,12 @@ const LEFT: f64 = 48.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 44.0;
-const MEASURED: &str = "#e15759";
-const IDEAL: &str = "#888888";
-const AMDAHL: &str = "#4e79a7";
-const CORES: &str = "#59a14f";
+/// ex04's `plot.rs`: RGB(31, 119, 180), RGB(214, 39, 40), RGB(150, 150, 150).
+pub const MEASURED: &str = "#1f77b4";
+pub const IDEAL: &str = "#000000";
+pub const AMDAHL: &str = "#d62728";
+pub const CORES: &str = "#969696";
+const DASHED: &str = r#" stroke-dasharray="6 4""#;
 
 /// The measured speedup per worker count, from the minimum of each count's
 /// runs; `None` without a 1-worker time to divide by.
@@ -157,17 +162,17 @@ fn axes(svg: &mut String, frame: &Frame) {
     );
 }
 
-/// The core count across the chart: no speedup goes above it.
+/// The core count, a vertical line: past it, workers share cores.
 fn ceiling(svg: &mut String, frame: &Frame, cores: usize) {
     let cores = cores as f64;
-    if cores > frame.top {
+    if !(1.0..=frame.most).contains(&cores) {
         return;
     }
     let _ = write!(
         svg,
-        r#"<line class="cores" x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="{CORES}" stroke-width="1.5" stroke-dasharray="2 3"/>"#,
-        frame.y(cores),
-        LEFT + Frame::plot_w()
+        r#"<line class="cores" x1="{0:.1}" y1="{TOP}" x2="{0:.1}" y2="{1}" stroke="{CORES}" stroke-width="1.5"{DASHED}/>"#,
+        frame.x(cores),
+        TOP + Frame::plot_h()
     );
 }
 
@@ -176,7 +181,7 @@ fn lines(svg: &mut String, frame: &Frame, speedups: &[(usize, f64)], serial: f64
     let most = frame.most;
     let _ = write!(
         svg,
-        r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{IDEAL}" stroke-width="1.5" stroke-dasharray="6 4"/>"#,
+        r#"<line class="ideal" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{IDEAL}" stroke-width="1.5"/>"#,
         frame.x(1.0),
         frame.y(1.0),
         frame.x(most),
@@ -188,7 +193,7 @@ fn lines(svg: &mut String, frame: &Frame, speedups: &[(usize, f64)], serial: f64
         .collect();
     let _ = write!(
         svg,
-        r#"<polyline points="{}" fill="none" stroke="{AMDAHL}" stroke-width="1.5"/>"#,
+        r#"<polyline class="amdahl" points="{}" fill="none" stroke="{AMDAHL}" stroke-width="1.5"{DASHED}/>"#,
         curve.join(" ")
     );
     let measured: Vec<String> = speedups
@@ -215,19 +220,15 @@ fn lines(svg: &mut String, frame: &Frame, speedups: &[(usize, f64)], serial: f64
 fn legend(svg: &mut String, cores: usize, fit: &str) {
     let first_row = [
         (MEASURED, "", "measured".to_owned()),
-        (IDEAL, r#" stroke-dasharray="6 4""#, "ideal: n".to_owned()),
-        (
-            CORES,
-            r#" stroke-dasharray="2 3""#,
-            format!("cores: {cores}"),
-        ),
+        (IDEAL, "", "ideal: n".to_owned()),
+        (CORES, DASHED, format!("cores: {cores}")),
     ];
     let mut x = LEFT;
     for (colour, dash, text) in first_row {
         legend_entry(svg, x, 10.0, colour, dash, &text);
         x += 40.0 + 7.0 * text.chars().count() as f64;
     }
-    legend_entry(svg, LEFT, 27.0, AMDAHL, "", fit);
+    legend_entry(svg, LEFT, 27.0, AMDAHL, DASHED, fit);
 }
 
 fn legend_entry(svg: &mut String, x: f64, y: f64, colour: &str, dash: &str, text: &str) {
@@ -295,8 +296,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(svg.matches("<circle").count(), 4);
-        assert!(svg.contains("stroke-dasharray=\"6 4\""), "the ideal line");
+        assert!(
+            svg.contains(r#"<line class="ideal" x1"#)
+                && svg.contains(&format!(r#"stroke="{IDEAL}" stroke-width="1.5"/>"#)),
+            "the ideal line, black and solid"
+        );
+        assert!(svg.contains(r#"<polyline class="amdahl" "#));
+        assert!(svg.contains(&format!(
+            r#"stroke="{AMDAHL}" stroke-width="1.5"{DASHED}/>"#
+        )));
+        assert!(svg.contains(r#"<circle cx="#) && svg.contains(&format!(r#"fill="{MEASURED}""#)));
         assert_eq!(svg.matches("<polyline").count(), 2, "Amdahl and measured");
+        // The core count, a vertical line at 2 workers.
+        let cores = &svg[svg.find(r#"<line class="cores""#).unwrap()..];
+        let x = |name: &str| {
+            let at = cores.find(&format!(r#" {name}=""#)).unwrap() + name.len() + 3;
+            cores[at..at + cores[at..].find('"').unwrap()].to_owned()
+        };
+        assert_eq!(x("x1"), x("x2"), "{cores}");
         assert!(svg.contains("2 workers: speedup 1.99"), "{svg}");
         assert!(svg.contains(r#"<line class="cores""#), "{svg}");
         assert!(svg.contains("cores: 2"), "{svg}");
