@@ -139,7 +139,7 @@ pub struct Observation {
     pub max_spread: Option<f64>,
     /// The id of the observation of the same exercise this one builds on:
     /// while that one fails, this one's numbers mean little, and its advice
-    /// is to fix that one first ([`crate::prerequisites`]).
+    /// is to fix that one first (`judge::prerequisites`).
     #[serde(default)]
     pub after: Option<String>,
 }

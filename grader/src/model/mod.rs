@@ -214,7 +214,7 @@ pub struct TestsReport {
     /// Every expected test, whether or not it reported.
     pub tests: Vec<TestResult>,
     /// `src` is still the course's stubs: the tests were not built or run,
-    /// each fails at the first `todo!()` it reaches ([`crate::stubs`]).
+    /// each fails at the first `todo!()` it reaches (`runner::stubs`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stub_src: bool,
 }
