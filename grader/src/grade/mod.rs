@@ -104,12 +104,8 @@ pub fn prepare_tree(
 ) -> anyhow::Result<GradedTree> {
     let dirs: Vec<PathBuf> = exercises.iter().map(|e| e.dir.clone()).collect();
     let given: Vec<PathBuf> = exercises.iter().flat_map(|e| e.given_files()).collect();
-    let tree = workspace::prepare_in_slot(course.root(), &dirs, &given, source, slot)
-        .context("cannot prepare the tree to grade")?;
-    if tree.isolation.is_isolated() {
-        runner::cargo::fetch(&tree);
-    }
-    Ok(tree)
+    workspace::prepare_in_slot(course.root(), &dirs, &given, source, slot)
+        .context("cannot prepare the tree to grade")
 }
 
 fn grade_with(

@@ -1,8 +1,8 @@
 //! Nested cargo builds: the command line, a clean environment, and what the
 //! build produced (executables, or the compiler's first error).
 
-use crate::sandbox;
 use crate::sandbox::isolation::Confined;
+use crate::sandbox::{self, scrub_env};
 use crate::workspace::GradedTree;
 use serde::Deserialize;
 use std::ffi::OsString;
@@ -62,56 +62,6 @@ pub fn command(tree: &GradedTree, subcommand: &str) -> Command {
         .env("CARGO_TERM_COLOR", "never")
         .env("CARGO_TERM_PROGRESS_WHEN", "never");
     command
-}
-
-/// Remove from `command`'s environment what an outer cargo (`cargo run`,
-/// `cargo test`) or the grader's caller set that would change a nested build
-/// or a test run.
-pub fn scrub_env(command: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        let Some(name) = name.to_str() else { continue };
-        if disturbs_nested_runs(name) {
-            command.env_remove(name);
-        }
-    }
-}
-
-fn disturbs_nested_runs(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "CARGO_TARGET_DIR",
-        "CARGO_MANIFEST_DIR",
-        "CARGO_MANIFEST_PATH",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_CRATE_NAME",
-        "CARGO_BIN_NAME",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_MAKEFLAGS",
-        "CARGO_RUSTC_CURRENT_DIR",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_ENCODED_RUSTDOCFLAGS",
-        "RUSTFLAGS",
-        "RUSTDOCFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "OUT_DIR",
-        "RUST_TEST_NOCAPTURE",
-        "RUST_TEST_THREADS",
-        "RUST_TEST_SHUFFLE",
-        "RUST_TEST_SHUFFLE_SEED",
-        common::observe::MEASUREMENTS_ENV,
-        common::observe::REPEATS_ENV,
-        common::TIME_UNIT_ENV,
-    ];
-    const PREFIXES: &[&str] = &[
-        "CARGO_BUILD_",
-        "CARGO_PKG_",
-        "CARGO_BIN_EXE",
-        "CARGO_CFG_",
-        "CARGO_FEATURE_",
-        "CARGO_PROFILE_",
-        "__CARGO",
-    ];
-    EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
 /// Run a build command in the box (one with `--message-format=json` among
@@ -287,17 +237,10 @@ pub fn check_available() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo fetch` over the instructor's manifests and lock file, outside the
-/// box (it runs no student code): confined builds then work offline. A
-/// failure is left to the build to report, in its own words.
-pub fn fetch(tree: &GradedTree) {
-    let mut fetch = command(tree, "fetch");
-    let _ = sandbox::run(&mut fetch, BUILD_TIMEOUT, 64 * 1024);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::disturbs_nested_runs;
 
     #[test]
     fn outer_cargo_variables_are_scrubbed() {

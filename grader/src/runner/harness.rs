@@ -277,7 +277,7 @@ fn open_to_the_box(tree: &GradedTree, dir: &Path) -> std::io::Result<()> {
 /// environment tells student code that this run is the one being measured.
 fn harness_command(harness: &Path, package_dir: &Path) -> Command {
     let mut command = Command::new(harness);
-    cargo::scrub_env(&mut command);
+    crate::sandbox::scrub_env(&mut command);
     command
         .current_dir(package_dir)
         .env("CARGO_MANIFEST_DIR", package_dir)

@@ -197,7 +197,7 @@ fn list(
 /// package's directory, in a clean environment.
 fn test_command(binary: &Executable) -> Command {
     let mut command = Command::new(&binary.path);
-    cargo::scrub_env(&mut command);
+    crate::sandbox::scrub_env(&mut command);
     command
         .current_dir(&binary.package_dir)
         .env("CARGO_MANIFEST_DIR", &binary.package_dir)

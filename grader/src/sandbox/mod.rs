@@ -353,6 +353,56 @@ fn drain(mut stream: impl Read, cap: usize) -> Captured {
     captured
 }
 
+/// Remove from `command`'s environment what an outer cargo (`cargo run`,
+/// `cargo test`) or the grader's caller set that would change a nested build
+/// or a test run.
+pub fn scrub_env(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if disturbs_nested_runs(name) {
+            command.env_remove(name);
+        }
+    }
+}
+
+pub(crate) fn disturbs_nested_runs(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "CARGO_TARGET_DIR",
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_MAKEFLAGS",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_ENCODED_RUSTDOCFLAGS",
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "OUT_DIR",
+        "RUST_TEST_NOCAPTURE",
+        "RUST_TEST_THREADS",
+        "RUST_TEST_SHUFFLE",
+        "RUST_TEST_SHUFFLE_SEED",
+        common::observe::MEASUREMENTS_ENV,
+        common::observe::REPEATS_ENV,
+        common::TIME_UNIT_ENV,
+    ];
+    const PREFIXES: &[&str] = &[
+        "CARGO_BUILD_",
+        "CARGO_PKG_",
+        "CARGO_BIN_EXE",
+        "CARGO_CFG_",
+        "CARGO_FEATURE_",
+        "CARGO_PROFILE_",
+        "__CARGO",
+    ];
+    EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use anyhow::{bail, Context};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// The tree to grade.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,8 +195,8 @@ fn trusted_view(course_root: &Path) -> Visibility {
 
 /// Make `tree` usable from inside the box: its build directory exists (to be
 /// bound), student code running as another user can read the tree, and the
-/// box has what it needs of the tree (`Isolation::hand_over`). (The crates
-/// come before the first build: `runner::cargo::fetch`.)
+/// box has what it needs of the tree (`Isolation::hand_over`), and every
+/// dependency is in the crate cache (builds have no network).
 fn ready_for_the_box(mut tree: GradedTree, course_root: &Path) -> anyhow::Result<GradedTree> {
     tree.view.target_dir = tree.target_dir.clone();
     if !tree.isolation.is_isolated() {
@@ -208,9 +209,29 @@ fn ready_for_the_box(mut tree: GradedTree, course_root: &Path) -> anyhow::Result
         fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755))
             .context("cannot open the submission's copy to the sandbox")?;
     }
+    fetch_dependencies(&tree);
     let copy = tree._temp.as_ref().map(|temp| temp.path());
     tree._handed = Some(tree.isolation.hand_over(course_root, &tree.view, copy)?);
     Ok(tree)
+}
+
+/// How long `cargo fetch` may take: crates come over the network.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+/// `cargo fetch` over the instructor's manifests and lock file, outside the
+/// box (it runs no student code): confined builds then work offline, and the
+/// copy's Cargo.lock is brought up to date while it is still writable. A
+/// failure is left to the build to report, in its own words.
+fn fetch_dependencies(tree: &GradedTree) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut fetch = Command::new(cargo);
+    crate::sandbox::scrub_env(&mut fetch);
+    fetch
+        .arg("fetch")
+        .arg("--manifest-path")
+        .arg(&tree.manifest)
+        .env("CARGO_TERM_COLOR", "never");
+    let _ = crate::sandbox::run(&mut fetch, FETCH_TIMEOUT, 64 * 1024);
 }
 
 fn existing_manifest(manifest: &Path) -> anyhow::Result<PathBuf> {
