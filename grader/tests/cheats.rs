@@ -885,11 +885,19 @@ fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
         );
     let report = grade_fully(&cheat, "ex04");
     // Sleeping keeps no core busy, and sleeping tasks overlap on more
-    // threads than there are cores.
-    assert_lost(
+    // threads than there are cores. Tiny sleeping tasks also overlap across
+    // the pool's processes, so the overhead the tiny-task observations look
+    // for can hide behind the sleeps: those are lost on some runs.
+    assert_lost_within(
         &report,
-        &[],
-        &["no-faster-than-cores", "crunch-is-compute-bound"],
+        (&[], &[]),
+        (
+            &["no-faster-than-cores", "crunch-is-compute-bound"],
+            &[
+                "one-at-a-time-is-slow-for-tiny-tasks",
+                "tiny-tasks-pay-overhead",
+            ],
+        ),
     );
 }
 
