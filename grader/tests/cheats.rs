@@ -529,6 +529,7 @@ fn grade_fully(cheat: &Cheat, exercise: &str) -> ExerciseReport {
         // These cheats are judged by the tests and observations themselves;
         // the source scan has its own tests (tests/attacks.rs).
         strict: false,
+        build_stubs: false,
     };
     let start = Instant::now();
     let report = grade::grade(&course(), &options, &Progress::quiet())

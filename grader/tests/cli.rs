@@ -341,6 +341,43 @@ fn every_format_reports_the_stubs() {
 }
 
 #[test]
+fn build_stubs_runs_the_tests_a_stub_otherwise_fails_unbuilt() {
+    let tests = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "--exercise",
+            "ex01",
+            "--no-observations",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        let out = graded(&args).assert().success().get_output().stdout.clone();
+        let report: Value = serde_json::from_slice(&out).unwrap();
+        report["exercises"][0]["tests"].clone()
+    };
+    let first_words = |tests: &Value| -> Vec<String> {
+        let all = tests["tests"].as_array().unwrap();
+        all.iter()
+            .map(|t| {
+                t["failure"]
+                    .as_str()
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let unbuilt = tests(&[]);
+    assert_eq!(unbuilt["stub_src"], true);
+    let built = tests(&["--build-stubs"]);
+    assert!(built.get("stub_src").is_none(), "{built}");
+    // Run or not, each test fails with the same todo!() message.
+    assert_eq!(first_words(&unbuilt), first_words(&built));
+}
+
+#[test]
 fn out_says_where_the_report_went() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("grade.html");

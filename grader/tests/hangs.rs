@@ -66,6 +66,7 @@ fn grade(name: &str, exercise: &str, root: &Path, observations: bool) -> Exercis
         observations,
         // Judged by what the runs did; the source scan has its own tests.
         strict: false,
+        build_stubs: false,
     };
     let start = Instant::now();
     let report = grade::grade(&course(), &options, &Progress::quiet())

@@ -64,6 +64,7 @@ fn grade_strictly(root: &tempfile::TempDir, exercise: &str) -> GradeReport {
         repeats: None,
         observations: true,
         strict: true,
+        build_stubs: false,
     };
     let report = grade::grade(&course(), &options, &Progress::quiet()).unwrap();
     let ex = &report.exercises[0];

@@ -192,6 +192,11 @@ pub struct GradeArgs {
     /// Exit with code 1 when the score is below N points.
     #[arg(long, value_name = "N")]
     pub min_score: Option<f64>,
+    /// Build and run the tests of an exercise still at the course's stubs
+    /// too, instead of failing them unbuilt (a setup that warms its build
+    /// directory, as the Gradescope autograder's does).
+    #[arg(long)]
+    pub build_stubs: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -28,6 +28,7 @@ pub fn run(args: &GradeArgs) -> anyhow::Result<u8> {
         observations: !args.no_observations,
         // A submission is someone else's code; your own exercises are not.
         strict: args.strict || (args.submission.is_some() && !args.no_strict),
+        build_stubs: args.build_stubs,
     };
     let progress = progress::Progress::stderr();
     let mut report = grade::grade(&course, &options, &progress)?;

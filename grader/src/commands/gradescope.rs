@@ -227,7 +227,7 @@ fi
 echo "$user" > "$SOURCE/grading-user"
 echo "== grading as ${user:-$(id -un)}"
 
-echo "== building every test and harness by grading the stubs once"
+echo "== building every test by grading the stubs once (--build-stubs)"
 if ! bash "$SOURCE/run_autograder" --prebuild; then
   echo "error: the grader cannot grade in this image (its error is above): every submission would get no grade" >&2
   exit 1
@@ -307,8 +307,10 @@ if [ ! -x "$GRADER" ]; then
 fi
 
 rm -rf "$WORK" && mkdir -p "$WORK"
+BUILD_STUBS=""
 if [ "${1:-}" = "--prebuild" ]; then
   submission="$COURSE"
+  BUILD_STUBS="--build-stubs"
 else
   submission="$ROOT/submission"
   # A submission uploaded as one folder holding the repository.
@@ -330,7 +332,7 @@ chmod -R a+rX "$WORK"
 # The report goes to a file this script (root) opens: student code cannot
 # rewrite it after the grader has written it.
 as_grading_user "$GRADER" grade --course "$COURSE/course.yaml" --submission "$WORK/submission" \
-  --format json > "$WORK/report.json" 2> "$WORK/grader.log"
+  --format json $BUILD_STUBS > "$WORK/report.json" 2> "$WORK/grader.log"
 status=$?
 stop_leftovers
 cat "$WORK/grader.log"

@@ -52,6 +52,9 @@ pub struct Options {
     pub observations: bool,
     /// `--strict`: needs the sandbox; a flagged exercise earns no points.
     pub strict: bool,
+    /// `--build-stubs`: build and run the tests of exercises still at the
+    /// course's stubs too ([`Grader::running_stubs`]).
+    pub build_stubs: bool,
 }
 
 /// Grade `course` as `options` say: the whole run's report.
@@ -114,7 +117,10 @@ fn grade_with(
     options: &Options,
     started: Instant,
 ) -> anyhow::Result<GradeReport> {
-    let grader = grader.strict(options.strict)?;
+    let mut grader = grader.strict(options.strict)?;
+    if options.build_stubs {
+        grader = grader.running_stubs();
+    }
     let mut run = grader.grade_all(exercises, options.observations);
     grader.progress.done();
     run.timings.total_seconds = started.elapsed().as_secs_f64();

@@ -308,6 +308,7 @@ fn grade_one(
         repeats: args.repeats.map(|r| r as usize),
         observations: !args.no_observations,
         strict: !args.no_strict,
+        build_stubs: false,
     };
     let mut report = grade::grade_tree(course, &options, ready.tree, &Progress::quiet())?;
     report.instructor_files = instructor_files(course, &options.source)?;
