@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use common::observe::{ALWAYS_RECORDED, HARNESS_PATH};
+use protocol::observe::{ALWAYS_RECORDED, HARNESS_PATH};
 
 /// The whole course.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -8,7 +8,7 @@
 use crate::cli::CourseArgs;
 use crate::course::Course;
 use crate::load::{self, Limits, Load};
-use common::machine::{Contention, Facts, Probe};
+use protocol::machine::{Contention, Facts, Probe};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> 
     std::thread::sleep(sample);
     let sample = probe.stop();
     let limits = Limits::from_defaults(&course.defaults);
-    let (time_unit_ms, time_unit_source) = match common::observe::env_settings()?.time_unit_ms {
+    let (time_unit_ms, time_unit_source) = match protocol::observe::env_settings()?.time_unit_ms {
         Some(ms) => (ms, common::TIME_UNIT_ENV.to_owned()),
         None => (
             course.defaults.time_unit_ms,
@@ -154,7 +154,7 @@ fn quota(f: &Facts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::machine::Quota;
+    use protocol::machine::Quota;
 
     fn diagnosis(load: Load) -> Diagnosis {
         Diagnosis {

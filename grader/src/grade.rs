@@ -20,8 +20,8 @@ use crate::scan;
 use crate::verdict;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
-use common::machine::{Contention, Facts};
-use common::observe::Measurements;
+use protocol::machine::{Contention, Facts};
+use protocol::observe::Measurements;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -182,7 +182,7 @@ impl<'a> Grader<'a> {
     ) -> anyhow::Result<Self> {
         let reference = reference_tree(course, exercises, source);
         let d = &course.defaults;
-        let env = common::observe::env_settings()?;
+        let env = protocol::observe::env_settings()?;
         let facts = Facts::read();
         Ok(Grader {
             course,

@@ -3,8 +3,8 @@
 //! The runner fills it, the verdict logic judges observations into it, and
 //! every reporter (human, json, junit, gradescope, github) reads only this.
 
-use common::machine::{Contention, Facts};
-use common::observe::{NamedTrace, Sweep, Unit};
+use protocol::machine::{Contention, Facts};
+use protocol::observe::{NamedTrace, Sweep, Unit};
 use serde::{Deserialize, Serialize};
 
 /// One grading run over some exercises of one tree (exercises, solutions or a submission).

@@ -26,8 +26,8 @@ use crate::model::{
     CheckResult, InconclusiveCause, MachineLimitRule, MachineLimits, NotMeasuredCause,
     ObservationResult, ObservationState, Recorded, Verdict,
 };
-use common::machine::Contention;
-use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
+use protocol::machine::Contention;
+use protocol::observe::{Measurements, Metric, Unit, UNIT_METRIC};
 
 const NOISY_ADVICE: &str =
     "too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats";

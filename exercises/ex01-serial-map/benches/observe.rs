@@ -7,8 +7,8 @@
 //! The map is timed against the harness's own plain loop over the student's
 //! `do_science`: a baseline the student cannot slow down to flatter the map.
 
-use common::observe::{Observations, ObserveError};
 use ex01::{do_science, map_lazy, science_loop, science_map};
+use protocol::observe::{Observations, ObserveError};
 use std::hint::black_box;
 
 /// Millions of items: enough work that a map takes about a millisecond, so

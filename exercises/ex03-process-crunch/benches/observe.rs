@@ -5,13 +5,14 @@
 //! ex03 section. Every parallel comparison uses equal tasks, long enough that
 //! a worker process's start-up is small against them.
 
-use common::machine::{Contention, Probe};
-use common::observe::{catch_panic, measure, Observations, ObserveError, Unit};
 use common::trace::{self, Trace};
 use ex03::{
     gil_crunch, process_crunch, process_crunch_with_pids, serial_crunch, threaded_crunch,
     train_neural_network,
 };
+use protocol::machine::{Contention, Probe};
+use protocol::observe::{catch_panic, measure, Observations, ObserveError, Unit};
+use protocol::processes::capture_processes;
 use std::path::Path;
 
 /// The worker program, built with the same profile as this harness.
@@ -210,7 +211,7 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
 
 /// Record the schedule of `processes_seconds` for the reports to draw: a
 /// lane per worker process, from the spans its `train_neural_network` wrote
-/// to a trace file ([`trace::capture_processes`]).
+/// to a trace file ([`capture_processes`]).
 ///
 /// One more run after the timed ones, rather than the last timed run: the
 /// timed runs stay as they were, with no trace files written while the
@@ -223,9 +224,7 @@ fn record_processes_schedule(o: &mut Observations, worker: &Path) {
         return;
     }
     let traced = catch_panic(|| {
-        trace::capture_processes(|| {
-            process_crunch(worker, &TASKS, 2).map(|r| r == TASKS.map(|x| x * x))
-        })
+        capture_processes(|| process_crunch(worker, &TASKS, 2).map(|r| r == TASKS.map(|x| x * x)))
     });
     if let Ok((Ok(true), spans)) = traced {
         if !spans.is_empty() {

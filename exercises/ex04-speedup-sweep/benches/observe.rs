@@ -24,9 +24,11 @@
 #[path = "../src/workers.rs"]
 mod workers;
 
-use common::machine::{Contention, Probe};
-use common::observe::{catch_panic, cores, minimum, Observations, ObserveError, SweepPoint, Unit};
 use common::trace;
+use protocol::machine::{Contention, Probe};
+use protocol::observe::{
+    catch_panic, cores, minimum, Observations, ObserveError, SweepPoint, Unit,
+};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;

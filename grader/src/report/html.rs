@@ -10,7 +10,7 @@ mod svg;
 
 use super::{points, Reporter};
 use crate::model::{ExerciseReport, GradeReport, Machine, ObservationResult, TestStatus, Verdict};
-use common::observe::{NamedTrace, Sweep};
+use protocol::observe::{NamedTrace, Sweep};
 use std::fmt::Write;
 use svg::escape;
 

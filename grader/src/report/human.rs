@@ -493,7 +493,7 @@ mod tests {
 
     #[test]
     fn the_header_carries_the_machine_in_one_line() {
-        use common::machine::{Contention, Facts, Quota};
+        use protocol::machine::{Contention, Facts, Quota};
         let mut m = Machine {
             cores: 2,
             time_unit_ms: 50.0,

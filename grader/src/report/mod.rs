@@ -271,7 +271,7 @@ pub(crate) mod fixtures {
             at_most: None,
             metric_min: value.map(|v| v * 0.1),
             per_min: value.map(|_| 0.1),
-            unit: value.map(|_| common::observe::Unit::Seconds),
+            unit: value.map(|_| protocol::observe::Unit::Seconds),
             spread: value.map(|_| 0.02),
             passed,
             error: None,
@@ -318,7 +318,7 @@ pub(crate) mod fixtures {
             })
             .collect();
         Recorded {
-            traces: vec![common::observe::NamedTrace {
+            traces: vec![protocol::observe::NamedTrace {
                 name: name.into(),
                 spans,
             }],

@@ -8,7 +8,7 @@ use super::sandbox::{self, RunOutput};
 use super::timeouts::Timeout;
 use super::{HarnessEnv, HarnessOutcome, Limits, Steps};
 use crate::workspace::GradedTree;
-use common::observe::{
+use protocol::observe::{
     progress_path, Measurements, Settings, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET,
 };
 use std::collections::BTreeSet;

@@ -94,7 +94,7 @@ pub struct HarnessEnv {
 #[derive(Debug)]
 pub struct HarnessOutcome {
     /// The measurements, or why there are none.
-    pub measurements: Result<common::observe::Measurements, harness::HarnessError>,
+    pub measurements: Result<protocol::observe::Measurements, harness::HarnessError>,
     pub build_seconds: f64,
     pub run_seconds: f64,
     /// The harness executable built, when it was.

@@ -6,7 +6,7 @@
 //! serial fraction describes.
 
 use super::svg::{escape, number, tick_step};
-use common::observe::Sweep;
+use protocol::observe::Sweep;
 use std::fmt::Write;
 
 const WIDTH: f64 = 520.0;
@@ -242,7 +242,7 @@ fn legend_entry(svg: &mut String, x: f64, y: f64, colour: &str, dash: &str, text
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::observe::SweepPoint;
+    use protocol::observe::SweepPoint;
 
     fn sweep(times: &[(usize, f64)]) -> Sweep {
         Sweep {

@@ -32,7 +32,7 @@
 //! This module owns the grader–harness protocol: the harness's location
 //! ([`HARNESS_PATH`], bench target [`HARNESS_TARGET`]), the [`Settings`] on
 //! stdin, the environment of runs by hand ([`MEASUREMENTS_ENV`],
-//! [`REPEATS_ENV`], [`crate::TIME_UNIT_ENV`], read by [`env_settings`]
+//! [`REPEATS_ENV`], [`common::TIME_UNIT_ENV`], read by [`env_settings`]
 //! alone), the defaults, the file format and the
 //! minimum of a metric ([`Metric::min`]). The grader and the harnesses both
 //! use these names; neither spells them again.
@@ -67,7 +67,7 @@
 //! without them still parse.
 
 use crate::machine::{Contention, Facts, Probe};
-use crate::trace::LaneSpan;
+use common::trace::LaneSpan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt::{self, Display};
@@ -138,19 +138,19 @@ impl fmt::Debug for ObserveError {
 pub struct EnvSettings {
     /// [`REPEATS_ENV`]: measured runs per timing, at least 1.
     pub repeats: Option<usize>,
-    /// [`crate::TIME_UNIT_ENV`]: the time unit, a positive number of
+    /// [`common::TIME_UNIT_ENV`]: the time unit, a positive number of
     /// milliseconds.
     pub time_unit_ms: Option<f64>,
 }
 
-/// Read [`REPEATS_ENV`] and [`crate::TIME_UNIT_ENV`]: the one place either
-/// is parsed. A value that is set but not valid is an error, never a silent
+/// Read [`REPEATS_ENV`] and [`common::TIME_UNIT_ENV`] (parsed by
+/// [`common::parse_time_unit_ms`]). A value that is set but not valid is an error, never a silent
 /// fallback to the default.
 pub fn env_settings() -> Result<EnvSettings, ObserveError> {
     let var = |name| std::env::var(name).ok();
     settings_from(
         var(REPEATS_ENV).as_deref(),
-        var(crate::TIME_UNIT_ENV).as_deref(),
+        var(common::TIME_UNIT_ENV).as_deref(),
     )
 }
 
@@ -169,13 +169,12 @@ fn settings_from(
         })
         .transpose()?;
     let time_unit_ms = time_unit_ms
-        .map(|text| match text.trim().parse::<f64>() {
-            Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(ms),
-            _ => Err(ObserveError::BadEnv {
-                name: crate::TIME_UNIT_ENV,
+        .map(|text| {
+            common::parse_time_unit_ms(text).ok_or_else(|| ObserveError::BadEnv {
+                name: common::TIME_UNIT_ENV,
                 value: text.to_owned(),
-                expected: "a positive number of milliseconds",
-            }),
+                expected: common::TIME_UNIT_EXPECTED,
+            })
         })
         .transpose()?;
     Ok(EnvSettings {
@@ -247,7 +246,7 @@ pub struct Measurements {
     pub sweeps: Vec<Sweep>,
 }
 
-/// A schedule as it ran: who ran which task when (see [`crate::trace`]).
+/// A schedule as it ran: who ran which task when (see [`common::trace`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NamedTrace {
     pub name: String,
@@ -287,7 +286,9 @@ pub struct Observations {
 impl Observations {
     /// Start recording for `exercise` (the package name), with the grader's
     /// [`Settings`] from stdin, or `COURSE_MEASUREMENTS`, `COURSE_REPEATS`
-    /// and `COURSE_TIME_UNIT_MS` when run by hand.
+    /// and `COURSE_TIME_UNIT_MS` when run by hand. The time unit is fixed
+    /// from here on ([`common::fix_time_unit`]): student code that sets
+    /// another one panics, and what it was measuring is not measured.
     ///
     /// # Errors
     /// Settings on stdin that do not parse, a bad `COURSE_REPEATS` or
@@ -295,10 +296,11 @@ impl Observations {
     pub fn new(exercise: &str) -> Result<Self, ObserveError> {
         let (out, repeats, only) = match Settings::from_stdin()? {
             Some(settings) => {
-                crate::set_time_unit(Duration::from_secs_f64(settings.time_unit_ms / 1000.0));
+                common::fix_time_unit(Duration::from_secs_f64(settings.time_unit_ms / 1000.0));
                 (Some(settings.measurements), settings.repeats, settings.only)
             }
             None => {
+                common::fix_time_unit(common::time_unit());
                 let repeats = env_settings()?.repeats.unwrap_or(DEFAULT_REPEATS);
                 (
                     std::env::var_os(MEASUREMENTS_ENV).map(PathBuf::from),
@@ -313,7 +315,7 @@ impl Observations {
     }
 
     fn recording_to(exercise: &str, out: Option<PathBuf>, repeats: usize) -> Self {
-        let time_unit_seconds = crate::time_unit().as_secs_f64();
+        let time_unit_seconds = common::time_unit().as_secs_f64();
         let cores = cores();
         let mut observations = Observations {
             out,
@@ -467,12 +469,12 @@ impl Observations {
     /// Keep the schedule behind an observation under `name` (a later trace
     /// of the same name replaces it: the last run's schedule is shown).
     /// Student code can add spans to a capture, so at most
-    /// [`MAX_SPANS`](crate::trace::processes::MAX_SPANS) spans are kept, on
-    /// [`MAX_LANES`](crate::trace::processes::MAX_LANES) lanes, with labels
-    /// cut to [`MAX_LABEL_CHARS`](crate::trace::processes::MAX_LABEL_CHARS):
+    /// [`MAX_SPANS`](crate::processes::MAX_SPANS) spans are kept, on
+    /// [`MAX_LANES`](crate::processes::MAX_LANES) lanes, with labels
+    /// cut to [`MAX_LABEL_CHARS`](crate::processes::MAX_LABEL_CHARS):
     /// the same bounds as worker processes' spans.
     pub fn record_trace(&mut self, name: &str, spans: &[LaneSpan]) {
-        use crate::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+        use crate::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
         let kept = spans
             .iter()
             .filter(|s| s.lane < MAX_LANES)
@@ -953,7 +955,7 @@ mod tests {
 
     #[test]
     fn a_trace_keeps_a_bounded_number_of_spans_lanes_and_characters() {
-        use crate::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+        use crate::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
         let spans: Vec<LaneSpan> = (0..3 * MAX_SPANS)
             .map(|i| LaneSpan {
                 lane: i % (2 * MAX_LANES),
