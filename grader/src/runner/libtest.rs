@@ -6,12 +6,11 @@ use super::cargo::{self, Executable};
 use super::isolation::Phase;
 use super::sandbox::{self, RunOutput};
 use super::timeouts::{TestClock, Timeout};
-use super::{Limits, Steps, TestsOutcome};
+use super::{launch, Limits, Steps, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
 use crate::workspace::GradedTree;
 use serde::Deserialize;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -21,10 +20,23 @@ const FAILURE_LINES: usize = 3;
 /// Test processes run at once (the machines this runs on have 2 cores).
 const MAX_PARALLEL_TESTS: usize = 2;
 
-/// One test to run: which binary, which test in it.
+/// One test to run: which binary, the copy that runs, which test in it.
 struct Case<'a> {
     binary: &'a Executable,
+    copy: &'a Path,
     name: String,
+}
+
+/// A neutral copy of each test binary ([`launch::neutral_copy`]).
+fn copies(
+    tree: &GradedTree,
+    binaries: &[&Executable],
+    package: &str,
+) -> std::io::Result<Vec<launch::NeutralCopy>> {
+    binaries
+        .iter()
+        .map(|binary| launch::neutral_copy(&tree.target_dir, &binary.path, package))
+        .collect()
 }
 
 /// Build the package's integration tests (`tests/*.rs` only).
@@ -81,10 +93,23 @@ pub(super) fn run(
         return outcome;
     }
 
+    // Each test runs from a copy of its binary under a neutral name, as the
+    // harness does (see `launch`).
+    let copies = match copies(tree, &binaries, package) {
+        Ok(copies) => copies,
+        Err(error) => {
+            outcome.build_error = Some(format!("could not copy the tests to run them: {error}"));
+            return outcome;
+        }
+    };
     let mut cases = Vec::new();
-    for binary in binaries {
+    for (binary, copy) in binaries.iter().zip(&copies) {
         match list_tests(tree, binary, limits) {
-            Ok(names) => cases.extend(names.into_iter().map(|name| Case { binary, name })),
+            Ok(names) => cases.extend(names.into_iter().map(|name| Case {
+                binary,
+                copy: &copy.path,
+                name,
+            })),
             Err(error) => {
                 outcome.build_error = Some(format!(
                     "could not list the tests of {}: {error}",
@@ -131,7 +156,7 @@ fn list(
     limits: &Limits,
     ignored: bool,
 ) -> Result<Vec<String>, ListError> {
-    let mut command = test_command(binary);
+    let mut command = launch::bare_command(&binary.path, &binary.package_dir);
     command.args(["--list", "--format", "terse"]);
     if ignored {
         command.arg("--ignored");
@@ -156,20 +181,6 @@ fn list(
         .filter_map(|line| line.strip_suffix(": test"))
         .map(str::to_owned)
         .collect())
-}
-
-/// The command that runs a test binary as `cargo test` would: from the
-/// package's directory, in a clean environment.
-fn test_command(binary: &Executable) -> Command {
-    let mut command = Command::new(&binary.path);
-    cargo::scrub_env(&mut command);
-    command
-        .current_dir(&binary.package_dir)
-        .env("CARGO_MANIFEST_DIR", &binary.package_dir)
-        // The student's prints stay inside libtest's capture.
-        .env_remove("RUST_TEST_NOCAPTURE")
-        .env("RUST_BACKTRACE", "0");
-    command
 }
 
 /// Run every case, a few at a time, keeping the cases' order; each case's
@@ -209,13 +220,22 @@ fn run_cases(
 fn run_case(tree: &GradedTree, case: &Case, limits: &Limits, clock: &TestClock) -> TestResult {
     let full_name = format!("{}::{}", case.binary.target_name, case.name);
     let timeout = clock.timeout(&full_name);
-    let mut command = test_command(case.binary);
     // No --nocapture: what the student prints stays in libtest's capture and
     // cannot pose as libtest's own report.
-    command.args([case.name.as_str(), "--exact", "--test-threads", "1"]);
-    let mut command = tree.confine(&command, Phase::Run { writable: &[] });
-    // An empty pipe on stdin, as the harness gets once it has read its
-    // settings: student code cannot tell a test from the harness by it.
+    let command = launch::command(case.copy, &case.binary.package_dir, &case.name);
+    // A scratch directory and an empty pipe on stdin, as the harness gets
+    // (see `launch`): student code cannot tell a test from the harness by them.
+    let scratch = match launch::scratch_dir(tree) {
+        Ok(dir) => dir,
+        Err(error) => return not_run(full_name, &format!("could not start the test: {error}")),
+    };
+    let writable = [scratch.path().to_path_buf()];
+    let mut command = tree.confine(
+        &command,
+        Phase::Run {
+            writable: &writable,
+        },
+    );
     let no_input = Some(&[][..]);
     match sandbox::run_with_input(
         &mut command,
@@ -352,7 +372,7 @@ pub fn failure_message(output: &str) -> Option<String> {
 
 /// When the tests do not build, the expected tests as far as the test files'
 /// sources tell: each `#[test]` function of the package's integration tests.
-fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
+pub(super) fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
     let mut command = cargo::command(tree, "metadata");
     command.args(["--no-deps", "--format-version", "1"]);
     let Ok(output) = sandbox::run(&mut command, Duration::from_secs(60), 16 * 1024 * 1024) else {

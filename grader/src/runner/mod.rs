@@ -4,6 +4,7 @@
 pub mod cargo;
 pub mod harness;
 pub mod isolation;
+mod launch;
 pub mod libtest;
 pub mod reference_times;
 pub mod sandbox;
