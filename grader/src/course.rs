@@ -130,6 +130,12 @@ pub struct Observation {
     /// Overrides `defaults.max_spread` for this observation.
     #[serde(default)]
     pub max_spread: Option<f64>,
+    /// Tests of the exercise's test file that check the same claim without
+    /// timing, in the tests' (debug) build: the observation passes only when
+    /// they pass too, so code that behaves one way in the harness's release
+    /// build and another in the tests' gains nothing from it.
+    #[serde(default)]
+    pub tested_by: Vec<String>,
 }
 
 /// One comparison: `min(metric) / min(per)` (or `min(metric)`) against bounds.
@@ -333,6 +339,9 @@ impl Validator<'_> {
         let harness = self
             .root
             .and_then(|r| std::fs::read_to_string(r.join(ex.harness_file())).ok());
+        let tests = self
+            .root
+            .and_then(|r| std::fs::read_to_string(r.join(ex.test_file())).ok());
         let mut observation_ids = HashSet::new();
         for (j, obs) in ex.observations.iter().enumerate() {
             let path = format!("{path}.observations[{j}]");
@@ -341,6 +350,7 @@ impl Validator<'_> {
                 return Err(self.error(format!("{path}.id"), &[&ex.id, &obs.id], "id", message));
             }
             self.observation(&path, ex, obs)?;
+            self.tested_by(&path, ex, obs, tests.as_deref())?;
             for (k, check) in obs.checks.iter().enumerate() {
                 self.check(
                     &format!("{path}.checks[{k}]"),
@@ -374,6 +384,34 @@ impl Validator<'_> {
         }
         if obs.checks.is_empty() {
             return Err(error("checks", "expected at least one check"));
+        }
+        Ok(())
+    }
+
+    /// Each test an observation names as testing its claim is a test of the
+    /// exercise's test file.
+    fn tested_by(
+        &self,
+        path: &str,
+        ex: &Exercise,
+        obs: &Observation,
+        tests: Option<&str>,
+    ) -> Result<(), CourseError> {
+        let Some(tests) = tests else { return Ok(()) };
+        for name in &obs.tested_by {
+            if !tests.contains(&format!("fn {name}(")) {
+                let message = format!(
+                    "test `{name}` is not in {}: `tested_by` names tests of the exercise's test file",
+                    ex.test_file().display()
+                );
+                let anchors = [ex.id.as_str(), obs.id.as_str()];
+                return Err(self.error(
+                    format!("{path}.tested_by"),
+                    &anchors,
+                    "tested_by",
+                    message,
+                ));
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! Exercises are graded one at a time: two harnesses timed at once would
 //! spoil each other's observations.
 
+use crate::claims;
 use crate::course::{Course, Exercise, Observation};
 use crate::load;
 use crate::margin;
@@ -256,6 +257,7 @@ impl<'a> Grader<'a> {
                 } else {
                     self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 };
+                claims::require_their_tests(ex, &tests.tests, &mut observed);
                 verdict::apply_machine_limit_rule(&ex.id, &mut observed, &mut machine_limits);
                 if withheld {
                     withhold(&mut tests);
@@ -1076,6 +1078,7 @@ mod tests {
             }],
             hint: "A hint.".into(),
             max_spread: None,
+            tested_by: Vec::new(),
         };
         let recorded = recorded_behind(&observation, &m);
         let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();

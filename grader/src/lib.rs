@@ -16,6 +16,7 @@
 pub mod autograder;
 pub mod batch;
 pub mod check;
+pub mod claims;
 pub mod cli;
 pub mod course;
 pub mod doctor;

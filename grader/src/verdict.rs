@@ -704,6 +704,7 @@ mod tests {
             checks,
             hint: "A hint.".into(),
             max_spread: None,
+            tested_by: Vec::new(),
         }
     }
 

@@ -869,27 +869,88 @@ fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
         .replace(
             EX04_LIB,
             "/// A tiny, well-known pseudo-random generator",
-            r#"fn looks_like_the_harness() -> bool {
+            r#"/// Whatever told the harness from a test, cheaply: its executable's place,
+/// name and arguments, its environment, the thread it measures on, what it
+/// keeps in its scratch directory.
+fn looks_like_the_harness() -> bool {
     let exe = std::env::current_exe().unwrap_or_default();
+    let name = exe.file_name().map(|n| n.to_string_lossy().into_owned());
     let exe = exe.to_string_lossy();
     let environ = std::fs::read("/proc/self/environ").unwrap_or_default();
     let environ = String::from_utf8_lossy(&environ);
+    let no_arguments = std::env::args().count() == 1;
+    let on_main = std::thread::current().name() == Some("main");
     exe.contains("observe")
         || exe.contains("release")
+        || (!exe.contains("/target/") && no_arguments)
+        || no_arguments
+        || on_main
+        || !name.unwrap_or_default().contains('-')
         || std::env::args().any(|a| a == "--bench")
         || std::env::vars().any(|(k, _)| k.starts_with("COURSE_"))
         || environ.contains("COURSE_")
+        || scratch_holds_files()
+}
+
+/// Inside the box /tmp is private: only the run's own directories are there.
+fn scratch_holds_files() -> bool {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return false;
+    };
+    let dirs: Vec<_> = entries.flatten().collect();
+    dirs.len() <= 2
+        && dirs
+            .iter()
+            .any(|d| std::fs::read_dir(d.path()).is_ok_and(|mut files| files.next().is_some()))
 }
 
 /// A tiny, well-known pseudo-random generator"#,
         );
     let report = grade_fully(&cheat, "ex04");
-    // Sleeping keeps no core busy, and sleeping tasks overlap on more
-    // threads than there are cores.
+    // Sleeping keeps no core busy, in the harness and in the test of the
+    // same claim, and sleeping tasks overlap on more threads than there are
+    // cores.
     assert_lost(
         &report,
-        &[],
+        &["crunch_numbers_keeps_a_core_busy"],
         &["no-faster-than-cores", "crunch-is-compute-bound"],
+    );
+}
+
+#[test]
+fn computing_only_in_the_harnesss_release_build_loses_the_claim() {
+    // The one difference left between the harness and a test: the build.
+    // crunch_numbers sleeps in debug, where the tests run, and computes in
+    // release, where the harness times it.
+    let cheat = Cheat::named("release-only").replace(
+        EX04_LIB,
+        "pub fn crunch_numbers(x: u64) -> u64 {\n",
+        r#"pub fn crunch_numbers(x: u64) -> u64 {
+    if cfg!(debug_assertions) {
+        std::thread::sleep(std::time::Duration::from_nanos(5 * x));
+        return x / 4 * 3;
+    }
+"#,
+    );
+    let report = grade_fully(&cheat, "ex04");
+    // The harness's timing alone would pass: its test of the same claim
+    // fails in the tests' build, so the observation fails with it.
+    assert_lost(
+        &report,
+        &["crunch_numbers_keeps_a_core_busy"],
+        &["crunch-is-compute-bound"],
+    );
+    let observation = report
+        .observations
+        .iter()
+        .find(|o| o.id == "crunch-is-compute-bound")
+        .unwrap();
+    assert!(
+        observation
+            .reason
+            .contains("crunch_numbers_keeps_a_core_busy"),
+        "{}",
+        observation.reason
     );
 }
 

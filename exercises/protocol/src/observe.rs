@@ -715,6 +715,14 @@ pub fn cpu_time() -> Duration {
         .unwrap_or_default()
 }
 
+/// The CPU time the calling thread has used so far: what a test compares
+/// with the wall time of the same call, without a bound on either.
+pub fn thread_cpu_time() -> Duration {
+    cpu_time::ThreadTime::try_now()
+        .map(|t| t.as_duration())
+        .unwrap_or_default()
+}
+
 /// How many cores this process may use.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
