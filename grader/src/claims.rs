@@ -8,17 +8,23 @@
 //! passes only when they passed too. Pure: judged on the results.
 
 use crate::course::Exercise;
-use crate::model::{ObservationResult, TestResult, TestStatus, Verdict};
+use crate::model::{ObservationResult, ObservationState, TestResult, TestStatus, Verdict};
 
-/// Fail every passing observation of `ex` whose `tested_by` names a test that
-/// did not pass, saying which.
+/// Fail every measured observation of `ex` (passed, or inconclusive on a
+/// busy machine) whose `tested_by` names a test that did not pass, saying
+/// which: that is the student's to fix, whatever the machine could show.
 pub fn require_their_tests(
     ex: &Exercise,
     tests: &[TestResult],
     observations: &mut [ObservationResult],
 ) {
     for observation in observations.iter_mut() {
-        if observation.verdict != Verdict::Pass {
+        let measured = match observation.state {
+            ObservationState::Measured => observation.verdict == Verdict::Pass,
+            ObservationState::Inconclusive { .. } => true,
+            ObservationState::NotMeasured { .. } | ObservationState::Skipped { .. } => false,
+        };
+        if !measured {
             continue;
         }
         let Some(course) = ex.observations.iter().find(|o| o.id == observation.id) else {
@@ -31,10 +37,16 @@ pub fn require_their_tests(
             .filter(|name| !passed(tests, name))
             .collect();
         if let Some(first) = failed.first() {
+            let timing = if observation.verdict == Verdict::Pass {
+                "the timing passes"
+            } else {
+                "whatever the timing would show on a quieter machine"
+            };
             observation.verdict = Verdict::Fail;
+            observation.state = ObservationState::Measured;
             observation.points = 0.0;
             observation.reason = format!(
-                "the timing passes, but test {first}, which checks the same claim in the tests' build, did not pass: the claim must hold there too"
+                "{timing}, but test {first}, which checks the same claim in the tests' build, did not pass: the claim must hold there too"
             );
             observation.hint = Some(course.hint.clone());
         }
@@ -52,7 +64,7 @@ fn passed(tests: &[TestResult], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ObservationState, Recorded};
+    use crate::model::{InconclusiveCause, Recorded};
 
     fn exercise(yaml: &str) -> Exercise {
         serde_yaml::from_str(yaml).unwrap()
@@ -132,6 +144,27 @@ observations:
     }
 
     #[test]
+    fn an_inconclusive_timing_whose_test_failed_is_the_students_fail() {
+        let ex = exercise(EX04);
+        let failed = [test("crunch_numbers_keeps_a_core_busy", TestStatus::Failed)];
+        let mut observations = vec![ObservationResult {
+            state: ObservationState::Inconclusive {
+                cause: InconclusiveCause::Spread {
+                    spread: 0.5,
+                    max_spread: 0.25,
+                },
+            },
+            ..observation("compute-bound", Verdict::Inconclusive)
+        }];
+        require_their_tests(&ex, &failed, &mut observations);
+        assert_eq!(observations[0].verdict, Verdict::Fail);
+        assert_eq!(observations[0].state, ObservationState::Measured);
+        assert!(observations[0]
+            .reason
+            .starts_with("whatever the timing would show"));
+    }
+
+    #[test]
     fn a_passing_test_or_an_unjudged_timing_is_left_as_it_is() {
         let ex = exercise(EX04);
         let passing = [test("crunch_numbers_keeps_a_core_busy", TestStatus::Passed)];
@@ -144,13 +177,15 @@ observations:
             "crunch_numbers_keeps_a_core_busy",
             TestStatus::TimedOut,
         )];
-        let mut observations = vec![observation("compute-bound", Verdict::Inconclusive)];
-        require_their_tests(&ex, &timed_out, &mut observations);
-        assert_eq!(
-            observations[0].verdict,
-            Verdict::Inconclusive,
-            "earns nothing already"
-        );
+        let mut skipped = vec![ObservationResult {
+            state: ObservationState::Skipped {
+                cores_needed: 2,
+                cores_present: 1,
+            },
+            ..observation("compute-bound", Verdict::Skipped)
+        }];
+        require_their_tests(&ex, &timed_out, &mut skipped);
+        assert_eq!(skipped[0].verdict, Verdict::Skipped, "not measured: left");
         let mut missing = vec![observation("compute-bound", Verdict::Pass)];
         require_their_tests(&ex, &[], &mut missing);
         assert_eq!(
