@@ -10,6 +10,7 @@ use super::{launch, Limits, Steps, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
 use crate::workspace::GradedTree;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -373,6 +374,31 @@ pub fn failure_message(output: &str) -> Option<String> {
 /// When the tests do not build, the expected tests as far as the test files'
 /// sources tell: each `#[test]` function of the package's integration tests.
 pub(super) fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
+    test_sources(tree, package)
+        .into_iter()
+        .flat_map(|(target, source)| {
+            test_functions(&source)
+                .into_iter()
+                .map(move |f| format!("{target}::{f}"))
+        })
+        .collect()
+}
+
+/// What each test of the package's integration tests waits by design
+/// (`<target>::<test>`, see [`super::waits`]), from the instructor's test files.
+pub(super) fn declared_waits(tree: &GradedTree, package: &str) -> BTreeMap<String, Duration> {
+    test_sources(tree, package)
+        .into_iter()
+        .flat_map(|(target, source)| {
+            super::waits::declared_waits(&source)
+                .into_iter()
+                .map(move |(test, wait)| (format!("{target}::{test}"), wait))
+        })
+        .collect()
+}
+
+/// The source of each integration test target of `package`, by target name.
+fn test_sources(tree: &GradedTree, package: &str) -> Vec<(String, String)> {
     let mut command = cargo::command(tree, "metadata");
     command.args(["--no-deps", "--format-version", "1"]);
     let Ok(output) = sandbox::run(&mut command, Duration::from_secs(60), 16 * 1024 * 1024) else {
@@ -381,23 +407,14 @@ pub(super) fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> 
     let Ok(metadata) = serde_json::from_slice::<Metadata>(&output.stdout.head) else {
         return Vec::new();
     };
-    let mut names = Vec::new();
-    for target in metadata
+    metadata
         .packages
         .iter()
         .filter(|p| p.name == package)
         .flat_map(|p| &p.targets)
         .filter(|t| t.kind.iter().any(|k| k == "test"))
-    {
-        if let Ok(source) = std::fs::read_to_string(&target.src_path) {
-            names.extend(
-                test_functions(&source)
-                    .into_iter()
-                    .map(|f| format!("{}::{f}", target.name)),
-            );
-        }
-    }
-    names
+        .filter_map(|t| Some((t.name.clone(), std::fs::read_to_string(&t.src_path).ok()?)))
+        .collect()
 }
 
 /// The functions marked `#[test]` at the top level of a test file.

@@ -9,6 +9,7 @@ pub mod libtest;
 pub mod reference_times;
 pub mod sandbox;
 pub mod timeouts;
+pub mod waits;
 
 use crate::model;
 use crate::workspace::GradedTree;
@@ -78,7 +79,8 @@ pub fn run_tests_timed(
     reference: BTreeMap<String, f64>,
     steps: &dyn Steps,
 ) -> TestsOutcome {
-    let clock = TestClock::new(limits.test_timeout, reference);
+    let waits = libtest::declared_waits(tree, package);
+    let clock = TestClock::new(limits.test_timeout, reference).with_waits(waits);
     libtest::run(tree, package, limits, &clock, steps)
 }
 
