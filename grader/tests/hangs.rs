@@ -412,6 +412,12 @@ fn a_test_that_waits_by_design_says_its_own_message_in_the_report_and_the_watch(
         .unwrap();
     assert!(human.contains(MESSAGE), "{human}");
 
+    let screen = watch_screen(tests);
+    assert!(screen.contains(MESSAGE), "{screen}");
+}
+
+/// What `grader watch` shows once ex02's tests ran with these results.
+fn watch_screen(tests: &grader::model::TestsReport) -> String {
     let entry = Entry {
         id: "ex02".into(),
         title: "Threaded query".into(),
@@ -424,6 +430,5 @@ fn a_test_that_waits_by_design_says_its_own_message_in_the_report_and_the_watch(
         exercise: 0,
         tests: tests.clone(),
     });
-    let screen = view::render(&watch);
-    assert!(screen.contains(MESSAGE), "{screen}");
+    view::render(&watch)
 }
