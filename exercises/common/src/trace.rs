@@ -81,8 +81,9 @@ fn epoch() -> Instant {
 }
 
 /// Run `f` as a task labelled `label`, recording its span when a capture is
-/// on, or writing it to this process's trace file when a
-/// [`capture_processes`] in the process that started this one asked for it.
+/// on, or writing it to this process's trace file when the process that
+/// started this one asked for it (see [`processes`]). Recorded by
+/// [`RecordedBy::Caller`]: drawn, never judged.
 pub fn span<R>(label: impl Into<String>, f: impl FnOnce() -> R) -> R {
     span_by(RecordedBy::Caller, label, f)
 }

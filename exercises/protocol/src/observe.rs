@@ -375,7 +375,7 @@ impl Observations {
 
     /// Time `f` like [`time`](Self::time), recording wall-clock seconds
     /// under `wall_name` and the process's CPU seconds under `cpu_name`, both
-    /// per call of `f`: a run repeats `f` for at least [`CPU_CLOCK_REGION`].
+    /// per call of `f`: a run repeats `f` for at least `CPU_CLOCK_REGION` (100 ms).
     pub fn time_with_cpu<R>(
         &mut self,
         wall_name: &str,
