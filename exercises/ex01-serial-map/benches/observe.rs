@@ -13,7 +13,7 @@
 //! the loop's time.)
 
 use ex01::{do_science, map_lazy, science_loop, science_map};
-use protocol::observe::{Observations, ObserveError};
+use protocol::observe::{self, Observations, ObserveError};
 use std::hint::black_box;
 
 /// Millions of items: enough work that a map takes about a millisecond, so
@@ -32,17 +32,15 @@ const PASSES_PER_RUN: usize = 16;
 const ROUNDS: usize = 8;
 
 fn main() -> Result<(), ObserveError> {
-    let mut observations = Observations::new("ex01")?;
-    let inputs: Vec<u64> = (0..ITEMS).collect();
-
-    if observations.wants(&["reference_map_seconds", "loop_seconds", "map_seconds"]) {
-        map_against_loop(&mut observations, &inputs);
-    }
-    if observations.wants(&["build_seconds", "consume_seconds"]) {
-        build_against_consume(&mut observations, &inputs);
-    }
-
-    observations.finish()
+    observe::harness("ex01", |observations| {
+        let inputs: Vec<u64> = (0..ITEMS).collect();
+        if observations.wants(&["reference_map_seconds", "loop_seconds", "map_seconds"]) {
+            map_against_loop(observations, &inputs);
+        }
+        if observations.wants(&["build_seconds", "consume_seconds"]) {
+            build_against_consume(observations, &inputs);
+        }
+    })
 }
 
 /// map-matches-loop: the same work written two ways.

@@ -13,15 +13,17 @@ use common::lessons::{LONG_LAST, LONG_SECOND, SECRET_QUERIES};
 use common::secret_database;
 use common::trace::{self, Trace};
 use ex02::{rayon_queries, secret_serial, secret_threaded, serial_queries, threaded_queries};
-use protocol::observe::{Observations, ObserveError, Unit};
+use protocol::observe::{self, Observations, ObserveError, Unit};
 use std::fmt::Debug;
 
 const TIMELINE_WIDTH: usize = 80;
 
 fn main() -> Result<(), ObserveError> {
-    let mut observations = Observations::new("ex02")?;
-    let by_hand = observations.by_hand();
-    let o = &mut observations;
+    observe::harness("ex02", measure)
+}
+
+fn measure(o: &mut Observations) {
+    let by_hand = o.by_hand();
     let squares = |queries: &[f64]| queries.iter().map(|x| x * x).collect::<Vec<f64>>();
 
     // serial-is-sum and waiting-is-not-working.
@@ -116,8 +118,6 @@ fn main() -> Result<(), ObserveError> {
             }
         }
     }
-
-    observations.finish()
 }
 
 /// A timing only counts when the function also gave the right answers.

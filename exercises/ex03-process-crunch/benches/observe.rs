@@ -11,7 +11,7 @@ use ex03::{
     train_neural_network,
 };
 use protocol::machine::{Contention, Probe};
-use protocol::observe::{catch_panic, measure, Observations, ObserveError, Unit};
+use protocol::observe::{self, catch_panic, Observations, ObserveError, Unit};
 use protocol::processes::capture_processes;
 use std::path::Path;
 
@@ -37,15 +37,18 @@ const SCHEDULES: [&str; 2] = ["threads_seconds", "gil_seconds"];
 const PROCESSES_SCHEDULE: &str = "processes_seconds";
 
 fn main() -> Result<(), ObserveError> {
+    observe::harness("ex03", measure)
+}
+
+fn measure(o: &mut Observations) {
     let worker = Path::new(WORKER);
-    let mut o = Observations::new("ex03")?;
 
     // crunch-scales-with-x: the student's countdown against the harness's
     // own countdown of the same length, in the same run. A deleted loop
     // takes nanoseconds at any repeat count; a real one about as long as
     // the reference.
     time_in_turns(
-        &mut o,
+        o,
         vec![
             (
                 "reference_countdown_seconds",
@@ -73,7 +76,7 @@ fn main() -> Result<(), ObserveError> {
     // train_neural_network: a slowed-down serial_crunch changes nothing.
     // Taken in turns, so that a neighbour's build slows them alike.
     time_in_turns(
-        &mut o,
+        o,
         vec![
             (
                 "reference_serial_seconds",
@@ -101,34 +104,21 @@ fn main() -> Result<(), ObserveError> {
         ],
     );
 
-    record_processes_schedule(&mut o, worker);
+    record_processes_schedule(o, worker);
 
     // really-processes
-    record_worker_pids(&mut o, worker);
+    record_worker_pids(o, worker);
 
     // process-start-costs-more: a pool of one, on one tiny item.
-    time_per_call(
-        &mut o,
-        "process_start_seconds",
-        PROCESS_STARTS_PER_BATCH,
-        || {
-            process_crunch(worker, &[0.0], 1)
-                .unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
-        },
-    );
+    time_per_call(o, "process_start_seconds", PROCESS_STARTS_PER_BATCH, || {
+        process_crunch(worker, &[0.0], 1).unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
+    });
     // The harness's own thread start: the reference is not the student's.
-    time_per_call(
-        &mut o,
-        "thread_start_seconds",
-        THREAD_STARTS_PER_BATCH,
-        || {
-            std::thread::spawn(|| train_neural_network(0.0))
-                .join()
-                .expect("train_neural_network(0.0) panicked")
-        },
-    );
-
-    o.finish()
+    time_per_call(o, "thread_start_seconds", THREAD_STARTS_PER_BATCH, || {
+        std::thread::spawn(|| train_neural_network(0.0))
+            .join()
+            .expect("train_neural_network(0.0) panicked")
+    });
 }
 
 /// The lesson's countdown, the harness's own: `x` units of crunching, every
@@ -174,7 +164,7 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
                 continue;
             }
             let probe = Probe::start();
-            let timed = catch_panic(|| trace::capture(|| measure(run).1));
+            let timed = catch_panic(|| trace::capture(|| observe::measure(run).1));
             let during = probe.stop();
             match timed {
                 // Round 0 is the warm-up.
@@ -242,7 +232,7 @@ fn time_per_call<R>(o: &mut Observations, name: &str, calls: u32, mut f: impl Fn
     }
     let mut batch = || {
         let probe = Probe::start();
-        let (_, elapsed) = measure(|| {
+        let (_, elapsed) = observe::measure(|| {
             for _ in 0..calls {
                 std::hint::black_box(f());
             }

@@ -59,7 +59,13 @@
 //! While it runs, a harness run by the grader appends each metric's name, a
 //! line each, to the progress file beside the measurements file
 //! ([`progress_path`]) as the metric is recorded: the grader's progress
-//! display reads it; nothing is judged from it.
+//! display reads it; nothing is judged from it. The grader creates that file
+//! and opens it before the run; the harness opens it too and removes its
+//! name before any student code runs, so that its directory looks as empty
+//! as a test's scratch directory while student code runs.
+//!
+//! A harness runs its measurements as libtest runs a test ([`harness`]): on
+//! a thread of its own, named after the test its arguments name.
 //!
 //! A harness may add `traces` (the schedule behind an observation:
 //! [`Observations::record_trace`]) and `sweeps` (times per worker count:
@@ -277,6 +283,8 @@ const CPU_CLOCK_REGION: Duration = Duration::from_millis(100);
 /// Collects the measurements of one harness run.
 pub struct Observations {
     out: Option<PathBuf>,
+    /// The grader's progress file, opened and unnamed before student code runs.
+    progress: Option<std::fs::File>,
     measurements: Measurements,
     run: Probe,
     /// [`Settings::only`]: the metrics this run is for; `None`: all.
@@ -317,8 +325,10 @@ impl Observations {
     fn recording_to(exercise: &str, out: Option<PathBuf>, repeats: usize) -> Self {
         let time_unit_seconds = common::time_unit().as_secs_f64();
         let cores = cores();
+        let progress = out.as_deref().and_then(open_progress);
         let mut observations = Observations {
             out,
+            progress,
             measurements: Measurements {
                 format: FORMAT_VERSION,
                 exercise: exercise.to_owned(),
@@ -518,12 +528,7 @@ impl Observations {
     /// a progress display reads it, so a write that fails is left at that.
     fn tell_progress(&self, name: &str) {
         use std::io::Write;
-        let Some(out) = &self.out else { return };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(progress_path(out));
-        if let Ok(mut file) = file {
+        if let Some(mut file) = self.progress.as_ref() {
             let _ = writeln!(file, "{name}");
         }
     }
@@ -699,6 +704,60 @@ fn metric_names(value: &str) -> Result<BTreeSet<String>, String> {
         ));
     }
     Ok(names)
+}
+
+/// The progress file beside `measurements`, opened for appending, its name
+/// removed: the grader, which created it, reads it through the handle it
+/// opened before the run. `None` when it cannot be opened (progress is only
+/// ever shown).
+fn open_progress(measurements: &Path) -> Option<std::fs::File> {
+    let path = progress_path(measurements);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let _ = std::fs::remove_file(&path);
+    Some(file)
+}
+
+/// Run a harness: read the grader's settings ([`Observations::new`]), run
+/// `measure` as libtest runs a test, on a thread of its own named after the
+/// test this process's first argument names (the grader starts a harness as
+/// it starts a test), then write the measurements
+/// ([`Observations::finish`]). Nothing in the thread student code runs on,
+/// its name included, tells it from a test's.
+///
+/// # Errors
+/// As [`Observations::new`] and [`Observations::finish`].
+///
+/// # Panics
+/// When the thread cannot start, and with the panic of `measure` itself
+/// (student code's panics are caught where the harness measures them).
+pub fn harness(
+    exercise: &str,
+    measure: impl FnOnce(&mut Observations) + Send,
+) -> Result<(), ObserveError> {
+    let mut observations = Observations::new(exercise)?;
+    let name = test_name(std::env::args().skip(1));
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn_scoped(scope, || measure(&mut observations))
+            .expect("the harness's thread starts");
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    observations.finish()
+}
+
+/// The test a libtest command line names (`<name> --exact ...`): its first
+/// argument that is not an option; `main` when there is none, the name of
+/// the thread a program run by hand starts on.
+fn test_name(mut args: impl Iterator<Item = String>) -> String {
+    args.find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| "main".to_owned())
 }
 
 /// Run `f` and time it.
@@ -950,15 +1009,31 @@ mod tests {
 
     #[test]
     fn each_recorded_or_failed_metric_is_told_to_the_progress_file() {
+        use std::io::Read;
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("measurements.json");
+        // The grader creates the progress file and opens it before the run.
+        std::fs::write(progress_path(&out), "").unwrap();
+        let mut grader_side = std::fs::File::open(progress_path(&out)).unwrap();
         let mut o = Observations::recording_to("exTest", Some(out.clone()), 2);
+        let names = || std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names(), 0, "student code finds the directory empty");
         o.time("work", || ());
         o.fail("broken", "panicked");
-        let progress = std::fs::read_to_string(progress_path(&out)).unwrap();
+        let mut progress = String::new();
+        grader_side.read_to_string(&mut progress).unwrap();
         assert_eq!(progress, "unit\ncores\nwork\nbroken\n");
         o.finish().unwrap();
         assert!(out.is_file(), "the measurements file is still written");
+    }
+
+    #[test]
+    fn a_harness_thread_is_named_as_libtest_names_a_test() {
+        let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        let named = args(&["pool_map_works", "--exact", "--test-threads", "1"]);
+        assert_eq!(test_name(named.into_iter()), "pool_map_works");
+        assert_eq!(test_name(args(&["--bench"]).into_iter()), "main");
+        assert_eq!(test_name(args(&[]).into_iter()), "main");
     }
 
     #[test]
