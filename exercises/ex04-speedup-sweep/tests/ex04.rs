@@ -3,7 +3,7 @@
 use assert_cmd::Command;
 use ex04::{amdahl, crunch_numbers, efficiencies, karp_flatt, speedups, sweep, Sample, SweepError};
 use predicates::prelude::*;
-use protocol::observe::thread_cpu_time;
+use protocol::observe::busy_share;
 use std::time::{Duration, Instant};
 
 const CLOSE: f64 = 1e-9;
@@ -254,29 +254,12 @@ fn crunch_numbers_is_deterministic() {
     }
 }
 
-/// One call of `f` on this thread: the share of its wall time this thread
-/// spent on a CPU.
-fn busy_fraction(f: impl FnOnce()) -> f64 {
-    let (cpu, wall) = (thread_cpu_time(), Instant::now());
-    f();
-    let wall = wall.elapsed().as_secs_f64();
-    thread_cpu_time().saturating_sub(cpu).as_secs_f64() / wall.max(f64::MIN_POSITIVE)
-}
-
-/// The test's own busy loop, for `how_long` on the clock.
-fn spin(how_long: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < how_long {
-        std::hint::black_box(());
-    }
-}
-
 #[test]
 fn crunch_numbers_keeps_a_core_busy() {
     // The harness times this claim in release; here it is checked in the
     // tests' own build, without a bound on any time: the CPU time of a call
-    // against its wall time, beside the same share for a busy loop of the
-    // test's own (on a busy machine both get the same part of a core).
+    // against its wall time, beside the same share for a busy loop
+    // (`busy_share`: on a busy machine both get the same part of a core).
     let mut x: u64 = 1_000;
     let took = loop {
         let start = Instant::now();
@@ -291,14 +274,9 @@ fn crunch_numbers_keeps_a_core_busy() {
         took >= Duration::from_millis(20),
         "crunch_numbers({x}) still took only {took:?}: its work must grow with x"
     );
-    let mut best = 0.0_f64;
-    for _ in 0..3 {
-        let own = busy_fraction(|| spin(took));
-        let call = busy_fraction(|| {
-            std::hint::black_box(crunch_numbers(std::hint::black_box(x)));
-        });
-        best = best.max(call / own.max(f64::MIN_POSITIVE));
-    }
+    let best = busy_share(3, || {
+        std::hint::black_box(crunch_numbers(std::hint::black_box(x)));
+    });
     assert!(
         best >= 0.5,
         "crunch_numbers({x}) kept this thread on a CPU for {:.0}% of the share a busy loop \

@@ -782,6 +782,32 @@ pub fn thread_cpu_time() -> Duration {
         .unwrap_or_default()
 }
 
+/// How busy one call of `f` keeps the calling thread, against a busy loop
+/// of the same length: the call's CPU time over its wall time, divided by the
+/// same share for the loop, run right after it (on a busy machine both get
+/// about the same part of a core); the best of `tries`. About 1 for work that
+/// computes, about 0 for work that sleeps or waits: a ratio, no bound on any
+/// time, for a test to check "keeps a core busy" in its own build.
+pub fn busy_share(tries: usize, mut f: impl FnMut()) -> f64 {
+    let share = |cpu: Duration, wall: Duration| {
+        cpu.as_secs_f64() / wall.as_secs_f64().max(f64::MIN_POSITIVE)
+    };
+    let mut best = 0.0_f64;
+    for _ in 0..tries.max(1) {
+        let (cpu, wall) = (thread_cpu_time(), Instant::now());
+        f();
+        let took = wall.elapsed();
+        let call = share(thread_cpu_time().saturating_sub(cpu), took);
+        let (cpu, wall) = (thread_cpu_time(), Instant::now());
+        while wall.elapsed() < took {
+            std::hint::black_box(());
+        }
+        let own = share(thread_cpu_time().saturating_sub(cpu), wall.elapsed());
+        best = best.max(call / own.max(f64::MIN_POSITIVE));
+    }
+    best
+}
+
 /// How many cores this process may use.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -1025,6 +1051,19 @@ mod tests {
         assert_eq!(progress, "unit\ncores\nwork\nbroken\n");
         o.finish().unwrap();
         assert!(out.is_file(), "the measurements file is still written");
+    }
+
+    #[test]
+    fn work_keeps_a_core_as_busy_as_a_busy_loop_and_sleeping_does_not() {
+        let computing = busy_share(3, || {
+            let start = cpu_time();
+            while cpu_time().saturating_sub(start) < Duration::from_millis(10) {
+                std::hint::spin_loop();
+            }
+        });
+        let sleeping = busy_share(3, || std::thread::sleep(Duration::from_millis(10)));
+        assert!(computing > 0.5, "{computing}");
+        assert!(sleeping < 0.2, "{sleeping}");
     }
 
     #[test]
