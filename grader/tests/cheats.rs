@@ -413,7 +413,7 @@ fn megabytes_of_output_are_capped() {
 
 /// Run the harness of `package` on a cheat, at the course's own repeats
 /// and time unit.
-fn measure(cheat: &Cheat, package: &str) -> common::observe::Measurements {
+fn measure(cheat: &Cheat, package: &str) -> protocol::observe::Measurements {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tree = cheat.submission();
     let defaults = course().defaults;
@@ -433,7 +433,7 @@ fn measure(cheat: &Cheat, package: &str) -> common::observe::Measurements {
 }
 
 /// min(metric) in time units.
-fn units(measurements: &common::observe::Measurements, metric: &str) -> f64 {
+fn units(measurements: &protocol::observe::Measurements, metric: &str) -> f64 {
     let min = |name: &str| {
         let metric = measurements
             .metrics
@@ -870,28 +870,55 @@ fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
         .replace(
             EX04_LIB,
             "/// A tiny, well-known pseudo-random generator",
-            r#"fn looks_like_the_harness() -> bool {
+            r#"/// Whatever told the harness from a test, cheaply: its executable's place,
+/// name and arguments, its environment, the thread it measures on, what it
+/// keeps in its scratch directory.
+fn looks_like_the_harness() -> bool {
     let exe = std::env::current_exe().unwrap_or_default();
+    let name = exe.file_name().map(|n| n.to_string_lossy().into_owned());
     let exe = exe.to_string_lossy();
     let environ = std::fs::read("/proc/self/environ").unwrap_or_default();
     let environ = String::from_utf8_lossy(&environ);
+    let no_arguments = std::env::args().count() == 1;
+    let on_main = std::thread::current().name() == Some("main");
     exe.contains("observe")
         || exe.contains("release")
+        || (!exe.contains("/target/") && no_arguments)
+        || no_arguments
+        || on_main
+        || !name.unwrap_or_default().contains('-')
         || std::env::args().any(|a| a == "--bench")
         || std::env::vars().any(|(k, _)| k.starts_with("COURSE_"))
         || environ.contains("COURSE_")
+        || scratch_holds_files()
+}
+
+/// Inside the box /tmp is private: only the run's own directories are there,
+/// and the harness's held the progress file it writes as it measures.
+fn scratch_holds_files() -> bool {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return false;
+    };
+    entries.flatten().any(|dir| {
+        std::fs::read_dir(dir.path()).is_ok_and(|files| {
+            files
+                .flatten()
+                .any(|f| f.file_name().to_string_lossy().ends_with(".progress"))
+        })
+    })
 }
 
 /// A tiny, well-known pseudo-random generator"#,
         );
     let report = grade_fully(&cheat, "ex04");
-    // Sleeping keeps no core busy, and sleeping tasks overlap on more
-    // threads than there are cores. Tiny sleeping tasks also overlap across
-    // the pool's processes, so the overhead the tiny-task observations look
-    // for can hide behind the sleeps: those are lost on some runs.
+    // Sleeping keeps no core busy, in the harness and in the test of the
+    // same claim, and sleeping tasks overlap on more threads than there are
+    // cores. Tiny sleeping tasks also overlap across the pool's processes,
+    // so the overhead the tiny-task observations look for can hide behind
+    // the sleeps: those are lost on some runs.
     assert_lost_within(
         &report,
-        (&[], &[]),
+        (&["crunch_numbers_keeps_a_core_busy"], &[]),
         (
             &["no-faster-than-cores", "crunch-is-compute-bound"],
             &[
@@ -900,6 +927,114 @@ fn the_harness_cannot_be_told_apart_by_name_arguments_or_environment() {
             ],
         ),
     );
+}
+
+#[test]
+fn computing_only_in_the_harnesss_release_build_loses_the_claim() {
+    // The one difference left between the harness and a test: the build.
+    // crunch_numbers sleeps in debug, where the tests run, and computes in
+    // release, where the harness times it.
+    let cheat = Cheat::named("release-only").replace(
+        EX04_LIB,
+        "pub fn crunch_numbers(x: u64) -> u64 {\n",
+        r#"pub fn crunch_numbers(x: u64) -> u64 {
+    if cfg!(debug_assertions) {
+        std::thread::sleep(std::time::Duration::from_nanos(5 * x));
+        return x / 4 * 3;
+    }
+"#,
+    );
+    let report = grade_fully(&cheat, "ex04");
+    // The harness's timing alone would pass: its test of the same claim
+    // fails in the tests' build, so the observation fails with it.
+    assert_lost(
+        &report,
+        &["crunch_numbers_keeps_a_core_busy"],
+        &["crunch-is-compute-bound"],
+    );
+    let observation = report
+        .observations
+        .iter()
+        .find(|o| o.id == "crunch-is-compute-bound")
+        .unwrap();
+    assert!(
+        observation
+            .reason
+            .contains("crunch_numbers_keeps_a_core_busy"),
+        "{}",
+        observation.reason
+    );
+}
+
+#[test]
+fn a_pool_that_draws_an_in_order_schedule_it_did_not_run_earns_nothing_for_it() {
+    // The pool hands the queries out from the last one, and records the
+    // spans an in-order pool would have had, under the queries' own labels,
+    // on threads of their own, from before the real queries started.
+    let cheat = Cheat::named("forged-spans").replace(
+        EX02_LIB,
+        "pool_map(queries, n_threads, |&x| query_database(x))",
+        r#"let started = std::time::Instant::now();
+    let reversed: Vec<f64> = queries.iter().rev().copied().collect();
+    let mut answers = pool_map(&reversed, n_threads, |&x| query_database(x));
+    answers.reverse();
+    draw_in_order(queries, n_threads, started);
+    answers
+}
+
+/// Record the spans of in-order hand-out: each query on the lane that frees first.
+fn draw_in_order(queries: &[f64], n_threads: usize, started: std::time::Instant) {
+    let unit = common::time_unit();
+    let mut free = vec![0.0_f64; n_threads.max(1)];
+    let mut lanes: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); free.len()];
+    for &x in queries {
+        let lane = (0..free.len()).min_by(|&a, &b| free[a].total_cmp(&free[b])).unwrap();
+        lanes[lane].push((x, free[lane], free[lane] + x));
+        free[lane] += x;
+    }
+    std::thread::scope(|s| {
+        for spans in &lanes {
+            s.spawn(move || {
+                for &(x, from, to) in spans {
+                    let at = |units: f64| started + unit.mul_f64(units);
+                    common::trace::record(format!("query {x}"), at(from), at(to));
+                }
+            });
+        }
+    });"#,
+    );
+    let report = grade_fully(&cheat, "ex02");
+    let lost = lost_observations(&report);
+    assert!(lost.contains(&"in-order-handout"), "lost {lost:?}");
+    let tests = lost_tests(&report);
+    assert!(
+        tests.contains(&"two_threads_hand_out_queries_in_order"),
+        "lost {tests:?}"
+    );
+    // The answers are right and each query was asked once: only the
+    // schedule, the queries' own, shows the pool.
+    for honest in [
+        "threaded_queries_answer_in_order",
+        "serial_queries_answer_in_order_one_after_the_other",
+    ] {
+        assert!(!tests.contains(&honest), "{honest} lost: {tests:?}");
+    }
+}
+
+#[test]
+fn student_code_cannot_name_the_grading_protocol() {
+    // The protocol crate is the tests' and the harness's dev-dependency: a
+    // student's src that names it does not compile, so no measurement or
+    // setting of the harness is in its reach.
+    let cheat = Cheat::named("names-the-protocol").replace(
+        EX01_LIB,
+        "pub fn do_science(",
+        "extern crate protocol;\n\npub fn repeats() -> usize {\n    protocol::observe::DEFAULT_REPEATS\n}\n\npub fn do_science(",
+    );
+    let outcome = grade_tests(&cheat, "ex01", Duration::from_secs(20));
+    let error = outcome.build_error.clone().unwrap_or_default();
+    assert!(error.contains("can't find crate for `protocol`"), "{error}");
+    assert!(passed(&outcome).is_empty());
 }
 
 #[test]
@@ -917,7 +1052,7 @@ fn a_flood_of_trace_spans_is_cut_to_the_bounds_of_a_drawing() {
     common::trace::span(format!(\"crunch {x}\"), || {",
     );
     let measurements = measure(&cheat, "ex03");
-    use common::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+    use protocol::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
     assert!(!measurements.traces.is_empty(), "the schedules are kept");
     for trace in &measurements.traces {
         let longest = trace.spans.iter().map(|s| s.label.chars().count()).max();

@@ -156,6 +156,7 @@ fn course_dir(yaml: &str) -> tempfile::TempDir {
         "fn main() { o.time(\"a_seconds\", f); }\n",
     )
     .unwrap();
+    std::fs::write(ex.join("tests/ex01.rs"), "#[test]\nfn it_is_fast() {}\n").unwrap();
     std::fs::write(dir.path().join("course.yaml"), yaml).unwrap();
     dir
 }
@@ -200,6 +201,11 @@ fn a_good_small_course_loads() {
     hint_with(GOOD)
         .success()
         .stdout(predicate::str::contains("Start here."));
+    let tested = GOOD.replace(
+        "hint: Go faster.",
+        "hint: Go faster.\n        tested_by: [it_is_fast]",
+    );
+    hint_with(&tested).success();
 }
 
 #[test]
@@ -220,6 +226,10 @@ fn bad_course_files_name_file_line_column_and_what_was_expected() {
         (
             GOOD.replace("metric: a_seconds", "metric: b_seconds"),
             "error: course.yaml:19:15: exercises[0].observations[0].checks[0]: metric `b_seconds` is not recorded by exercises/ex01/benches/observe.rs",
+        ),
+        (
+            GOOD.replace("hint: Go faster.", "hint: Go faster.\n        tested_by: [it_is_slow]"),
+            "error: course.yaml:21:9: exercises[0].observations[0].tested_by: test `it_is_slow` is not in exercises/ex01/tests/ex01.rs: `tested_by` names tests of the exercise's test file",
         ),
         (String::new(), "error: course.yaml: the file is empty; expected a mapping with `title`, `defaults` and `exercises`"),
         ("title: \"no closing quote\n".to_owned(), "error: course.yaml:2:1: found unexpected end of stream"),

@@ -7,8 +7,11 @@
 //! test time as `tests/cheats.rs` does. The assertions read the limits the
 //! report states, never the clock; the wall time of each grading is printed.
 
+use grader::commands::watch::state::{Entry, Event, State};
+use grader::commands::watch::view;
 use grader::grade;
 use grader::model::{ExerciseReport, NotMeasuredCause, ObservationState, TestStatus};
+use grader::report;
 use grader::report::progress::Progress;
 use grader::runner::{reference_times, timeouts, HarnessInput};
 use grader::workspace::Source;
@@ -100,6 +103,12 @@ fn reference_tests(exercise: &str) -> BTreeMap<String, f64> {
         .tests
 }
 
+/// What each test of the instructor's `test_file` waits by design.
+fn declared_waits(test_file: &str) -> BTreeMap<String, Duration> {
+    let source = fs::read_to_string(repo_root().join(test_file)).unwrap();
+    grader::runner::waits::declared_waits(&source)
+}
+
 /// A duration as the messages write it (`sandbox::format_duration`):
 /// `900ms`, `5.4s`, `60s`.
 fn parse_duration(text: &str) -> Duration {
@@ -139,12 +148,16 @@ fn assert_derived_limits(report: &ExerciseReport) -> Duration {
     // The stated limits are rounded to a tenth of a second.
     let rounding = Duration::from_millis(50);
     let ceiling = Duration::from_secs_f64(course().defaults.test_timeout_seconds);
+    let waits = declared_waits(&report.test_file);
     for (index, (name, limit)) in limits.iter().enumerate() {
         let seconds = reference[name.as_str()];
         let reference = Some(Duration::from_secs_f64(seconds));
         let first = timeouts::test_timeout(ceiling, reference, None);
         let short = timeouts::test_timeout(ceiling, reference, Some(timeouts::Strain::Hung));
-        let allowed = if index < 2 { first.limit } else { short.limit };
+        // A test that waits by design gets its wait on top (runner::waits).
+        let (_, test) = name.split_once("::").unwrap();
+        let wait = waits.get(test).copied().unwrap_or_default();
+        let allowed = if index < 2 { first.limit } else { short.limit } + wait;
         assert!(
             *limit <= allowed + rounding,
             "{name}: limit {limit:?}, derived {allowed:?} from the reference's {seconds}s"
@@ -341,4 +354,83 @@ fn tests_that_each_sleep_just_under_their_limit_spend_the_budget_and_then_time_o
         budget.as_secs_f64(),
         timed_out.len()
     );
+}
+
+#[test]
+fn a_test_that_waits_by_design_says_its_own_message_in_the_report_and_the_watch() {
+    // ex02's pool with the mistake the lesson warns about: each thread is
+    // joined right after it is spawned. The test written for it waits 10 s
+    // for threads that never run at once, then says what to do; the
+    // reference passes it in milliseconds.
+    let root = submission(
+        "ex02-threaded-query",
+        &[
+            ("lib.rs", "let workers: Vec<_> =", "let workers ="),
+            (
+                "lib.rs",
+                ".collect();\n        // Join only after spawning them all",
+                ";\n        // Join only after spawning them all",
+            ),
+        ],
+    );
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let options = grade::Options {
+        exercises: vec!["ex02".to_owned()],
+        source: Source::Submission(root.path().to_path_buf()),
+        repeats: None,
+        observations: false,
+        strict: false,
+        build_stubs: false,
+    };
+    let start = Instant::now();
+    let report = grade::grade(&course(), &options, &Progress::quiet()).unwrap();
+    eprintln!(
+        "serial pool: graded in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    let tests = &report.exercises[0].tests;
+    let test = tests
+        .tests
+        .iter()
+        .find(|t| t.name == "ex02::pool_map_runs_exactly_n_threads_at_once")
+        .unwrap();
+    eprintln!(
+        "  {:?} after {:.1}s: {:?}",
+        test.status, test.seconds, test.failure
+    );
+    assert_eq!(test.status, TestStatus::Failed, "{}", test.output);
+    const MESSAGE: &str = "spawn all the workers before joining any of them";
+    assert!(
+        test.failure
+            .as_deref()
+            .unwrap_or_default()
+            .contains(MESSAGE),
+        "{:?}",
+        test.failure
+    );
+
+    let human = report::reporter(report::Format::Human, report::Detail::default())
+        .render(&report)
+        .unwrap();
+    assert!(human.contains(MESSAGE), "{human}");
+
+    let screen = watch_screen(tests);
+    assert!(screen.contains(MESSAGE), "{screen}");
+}
+
+/// What `grader watch` shows once ex02's tests ran with these results.
+fn watch_screen(tests: &grader::model::TestsReport) -> String {
+    let entry = Entry {
+        id: "ex02".into(),
+        title: "Threaded query".into(),
+        dir: "exercises/ex02-threaded-query".into(),
+        hints: Vec::new(),
+    };
+    let mut watch = State::new(vec![entry], false);
+    watch.start();
+    watch.handle(Event::TestsRan {
+        exercise: 0,
+        tests: tests.clone(),
+    });
+    view::render(&watch)
 }

@@ -4,9 +4,9 @@
 //! would turn an unsettled observation into an instructor error on the
 //! second run; this catches it for every observation in course.yaml.
 
-use common::observe::{Measurements, ALWAYS_RECORDED};
 use grader::runner::{self, timeouts, HarnessInput, RunLimits, Steps};
 use grader::workspace::{self, Source};
+use protocol::observe::{Measurements, ALWAYS_RECORDED};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Mutex;

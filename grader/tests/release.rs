@@ -265,3 +265,37 @@ fn the_classroom_workflow_reports_zero_of_the_maximum_when_it_cannot_grade() {
     let not_run = reporter["env"]["NOTRUN_RESULTS"].as_str().unwrap();
     assert_zero_of_the_maximum(&decoded(not_run), "did not run or did not finish");
 }
+
+#[test]
+fn a_submission_of_src_alone_is_not_missing_the_instructors_files() {
+    // What a submission is: the student's `exercises/*/src/**`, nothing else.
+    let dir = tempfile::tempdir().unwrap();
+    let src = "exercises/ex01-serial-map/src/lib.rs";
+    fs::create_dir_all(dir.path().join(src).parent().unwrap()).unwrap();
+    fs::copy(repo_root().join(src), dir.path().join(src)).unwrap();
+    let submission = dir.path().to_str().unwrap();
+    let args = ["--exercise", "ex01", "--submission", submission];
+    let graded = graded_json(&args, &repo_root().join("course.yaml"));
+    let files = &graded["instructor_files"];
+    assert_eq!(files["changed"], serde_json::json!([]), "{files}");
+    assert_eq!(files["missing"], serde_json::json!([]), "{files}");
+    assert_eq!(files["not_sent"], files["checked"], "{files}");
+
+    let human = grader()
+        .arg("grade")
+        .arg("--course")
+        .arg(repo_root().join("course.yaml"))
+        .args(args)
+        .arg("--no-observations")
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&human.get_output().stdout).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Instructor files"))
+        .unwrap_or_else(|| panic!("no instructor-files line in\n{text}"));
+    assert!(
+        line.starts_with("Instructor files: none changed (0 of "),
+        "{line}"
+    );
+}

@@ -19,9 +19,10 @@ const SECRETS: [&str; 8] = [
 
 /// Ask the secret database. The server takes between 0.5 and 2 time units,
 /// always the same for the same query; the caller sleeps meanwhile and the
-/// query is recorded in the [`trace`] as `secret <query>`.
+/// query is recorded in the [`trace`] as `secret <query>`, by the course
+/// ([`trace::RecordedBy::Course`]).
 pub fn query(q: &str) -> String {
-    trace::span(format!("secret {q}"), || {
+    trace::course_span(format!("secret {q}"), || {
         sleep_units(server_time_units(q));
         answer(q)
     })
@@ -86,6 +87,6 @@ mod tests {
         crate::set_time_unit(std::time::Duration::from_millis(1));
         let (got, trace) = trace::capture(|| query("pelita"));
         assert_eq!(got, answer("pelita"));
-        assert_eq!(trace.lanes(), vec![vec!["secret pelita"]]);
+        assert_eq!(trace.course_only().lanes(), vec![vec!["secret pelita"]]);
     }
 }

@@ -6,7 +6,7 @@
 //! observations run in seconds. `COURSE_TIME_UNIT_MS=1000` gives the one-second
 //! feel of the original notebook.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The environment variable that sets the time unit, in milliseconds.
@@ -43,14 +43,35 @@ pub fn time_unit() -> Duration {
     }
 }
 
+/// Whether [`fix_time_unit`] was called: the unit cannot change any more.
+static FIXED: AtomicBool = AtomicBool::new(false);
+
 /// Change the time unit for the rest of this process. Tests use it to run the
 /// lessons' schedules in a fraction of the time.
 ///
 /// # Panics
-/// When `unit` is zero.
+/// When `unit` is zero, and when the unit was fixed ([`fix_time_unit`]) at
+/// another length.
 pub fn set_time_unit(unit: Duration) {
     assert!(!unit.is_zero(), "the time unit must be longer than zero");
-    UNIT_NANOS.store(nanos(unit), Ordering::Relaxed);
+    let nanos = nanos(unit);
+    assert!(
+        !FIXED.load(Ordering::SeqCst) || UNIT_NANOS.load(Ordering::SeqCst) == nanos,
+        "the time unit is fixed while the grader measures: only the grader sets it"
+    );
+    UNIT_NANOS.store(nanos, Ordering::SeqCst);
+}
+
+/// Set the time unit for the rest of this process, for good: a later
+/// [`set_time_unit`] to another length panics. The observation harnesses fix
+/// the grader's unit before any student code runs, so that nothing measured
+/// in units can be rescaled while it is measured.
+///
+/// # Panics
+/// When `unit` is zero, or the unit was already fixed at another length.
+pub fn fix_time_unit(unit: Duration) {
+    set_time_unit(unit);
+    FIXED.store(true, Ordering::SeqCst);
 }
 
 /// `x` time units as a [`Duration`] (negative or NaN counts as zero).
@@ -73,11 +94,31 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
 }
 
-/// The unit `COURSE_TIME_UNIT_MS` sets (parsed by the protocol's one
-/// reader, [`crate::observe::env_settings`]), else the default.
-fn unit_from_env() -> Result<Duration, crate::observe::ObserveError> {
-    let ms = crate::observe::env_settings()?.time_unit_ms;
-    Ok(ms.map_or(DEFAULT_UNIT, |ms| Duration::from_secs_f64(ms / 1000.0)))
+/// What `COURSE_TIME_UNIT_MS` must hold: said in every message about it.
+pub const TIME_UNIT_EXPECTED: &str = "a positive number of milliseconds";
+
+/// A value of `COURSE_TIME_UNIT_MS`, in milliseconds: the one parser of the
+/// variable (the grader and the harnesses read it through it too). `None`
+/// when it is not a positive, finite number.
+pub fn parse_time_unit_ms(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|ms| ms.is_finite() && *ms > 0.0)
+}
+
+/// The unit `COURSE_TIME_UNIT_MS` sets, else the default; a value that is
+/// set but not valid is an error, never a silent fallback.
+fn unit_from_env() -> Result<Duration, String> {
+    let Ok(text) = std::env::var(TIME_UNIT_ENV) else {
+        return Ok(DEFAULT_UNIT);
+    };
+    match parse_time_unit_ms(&text) {
+        Some(ms) => Ok(Duration::from_secs_f64(ms / 1000.0)),
+        None => Err(format!(
+            "{TIME_UNIT_ENV} must be {TIME_UNIT_EXPECTED}, not {text:?}"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -91,5 +132,13 @@ mod tests {
         assert_eq!(units_to_duration(-1.0), Duration::ZERO);
         assert_eq!(units_to_duration(f64::NAN), Duration::ZERO);
         assert!((units(Duration::from_millis(35)) - 3.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_time_unit_is_a_positive_number_of_milliseconds() {
+        assert_eq!(parse_time_unit_ms(" 2.5 "), Some(2.5));
+        for bad in ["", "0", "-5", "NaN", "inf", "abc"] {
+            assert_eq!(parse_time_unit_ms(bad), None, "{bad:?}");
+        }
     }
 }

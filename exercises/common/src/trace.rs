@@ -19,14 +19,22 @@
 //! thread or worker process, times in time units) that a harness stores in
 //! its measurements file and the grader draws with [`timeline`].
 //!
-//! Worker processes record their spans in processes of their own:
-//! [`capture_processes`] has every process it starts write its spans to a
-//! file ([`TRACE_DIR_ENV`], see [`processes`]) and reads them back as
-//! [`LaneSpan`]s, a lane per process.
+//! Who recorded a span is part of it ([`RecordedBy`]): any code may call
+//! [`span`] or [`record`] with any label, and such spans are
+//! [`RecordedBy::Caller`]. The course's own functions that do the work a
+//! lesson watches (exercise 2's [`query_database`](crate::lessons::query_database),
+//! the [`secret_database`](crate::secret_database)) record theirs as
+//! [`RecordedBy::Course`], while that work runs on that thread, and nothing
+//! else can: [`Trace::course_only`] is the schedule that tests and
+//! observations judge, a student's own labels are only ever drawn.
+//!
+//! Worker processes record their spans in processes of their own: while the
+//! instructor's harness draws them, every process it starts writes its spans
+//! to a file (see [`processes`]).
 
 pub mod processes;
 
-pub use processes::{capture_processes, TRACE_DIR_ENV};
+pub use processes::TRACE_DIR_ENV;
 
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -43,6 +51,19 @@ pub struct Span {
     /// Time since the capture started.
     pub start: Duration,
     pub end: Duration,
+    /// Whose code recorded it.
+    pub by: RecordedBy,
+}
+
+/// Whose code recorded a [`Span`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordedBy {
+    /// The course's own code, around the work it labels, on the thread that
+    /// did it: a query of the lessons' databases. Only this crate records
+    /// these.
+    Course,
+    /// Code that called [`span`] or [`record`]: any label, any times.
+    Caller,
 }
 
 static RECORDING: AtomicBool = AtomicBool::new(false);
@@ -60,21 +81,35 @@ fn epoch() -> Instant {
 }
 
 /// Run `f` as a task labelled `label`, recording its span when a capture is
-/// on, or writing it to this process's trace file when a
-/// [`capture_processes`] in the process that started this one asked for it.
+/// on, or writing it to this process's trace file when the process that
+/// started this one asked for it (see [`processes`]). Recorded by
+/// [`RecordedBy::Caller`]: drawn, never judged.
 pub fn span<R>(label: impl Into<String>, f: impl FnOnce() -> R) -> R {
+    span_by(RecordedBy::Caller, label, f)
+}
+
+/// [`span`] for the course's own work (see [`RecordedBy::Course`]).
+pub(crate) fn course_span<R>(label: impl Into<String>, f: impl FnOnce() -> R) -> R {
+    span_by(RecordedBy::Course, label, f)
+}
+
+fn span_by<R>(by: RecordedBy, label: impl Into<String>, f: impl FnOnce() -> R) -> R {
     if !RECORDING.load(Ordering::Relaxed) && !processes::writing() {
         return f();
     }
     let start = Instant::now();
     let result = f();
-    record(label, start, Instant::now());
+    record_by(by, label, start, Instant::now());
     result
 }
 
 /// Record a task that ran from `start` to `end` on the current thread (see
 /// [`span`] for where it goes).
 pub fn record(label: impl Into<String>, start: Instant, end: Instant) {
+    record_by(RecordedBy::Caller, label, start, end);
+}
+
+fn record_by(by: RecordedBy, label: impl Into<String>, start: Instant, end: Instant) {
     let recording = RECORDING.load(Ordering::Relaxed);
     if !recording && !processes::writing() {
         return;
@@ -90,6 +125,7 @@ pub fn record(label: impl Into<String>, start: Instant, end: Instant) {
         thread: std::thread::current().id(),
         start: start.saturating_duration_since(epoch),
         end: end.saturating_duration_since(epoch),
+        by,
     });
 }
 
@@ -123,6 +159,19 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The spans the course's own code recorded ([`RecordedBy::Course`]):
+    /// the schedule of the work itself, whatever labels other code added.
+    pub fn course_only(&self) -> Trace {
+        Trace {
+            spans: self
+                .spans
+                .iter()
+                .filter(|s| s.by == RecordedBy::Course)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The threads that ran tasks, in the order of their first task.
     pub fn threads(&self) -> Vec<ThreadId> {
         let mut threads = Vec::new();
@@ -273,6 +322,20 @@ mod tests {
         assert_eq!(trace.lane_of("other"), Some(1));
         assert_eq!(trace.lane_of("missing"), None);
         assert!(trace.makespan() >= Duration::from_millis(2));
+    }
+
+    #[test]
+    fn only_the_courses_own_spans_are_the_courses() {
+        let ((), trace) = capture(|| {
+            course_span("query 1", || ());
+            span("query 8", || ());
+            record("query 2", Instant::now(), Instant::now());
+        });
+        let course = trace.course_only();
+        assert_eq!(course.lanes(), vec![vec!["query 1"]]);
+        assert_eq!(trace.spans.len(), 3, "every span is kept, and drawn");
+        let by: Vec<RecordedBy> = trace.spans.iter().map(|s| s.by).collect();
+        assert_eq!(by.iter().filter(|b| **b == RecordedBy::Caller).count(), 2);
     }
 
     #[test]

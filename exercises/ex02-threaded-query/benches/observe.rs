@@ -10,18 +10,20 @@
 //! (8 s at the default 50 ms unit, 3 repeats).
 
 use common::lessons::{LONG_LAST, LONG_SECOND, SECRET_QUERIES};
-use common::observe::{Observations, ObserveError, Unit};
 use common::secret_database;
 use common::trace::{self, Trace};
 use ex02::{rayon_queries, secret_serial, secret_threaded, serial_queries, threaded_queries};
+use protocol::observe::{self, Observations, ObserveError, Unit};
 use std::fmt::Debug;
 
 const TIMELINE_WIDTH: usize = 80;
 
 fn main() -> Result<(), ObserveError> {
-    let mut observations = Observations::new("ex02")?;
-    let by_hand = observations.by_hand();
-    let o = &mut observations;
+    observe::harness("ex02", measure)
+}
+
+fn measure(o: &mut Observations) {
+    let by_hand = o.by_hand();
     let squares = |queries: &[f64]| queries.iter().map(|x| x * x).collect::<Vec<f64>>();
 
     // serial-is-sum and waiting-is-not-working.
@@ -40,6 +42,8 @@ fn main() -> Result<(), ObserveError> {
         });
         match got {
             Some((answers, trace)) => {
+                // The queries' own spans: a label student code records is no query.
+                let trace = trace.course_only();
                 expect_answers(o, "threads_seconds", Some(answers), squares(&LONG_SECOND));
                 // The schedule behind both observations, for the reports.
                 o.record_trace("threads_seconds", &trace.lane_spans());
@@ -67,6 +71,7 @@ fn main() -> Result<(), ObserveError> {
             trace::capture(|| threaded_queries(&LONG_LAST, 2))
         });
         if let Some((answers, trace)) = got {
+            let trace = trace.course_only();
             expect_answers(o, "long_last_seconds", Some(answers), squares(&LONG_LAST));
             o.record_trace("long_last_seconds", &trace.lane_spans());
             if by_hand {
@@ -105,6 +110,7 @@ fn main() -> Result<(), ObserveError> {
             trace::capture(|| rayon_queries(&LONG_SECOND, 2))
         });
         if let Some((answers, trace)) = got {
+            let trace = trace.course_only();
             expect_answers(o, "rayon_seconds", Some(answers), squares(&LONG_SECOND));
             o.record_trace("rayon_seconds", &trace.lane_spans());
             if by_hand {
@@ -112,8 +118,6 @@ fn main() -> Result<(), ObserveError> {
             }
         }
     }
-
-    observations.finish()
 }
 
 /// A timing only counts when the function also gave the right answers.
@@ -135,6 +139,7 @@ fn expect_answers<R: PartialEq + Debug>(
 
 /// In-order hand-out of [1, 8, 1.5, 2] to 2 threads: the thread that ran
 /// query 1 then ran queries 1.5 and 2, and another thread ran query 8 alone.
+/// `trace` holds the database's own spans only ([`Trace::course_only`]).
 fn handed_out_in_order(trace: &Trace) -> bool {
     let lanes = trace.lanes();
     let lane = |label: &str| trace.lane_of(label).map(|i| lanes[i].as_slice());

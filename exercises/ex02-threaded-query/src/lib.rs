@@ -4,22 +4,13 @@
 // Delete this line once every function uses its arguments.
 #![allow(unused_variables)]
 
-use common::{sleep_units, trace};
-
 /// Ask the (pretend) database for measurement `x`: the server takes `x` time
 /// units to answer `x * x`.
 ///
-/// Given complete: do not change it. It records each query in the course's
-/// trace as `query {x}`, which is how the tests and the grader see which
-/// thread ran which query, and when.
-pub fn query_database(x: f64) -> f64 {
-    trace::span(format!("query {x}"), || {
-        println!("querying {x} start");
-        sleep_units(x); // waiting for the server: no CPU work at all
-        println!("querying {x} end");
-        x * x
-    })
-}
+/// Given complete, by the course (`common::lessons`): it records each query
+/// in the course's trace as `query {x}`, which is how the tests and the
+/// grader see which thread ran which query, and when.
+pub use common::lessons::query_database;
 
 /// One query after the other, on the calling thread; results in input order.
 pub fn serial_queries(queries: &[f64]) -> Vec<f64> {

@@ -5,13 +5,14 @@
 //! ex03 section. Every parallel comparison uses equal tasks, long enough that
 //! a worker process's start-up is small against them.
 
-use common::machine::{Contention, Probe};
-use common::observe::{catch_panic, measure, Observations, ObserveError, Unit};
 use common::trace::{self, Trace};
 use ex03::{
     gil_crunch, process_crunch, process_crunch_with_pids, serial_crunch, threaded_crunch,
     train_neural_network,
 };
+use protocol::machine::{Contention, Probe};
+use protocol::observe::{self, catch_panic, Observations, ObserveError, Unit};
+use protocol::processes::capture_processes;
 use std::path::Path;
 
 /// The worker program, built with the same profile as this harness.
@@ -36,15 +37,18 @@ const SCHEDULES: [&str; 2] = ["threads_seconds", "gil_seconds"];
 const PROCESSES_SCHEDULE: &str = "processes_seconds";
 
 fn main() -> Result<(), ObserveError> {
+    observe::harness("ex03", measure)
+}
+
+fn measure(o: &mut Observations) {
     let worker = Path::new(WORKER);
-    let mut o = Observations::new("ex03")?;
 
     // crunch-scales-with-x: the student's countdown against the harness's
     // own countdown of the same length, in the same run. A deleted loop
     // takes nanoseconds at any repeat count; a real one about as long as
     // the reference.
     time_in_turns(
-        &mut o,
+        o,
         vec![
             (
                 "reference_countdown_seconds",
@@ -72,7 +76,7 @@ fn main() -> Result<(), ObserveError> {
     // train_neural_network: a slowed-down serial_crunch changes nothing.
     // Taken in turns, so that a neighbour's build slows them alike.
     time_in_turns(
-        &mut o,
+        o,
         vec![
             (
                 "reference_serial_seconds",
@@ -100,34 +104,21 @@ fn main() -> Result<(), ObserveError> {
         ],
     );
 
-    record_processes_schedule(&mut o, worker);
+    record_processes_schedule(o, worker);
 
     // really-processes
-    record_worker_pids(&mut o, worker);
+    record_worker_pids(o, worker);
 
     // process-start-costs-more: a pool of one, on one tiny item.
-    time_per_call(
-        &mut o,
-        "process_start_seconds",
-        PROCESS_STARTS_PER_BATCH,
-        || {
-            process_crunch(worker, &[0.0], 1)
-                .unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
-        },
-    );
+    time_per_call(o, "process_start_seconds", PROCESS_STARTS_PER_BATCH, || {
+        process_crunch(worker, &[0.0], 1).unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
+    });
     // The harness's own thread start: the reference is not the student's.
-    time_per_call(
-        &mut o,
-        "thread_start_seconds",
-        THREAD_STARTS_PER_BATCH,
-        || {
-            std::thread::spawn(|| train_neural_network(0.0))
-                .join()
-                .expect("train_neural_network(0.0) panicked")
-        },
-    );
-
-    o.finish()
+    time_per_call(o, "thread_start_seconds", THREAD_STARTS_PER_BATCH, || {
+        std::thread::spawn(|| train_neural_network(0.0))
+            .join()
+            .expect("train_neural_network(0.0) panicked")
+    });
 }
 
 /// The lesson's countdown, the harness's own: `x` work units, every
@@ -173,7 +164,7 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
                 continue;
             }
             let probe = Probe::start();
-            let timed = catch_panic(|| trace::capture(|| measure(run).1));
+            let timed = catch_panic(|| trace::capture(|| observe::measure(run).1));
             let during = probe.stop();
             match timed {
                 // Round 0 is the warm-up.
@@ -210,7 +201,7 @@ fn time_in_turns(o: &mut Observations, mut cases: Vec<Case<'_>>) {
 
 /// Record the schedule of `processes_seconds` for the reports to draw: a
 /// lane per worker process, from the spans its `train_neural_network` wrote
-/// to a trace file ([`trace::capture_processes`]).
+/// to a trace file ([`capture_processes`]).
 ///
 /// One more run after the timed ones, rather than the last timed run: the
 /// timed runs stay as they were, with no trace files written while the
@@ -223,9 +214,7 @@ fn record_processes_schedule(o: &mut Observations, worker: &Path) {
         return;
     }
     let traced = catch_panic(|| {
-        trace::capture_processes(|| {
-            process_crunch(worker, &TASKS, 2).map(|r| r == TASKS.map(|x| x * x))
-        })
+        capture_processes(|| process_crunch(worker, &TASKS, 2).map(|r| r == TASKS.map(|x| x * x)))
     });
     if let Ok((Ok(true), spans)) = traced {
         if !spans.is_empty() {
@@ -243,7 +232,7 @@ fn time_per_call<R>(o: &mut Observations, name: &str, calls: u32, mut f: impl Fn
     }
     let mut batch = || {
         let probe = Probe::start();
-        let (_, elapsed) = measure(|| {
+        let (_, elapsed) = observe::measure(|| {
             for _ in 0..calls {
                 std::hint::black_box(f());
             }

@@ -10,11 +10,12 @@ use ex03::{
     gil_crunch, process_crunch, serial_crunch, threaded_crunch, train_neural_network, PoolError,
 };
 use predicates::prelude::*;
+use protocol::observe::busy_share;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The worker program you write, `src/bin/crunch-worker.rs`.
 const WORKER: &str = env!("CARGO_BIN_EXE_crunch-worker");
@@ -79,6 +80,37 @@ fn gil_crunch_agrees_with_serial_crunch() {
         assert_eq!(gil_crunch(&TINY, n_threads), serial, "{n_threads} threads");
     }
     assert_eq!(gil_crunch(&[], 2), Vec::<f64>::new(), "no items");
+}
+
+#[test]
+fn train_neural_network_keeps_a_core_busy() {
+    // The harness times this claim in release; here it is checked in the
+    // tests' own build, without a bound on any time: the CPU time of a call
+    // against its wall time, beside the same share for a busy loop
+    // (`busy_share`: on a busy machine both get the same part of a core).
+    let mut x = 0.001;
+    let took = loop {
+        let start = Instant::now();
+        std::hint::black_box(train_neural_network(std::hint::black_box(x)));
+        let took = start.elapsed();
+        if took >= Duration::from_millis(20) || x >= 64.0 {
+            break took;
+        }
+        x *= 2.0;
+    };
+    assert!(
+        took >= Duration::from_millis(20),
+        "train_neural_network({x}) still took only {took:?}: count down every step"
+    );
+    let share = busy_share(3, || {
+        std::hint::black_box(train_neural_network(std::hint::black_box(x)));
+    });
+    assert!(
+        share >= 0.5,
+        "train_neural_network({x}) kept this thread on a CPU for {:.0}% of the share a busy \
+         loop gets: count down, do not sleep or wait",
+        100.0 * share
+    );
 }
 
 #[test]

@@ -24,9 +24,11 @@
 #[path = "../src/workers.rs"]
 mod workers;
 
-use common::machine::{Contention, Probe};
-use common::observe::{catch_panic, cores, minimum, Observations, ObserveError, SweepPoint, Unit};
 use common::trace;
+use protocol::machine::{Contention, Probe};
+use protocol::observe::{
+    self, catch_panic, cores, minimum, Observations, ObserveError, SweepPoint, Unit,
+};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
@@ -53,18 +55,21 @@ const CRUNCH_METRICS: [&str; 4] = [
 ];
 
 fn main() -> Result<(), ObserveError> {
-    let mut o = Observations::new("ex04")?;
+    observe::harness("ex04", measure)
+}
+
+fn measure(o: &mut Observations) {
     // One task of one time unit: long enough that thread start-up is noise.
     match catch_panic(|| workers::task_size_for(common::time_unit())) {
         Ok(x) => {
             if o.wants(&SWEEP_METRICS) {
-                observe_thread_sweep(&mut o, x);
+                observe_thread_sweep(o, x);
             }
             if o.wants(&[TINY_PROCESS_METRIC]) {
-                observe_tiny_tasks_on_processes(&mut o);
+                observe_tiny_tasks_on_processes(o);
             }
             if o.wants(&CRUNCH_METRICS) {
-                observe_crunch(&mut o, x);
+                observe_crunch(o, x);
             }
         }
         Err(message) => {
@@ -78,9 +83,8 @@ fn main() -> Result<(), ObserveError> {
         }
     }
     if o.wants(&TINY_METRICS) {
-        observe_tiny_tasks_on_threads(&mut o);
+        observe_tiny_tasks_on_threads(o);
     }
-    o.finish()
 }
 
 /// Sweeps 1..=2 x cores threads over 2 x cores slow tasks, the worker counts

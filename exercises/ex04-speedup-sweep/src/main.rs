@@ -82,7 +82,7 @@ fn main() -> anyhow::Result<()> {
         return workers::serve(std::io::stdin().lock(), std::io::stdout().lock())
             .context("worker process");
     }
-    let cores = common::observe::cores();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let max_workers = cli.max_workers.unwrap_or((2 * cores).max(8));
     let kind = if cli.processes {
         "processes"

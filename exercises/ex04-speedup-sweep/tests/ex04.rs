@@ -3,7 +3,8 @@
 use assert_cmd::Command;
 use ex04::{amdahl, crunch_numbers, efficiencies, karp_flatt, speedups, sweep, Sample, SweepError};
 use predicates::prelude::*;
-use std::time::Duration;
+use protocol::observe::busy_share;
+use std::time::{Duration, Instant};
 
 const CLOSE: f64 = 1e-9;
 
@@ -251,6 +252,37 @@ fn crunch_numbers_is_deterministic() {
             "crunch_numbers({x}) gave another answer on another thread"
         );
     }
+}
+
+#[test]
+fn crunch_numbers_keeps_a_core_busy() {
+    // The harness times this claim in release; here it is checked in the
+    // tests' own build, without a bound on any time: the CPU time of a call
+    // against its wall time, beside the same share for a busy loop
+    // (`busy_share`: on a busy machine both get the same part of a core).
+    let mut x: u64 = 1_000;
+    let took = loop {
+        let start = Instant::now();
+        std::hint::black_box(crunch_numbers(std::hint::black_box(x)));
+        let took = start.elapsed();
+        if took >= Duration::from_millis(20) || x >= 1 << 40 {
+            break took;
+        }
+        x *= 2;
+    };
+    assert!(
+        took >= Duration::from_millis(20),
+        "crunch_numbers({x}) still took only {took:?}: its work must grow with x"
+    );
+    let best = busy_share(3, || {
+        std::hint::black_box(crunch_numbers(std::hint::black_box(x)));
+    });
+    assert!(
+        best >= 0.5,
+        "crunch_numbers({x}) kept this thread on a CPU for {:.0}% of the share a busy loop \
+         gets: compute, do not sleep or wait",
+        100.0 * best
+    );
 }
 
 // ---- the sweep program (src/main.rs), which calls everything above ----

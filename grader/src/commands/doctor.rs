@@ -3,7 +3,7 @@
 //! It reads the CPU this process may use (cores, affinity, quota), samples
 //! what the rest of the machine does for a moment on the CPUs and in the
 //! cgroup this process can use (as a harness does, and it says where each
-//! figure was read: `common::machine::Sources`), and judges it with the same
+//! figure was read: `protocol::machine::Sources`), and judges it with the same
 //! limits the verdicts use (course.yaml's `defaults`). It changes nothing
 //! (where the pressure is its cgroup's own it computes while it samples, see
 //! [`watch`]); it always exits 0.
@@ -11,7 +11,7 @@
 use crate::cli::CourseArgs;
 use crate::course::Course;
 use crate::judge::busy::{self, BusyLimits, Busyness};
-use common::machine::{Contention, Facts, Probe};
+use protocol::machine::{Contention, Facts, Probe};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -54,7 +54,7 @@ pub fn diagnose(course: &Course, sample: Duration) -> anyhow::Result<Diagnosis> 
     let own_pressure = facts.sources.as_ref().is_some_and(|s| s.own_pressure);
     let sample = watch(sample, own_pressure.then_some(facts.available_parallelism));
     let limits = BusyLimits::from_defaults(&course.defaults);
-    let (time_unit_ms, time_unit_source) = match common::observe::env_settings()?.time_unit_ms {
+    let (time_unit_ms, time_unit_source) = match protocol::observe::env_settings()?.time_unit_ms {
         Some(ms) => (ms, common::TIME_UNIT_ENV.to_owned()),
         None => (
             course.defaults.time_unit_ms,
@@ -197,7 +197,7 @@ fn quota(f: &Facts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::machine::{Quota, Sources};
+    use protocol::machine::{Quota, Sources};
 
     fn diagnosis(load: Busyness) -> Diagnosis {
         Diagnosis {

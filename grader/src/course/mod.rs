@@ -17,7 +17,7 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use common::observe::HARNESS_PATH;
+use protocol::observe::HARNESS_PATH;
 
 /// The whole course.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -142,6 +142,12 @@ pub struct Observation {
     /// is to fix that one first (`judge::prerequisites`).
     #[serde(default)]
     pub after: Option<String>,
+    /// Tests of the exercise's test file that check the same claim without
+    /// timing, in the tests' (debug) build: the observation passes only when
+    /// they pass too, so code that behaves one way in the harness's release
+    /// build and another in the tests' gains nothing from it.
+    #[serde(default)]
+    pub tested_by: Vec<String>,
 }
 
 /// One comparison: `min(metric) / min(per)` (or `min(metric)`) against bounds.

@@ -2,7 +2,7 @@
 //! line and column, so the instructor can go straight to it.
 
 use super::{Check, CourseError, Defaults, Exercise, Observation};
-use common::observe::{ALWAYS_RECORDED, HARNESS_PATH};
+use protocol::observe::{ALWAYS_RECORDED, HARNESS_PATH};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -71,6 +71,9 @@ impl Validator<'_> {
         let harness = self
             .root
             .and_then(|r| std::fs::read_to_string(r.join(ex.harness_file())).ok());
+        let tests = self
+            .root
+            .and_then(|r| std::fs::read_to_string(r.join(ex.test_file())).ok());
         let mut observation_ids = HashSet::new();
         for (j, obs) in ex.observations.iter().enumerate() {
             let path = format!("{path}.observations[{j}]");
@@ -79,6 +82,7 @@ impl Validator<'_> {
                 return Err(self.error(format!("{path}.id"), &[&ex.id, &obs.id], "id", message));
             }
             self.observation(&path, ex, obs)?;
+            self.tested_by(&path, ex, obs, tests.as_deref())?;
             self.after(&path, ex, obs)?;
             for (k, check) in obs.checks.iter().enumerate() {
                 self.check(
@@ -155,6 +159,34 @@ impl Validator<'_> {
             };
             seen.push(id);
             next = found.after.as_ref();
+        }
+        Ok(())
+    }
+
+    /// Each test an observation names as testing its claim is a test of the
+    /// exercise's test file.
+    fn tested_by(
+        &self,
+        path: &str,
+        ex: &Exercise,
+        obs: &Observation,
+        tests: Option<&str>,
+    ) -> Result<(), CourseError> {
+        let Some(tests) = tests else { return Ok(()) };
+        for name in &obs.tested_by {
+            if !tests.contains(&format!("fn {name}(")) {
+                let message = format!(
+                    "test `{name}` is not in {}: `tested_by` names tests of the exercise's test file",
+                    ex.test_file().display()
+                );
+                let anchors = [ex.id.as_str(), obs.id.as_str()];
+                return Err(self.error(
+                    format!("{path}.tested_by"),
+                    &anchors,
+                    "tested_by",
+                    message,
+                ));
+            }
         }
         Ok(())
     }

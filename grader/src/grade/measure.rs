@@ -250,6 +250,7 @@ mod tests {
             hint: "A hint.".into(),
             max_spread: None,
             after: None,
+            tested_by: Vec::new(),
         };
         let recorded = recorded_behind(&observation, &m);
         let names: Vec<&str> = recorded.traces.iter().map(|t| t.name.as_str()).collect();

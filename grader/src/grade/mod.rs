@@ -9,6 +9,7 @@ mod steps;
 
 use crate::course::{Course, Exercise, Observation};
 use crate::judge::busy;
+use crate::judge::claims;
 use crate::judge::prerequisites;
 use crate::judge::remeasure::{
     self, merge_measured_again, metrics_read_by, unsettled, unsettled_metrics,
@@ -29,8 +30,8 @@ use crate::runner::{self, reference_times, HarnessInput, RunLimits, Steps};
 use crate::workspace::scan;
 use crate::workspace::{self, GradedTree, Source};
 use anyhow::{bail, Context};
-use common::machine::{Contention, Facts, Sources};
-use common::observe::Measurements;
+use protocol::machine::{Contention, Facts, Sources};
+use protocol::observe::Measurements;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -201,7 +202,7 @@ impl<'a> Grader<'a> {
     ) -> anyhow::Result<Self> {
         let reference = reference_tree(course, exercises, source);
         let d = &course.defaults;
-        let env = common::observe::env_settings()?;
+        let env = protocol::observe::env_settings()?;
         let facts = Facts::read();
         Ok(Grader {
             course,
@@ -289,6 +290,7 @@ impl<'a> Grader<'a> {
                 } else {
                     self.observe_again_if_needed(ex, &tests, place, &mut timings)
                 };
+                claims::require_their_tests(ex, &tests.tests, &mut observed);
                 prerequisites::apply(ex, &mut observed);
                 points::apply_machine_limit_rule(&ex.id, &mut observed, &mut machine_limits);
                 if withheld {

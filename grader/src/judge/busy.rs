@@ -1,12 +1,12 @@
 //! When a measurement counts as taken on a busy machine.
 //!
 //! The harness records what the rest of the machine did during each timed
-//! repeat ([`common::machine::Contention`]); course.yaml's `defaults` say how
+//! repeat ([`protocol::machine::Contention`]); course.yaml's `defaults` say how
 //! much is too much. `grader doctor` and the verdicts judge with the same
 //! rule, so what doctor calls quiet is what grading calls quiet.
 
 use crate::course::Defaults;
-use common::machine::Contention;
+use protocol::machine::Contention;
 
 /// How much contention a measurement may have and still count as quiet.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,7 +4,7 @@
 use crate::course::Check;
 use crate::model::CheckResult;
 use crate::text::{milliseconds, number};
-use common::observe::{Measurements, Metric, Unit, UNIT_METRIC};
+use protocol::observe::{Measurements, Metric, Unit, UNIT_METRIC};
 
 pub fn empty_check(c: &Check) -> CheckResult {
     CheckResult {

@@ -28,8 +28,8 @@
 //!
 //! A count (`Unit::Count`) and the `unit` and `cores` metrics are exact.
 
-use common::machine::Contention;
-use common::observe::{Measurements, Metric, Unit};
+use protocol::machine::Contention;
+use protocol::observe::{Measurements, Metric, Unit};
 
 /// A check this close to its bound (relatively) is borderline: measure it
 /// again before deciding.
@@ -95,7 +95,7 @@ pub fn while_measuring(m: &Measurements, metric: &Metric) -> Option<Contention> 
 
 /// Counts and the two metrics every harness records are facts, not timings.
 pub fn is_exact(metric: &Metric) -> bool {
-    metric.unit == Unit::Count || common::observe::ALWAYS_RECORDED.contains(&metric.name.as_str())
+    metric.unit == Unit::Count || protocol::observe::ALWAYS_RECORDED.contains(&metric.name.as_str())
 }
 
 /// One check's position relative to its bounds, with the slack the machine

@@ -3,6 +3,7 @@
 
 pub mod busy;
 pub mod check;
+pub mod claims;
 pub mod margin;
 pub mod prerequisites;
 pub mod remeasure;

@@ -28,8 +28,8 @@ use crate::model::{
     Recorded, Verdict,
 };
 use crate::text::{number, plural};
-use common::machine::Contention;
-use common::observe::Measurements;
+use protocol::machine::Contention;
+use protocol::observe::Measurements;
 
 const NOISY_ADVICE: &str =
     "too noisy to judge: grade again on a quieter machine (close other programs) or with more --repeats";
@@ -359,7 +359,7 @@ impl<'a> Judged<'a> {
 fn cpus(m: &Measurements) -> usize {
     m.machine
         .as_ref()
-        .and_then(common::machine::Facts::shared_cpus)
+        .and_then(protocol::machine::Facts::shared_cpus)
         .unwrap_or(m.cores)
 }
 
@@ -475,7 +475,7 @@ mod tests {
     use crate::course::Check;
     use crate::model::points::apply_machine_limit_rule;
     use crate::model::{MachineLimitRule, MachineLimits};
-    use common::observe::{Metric, Unit};
+    use protocol::observe::{Metric, Unit};
 
     /// A recorded harness run: 50 ms units, 2 cores, 3 repeats.
     fn recorded() -> Measurements {
@@ -517,6 +517,7 @@ mod tests {
             hint: "A hint.".into(),
             max_spread: None,
             after: None,
+            tested_by: Vec::new(),
         }
     }
 
@@ -1088,7 +1089,7 @@ mod tests {
     /// on the CPUs its harness recorded as shared (`None`: a harness older
     /// than the sources, which counted every online CPU).
     fn pinned(mut m: Measurements, shared_cpus: Option<usize>) -> Measurements {
-        use common::machine::{Facts, Sources};
+        use protocol::machine::{Facts, Sources};
         m.cores = 1;
         m.machine = Some(Facts {
             available_parallelism: 1,

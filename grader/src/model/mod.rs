@@ -5,8 +5,8 @@
 
 pub mod points;
 
-use common::machine::{Contention, Facts};
-use common::observe::{NamedTrace, Sweep, Unit};
+use protocol::machine::{Contention, Facts};
+use protocol::observe::{NamedTrace, Sweep, Unit};
 use serde::{Deserialize, Serialize};
 
 /// One grading run over some exercises of one tree (exercises, solutions or a submission).
@@ -435,6 +435,15 @@ pub struct InstructorFiles {
     pub changed: Vec<String>,
     /// Listed files the tree does not have.
     pub missing: Vec<String>,
+    /// Listed files a submission did not send: a submission is its
+    /// `exercises/*/src/**`, and grading uses the instructor's copy of every
+    /// other file, so these are neither changed nor missing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_sent: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl InstructorFiles {

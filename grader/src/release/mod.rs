@@ -165,8 +165,9 @@ pub fn expected_manifest(course_root: &Path, course: &Course) -> anyhow::Result<
 }
 
 /// Whether the instructor's files in the graded tree match the release:
-/// a student repository graded in place against the manifest it carries, a
-/// submission against the instructor's release. None for the instructor's
+/// a student repository graded in place against the manifest it carries, the
+/// files a submission sent against the instructor's release (what it did
+/// not send is the instructor's in grading). None for the instructor's
 /// own trees.
 pub fn instructor_files(
     course: &Course,
@@ -176,7 +177,7 @@ pub fn instructor_files(
     match source {
         Source::Exercises => Ok(Manifest::read(&root)?.map(|m| m.verify(&root))),
         Source::Solutions => Ok(None),
-        Source::Submission(dir) => Ok(Some(expected_manifest(&root, course)?.verify(dir))),
+        Source::Submission(dir) => Ok(Some(expected_manifest(&root, course)?.verify_sent(dir))),
     }
 }
 

@@ -34,7 +34,7 @@ fn check(
         at_most: None,
         metric_min: value.map(|v| v * 0.1),
         per_min: value.map(|_| 0.1),
-        unit: value.map(|_| common::observe::Unit::Seconds),
+        unit: value.map(|_| protocol::observe::Unit::Seconds),
         spread: value.map(|_| 0.02),
         passed,
         error: None,
@@ -81,7 +81,7 @@ fn traced(name: &str, spans: &[(usize, &str, f64, f64)]) -> Recorded {
         })
         .collect();
     Recorded {
-        traces: vec![common::observe::NamedTrace {
+        traces: vec![protocol::observe::NamedTrace {
             name: name.into(),
             spans,
         }],

@@ -11,7 +11,7 @@ mod svg;
 use super::Reporter;
 use crate::model::{ExerciseReport, GradeReport, Machine, ObservationResult, TestStatus, Verdict};
 use crate::text::{count, short};
-use common::observe::{NamedTrace, Sweep};
+use protocol::observe::{NamedTrace, Sweep};
 use std::fmt::Write;
 use svg::escape;
 

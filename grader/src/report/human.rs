@@ -536,7 +536,7 @@ mod tests {
     fn the_report_fits_80_columns() {
         use crate::report::fixtures;
         let mut busy = fixtures::mixed();
-        busy.machine.facts = Some(common::machine::Facts {
+        busy.machine.facts = Some(protocol::machine::Facts {
             available_parallelism: 2,
             online_cpus: Some(2),
             affinity: Some("0-1".into()),
@@ -544,7 +544,7 @@ mod tests {
             quota: None,
             sources: None,
         });
-        busy.machine.while_measuring = Some(common::machine::Contention {
+        busy.machine.while_measuring = Some(protocol::machine::Contention {
             seconds: 10.0,
             others_cpu_seconds: Some(9.5),
             cpu_pressure_seconds: Some(4.0),
@@ -574,7 +574,7 @@ mod tests {
 
     #[test]
     fn the_header_carries_the_machine_in_one_line() {
-        use common::machine::{Contention, Facts, Quota, Sources};
+        use protocol::machine::{Contention, Facts, Quota, Sources};
         let mut m = Machine {
             cores: 2,
             time_unit_ms: 50.0,

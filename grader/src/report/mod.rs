@@ -94,6 +94,13 @@ const FILES_NAMED: usize = 5;
 
 /// One line on the instructor's files against the release manifest.
 pub fn instructor_files_line(files: &crate::model::InstructorFiles) -> String {
+    if files.intact() && files.not_sent > 0 {
+        return format!(
+            "Instructor files: none changed ({} of {} sent, each as released).",
+            files.checked - files.not_sent,
+            files.checked
+        );
+    }
     if files.intact() {
         return format!(
             "Instructor files: all {} match the release manifest.",
@@ -247,6 +254,7 @@ mod tests {
             checked: 98,
             changed: names(1),
             missing: names(97),
+            not_sent: 0,
         };
         assert_eq!(
             instructor_files_line(&files),
@@ -259,6 +267,25 @@ mod tests {
         assert_eq!(
             instructor_files_line(&intact),
             "Instructor files: all 3 match the release manifest."
+        );
+        let sent_src_only = crate::model::InstructorFiles {
+            checked: 98,
+            not_sent: 98,
+            ..Default::default()
+        };
+        assert_eq!(
+            instructor_files_line(&sent_src_only),
+            "Instructor files: none changed (0 of 98 sent, each as released)."
+        );
+        let one_edited = crate::model::InstructorFiles {
+            checked: 98,
+            changed: names(1),
+            not_sent: 97,
+            ..Default::default()
+        };
+        assert_eq!(
+            instructor_files_line(&one_edited),
+            "Instructor files: 1 of 98 differ from the release; 1 changed: f0.rs."
         );
     }
 

@@ -4,17 +4,17 @@
 
 use super::cargo;
 use super::timeouts::Timeout;
-use super::{HarnessInput, HarnessOutcome, RunLimits, Steps};
-use crate::sandbox::isolation::Activity;
+use super::{launch, HarnessInput, HarnessOutcome, RunLimits, Steps};
+use crate::sandbox::isolation::{Activity, Isolation};
 use crate::sandbox::{self, RunOutput};
 use crate::workspace::GradedTree;
-use common::observe::{
+use protocol::observe::{
     progress_path, Measurements, Settings, FORMAT_VERSION, HARNESS_PATH, HARNESS_TARGET,
 };
 use std::collections::BTreeSet;
+use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -167,32 +167,30 @@ fn measure(
         timeout,
         steps,
     } = *run;
-    // Temporary directories under tempfile's own neutral names: one for the
-    // measurements, another for the harness's copy; inside a parent student
-    // code may pass through but not list, so that their names are never
-    // found, only given (and they are given to the harness alone).
-    let parent = match unlisted_temp_dir() {
-        Ok(parent) => parent,
+    // Run as a test is run (see `launch`): a scratch directory, where the
+    // measurements go, and a neutral copy with a test's command line.
+    let out_dir = match launch::scratch_dir(tree) {
+        Ok(dir) => dir,
         Err(error) => return (Err(HarnessError::TempDir(error)), 0.0),
     };
-    let in_parent = || tempfile::tempdir_in(parent.path());
-    let (out_dir, run_dir) = match (in_parent(), in_parent()) {
-        (Ok(out), Ok(run)) => (out, run),
-        (Err(error), _) | (_, Err(error)) => return (Err(HarnessError::TempDir(error)), 0.0),
-    };
     let file = out_dir.path().join("measurements.json");
-    let copy = match neutral_copy(harness, run_dir.path(), package) {
+    let copy = match launch::neutral_copy(&tree.target_dir, harness, package) {
         Ok(copy) => copy,
         Err(error) => return (Err(HarnessError::Copy(error)), 0.0),
     };
-    // Inside the box both directories are bound writable (the harness's own
-    // copy is used once, and a running executable cannot be rewritten).
-    let dirs = [out_dir.path().to_path_buf(), run_dir.path().to_path_buf()];
-    if let Err(error) = dirs.iter().try_for_each(|dir| open_to_the_box(tree, dir)) {
-        return (Err(HarnessError::Sandbox(error)), 0.0);
-    }
-    let command = harness_command(&copy, package_dir);
-    let mut command = tree.confine(&command, Activity::Run { writable: &dirs });
+    let progress = match open_progress(&tree.isolation, &progress_path(&file)) {
+        Ok(progress) => progress,
+        Err(error) => return (Err(HarnessError::Sandbox(error)), 0.0),
+    };
+    let test = launch::any_test_name(&super::libtest::tests_in_sources(tree, package));
+    let command = launch::command(&copy.path, package_dir, &test);
+    let writable = [out_dir.path().to_path_buf()];
+    let mut command = tree.confine(
+        &command,
+        Activity::Run {
+            writable: &writable,
+        },
+    );
     // Everything else goes through stdin, read before student code runs.
     let settings = Settings {
         measurements: file.clone(),
@@ -202,7 +200,7 @@ fn measure(
     };
     let finished = AtomicBool::new(false);
     let output = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| watch_progress(&progress_path(&file), &finished, steps));
+        let watcher = scope.spawn(|| watch_progress(progress, &finished, steps));
         let output = sandbox::run_confined(
             &mut command,
             Some(&settings.to_stdin()),
@@ -223,10 +221,13 @@ fn measure(
 
 /// Until `finished`, tell `steps` each new set of metric names the harness
 /// has written to its progress file.
-fn watch_progress(progress: &Path, finished: &AtomicBool, steps: &dyn Steps) {
+fn watch_progress(progress: File, finished: &AtomicBool, steps: &dyn Steps) {
     let mut told = BTreeSet::new();
+    let mut progress = progress.take(PROGRESS_CAP);
+    let mut bytes = Vec::new();
     let mut tell_news = || {
-        let recorded = recorded_metrics(progress);
+        let _ = progress.read_to_end(&mut bytes);
+        let recorded = metric_names(&bytes);
         if recorded.len() > told.len() {
             steps.metrics_recorded(&recorded);
             told = recorded;
@@ -240,57 +241,30 @@ fn watch_progress(progress: &Path, finished: &AtomicBool, steps: &dyn Steps) {
     tell_news();
 }
 
-/// The metric names in the progress file so far (its first
-/// [`PROGRESS_CAP`] bytes, opened without following a link); none when
-/// there is no such file yet.
-fn recorded_metrics(progress: &Path) -> BTreeSet<String> {
-    let mut bytes = Vec::new();
-    if let Ok(file) = open_untrusted(progress) {
-        let _ = file.take(PROGRESS_CAP).read_to_end(&mut bytes);
-    }
-    String::from_utf8_lossy(&bytes)
+/// The metric names in the progress file's bytes read so far.
+fn metric_names(bytes: &[u8]) -> BTreeSet<String> {
+    String::from_utf8_lossy(bytes)
         .lines()
         .map(str::to_owned)
         .collect()
 }
 
-/// A temporary directory others may pass through but not list.
-fn unlisted_temp_dir() -> std::io::Result<tempfile::TempDir> {
+/// Create the progress file, for the harness to append to, and open it for
+/// reading: the harness removes its name before student code runs, and the
+/// grader reads it through this handle. Student code running as `nobody`
+/// gets the file; a run user of the uid box, who gets the scratch directory
+/// only when the run starts, may write it (no one else can enter that
+/// directory).
+fn open_progress(isolation: &Isolation, path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir()?;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))?;
-    Ok(dir)
-}
-
-/// Student code running as `nobody` must be able to use the harness's
-/// directories (besides its scratch /tmp, the only ones it may write).
-fn open_to_the_box(tree: &GradedTree, dir: &Path) -> std::io::Result<()> {
-    if !tree.isolation.runs_as_nobody() {
-        return Ok(());
+    std::fs::write(path, "")?;
+    if isolation.runs_as_nobody() {
+        let nobody = Some(crate::sandbox::isolation::NOBODY);
+        std::os::unix::fs::chown(path, nobody, nobody)?;
+    } else if isolation.runs_as_another_user() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
     }
-    let nobody = Some(crate::sandbox::isolation::NOBODY);
-    std::os::unix::fs::chown(dir, nobody, nobody)
-}
-
-/// The harness run as a test is: from its package's directory, in a test
-/// run's environment, without arguments. Nothing in its name, arguments or
-/// environment tells student code that this run is the one being measured.
-fn harness_command(harness: &Path, package_dir: &Path) -> Command {
-    let mut command = Command::new(harness);
-    crate::sandbox::scrub_env(&mut command);
-    command
-        .current_dir(package_dir)
-        .env("CARGO_MANIFEST_DIR", package_dir)
-        .env("RUST_BACKTRACE", "0");
-    command
-}
-
-/// Copy the harness executable into `dir` under the package's name, the
-/// name of the package's own program.
-fn neutral_copy(harness: &Path, dir: &Path, package: &str) -> std::io::Result<PathBuf> {
-    let copy = dir.join(package);
-    std::fs::copy(harness, &copy)?;
-    Ok(copy)
+    open_untrusted(path)
 }
 
 /// What a finished harness run left: its measurements, or why there are none.
@@ -344,7 +318,7 @@ fn read_capped(file: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
 /// Open a file in the harness's writable directory, where student code may
 /// have put a link or a pipe: without following the one or waiting on the
 /// other.
-fn open_untrusted(path: &Path) -> std::io::Result<std::fs::File> {
+fn open_untrusted(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
@@ -389,35 +363,65 @@ mod tests {
         assert!(error(&future, "ex02").contains("format 2"));
     }
 
-    #[test]
-    fn the_progress_file_is_read_capped_and_never_through_a_link_or_pipe() {
-        let dir = tempfile::tempdir().unwrap();
-        let progress = dir.path().join("measurements.progress");
-        assert!(recorded_metrics(&progress).is_empty(), "no file yet");
-        std::fs::write(&progress, "unit\ncores\nserial_seconds\nunit\n").unwrap();
-        let names: Vec<String> = recorded_metrics(&progress).into_iter().collect();
-        assert_eq!(names, ["cores", "serial_seconds", "unit"]);
+    /// What `watch_progress` tells, from a progress file it reads through
+    /// the handle opened before the run.
+    struct Told(std::sync::Mutex<Vec<BTreeSet<String>>>);
 
+    impl Steps for Told {
+        fn metrics_recorded(&self, metrics: &BTreeSet<String>) {
+            self.0.lock().unwrap().push(metrics.clone());
+        }
+    }
+
+    #[test]
+    fn the_progress_file_is_read_through_its_handle_after_its_name_is_gone() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("measurements.progress");
+        let progress = open_progress(&Isolation::unavailable("a test"), &path).unwrap();
+        // The harness's side: open for appending, remove the name, write.
+        let mut harness = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        harness
+            .write_all(b"unit\ncores\nserial_seconds\nunit\n")
+            .unwrap();
+        let line = "m".repeat(99) + "\n";
+        harness.write_all(line.repeat(10_000).as_bytes()).unwrap();
+        let told = Told(std::sync::Mutex::default());
+        watch_progress(progress, &AtomicBool::new(true), &told);
+        let told = told.0.into_inner().unwrap();
+        let last = told.last().expect("told once");
+        assert!(last.contains("serial_seconds") && last.contains("cores"));
+        let read: usize = last.iter().map(|n| n.len() + 1).sum();
+        assert!(read <= PROGRESS_CAP as usize, "read {read} bytes");
+    }
+
+    #[test]
+    fn measurements_are_read_capped_and_never_through_a_link_or_pipe() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("measurements.json");
         let secret = dir.path().join("secret");
         std::fs::write(&secret, "the grader's secret\n").unwrap();
-        std::fs::remove_file(&progress).unwrap();
-        std::os::unix::fs::symlink(&secret, &progress).unwrap();
-        assert!(recorded_metrics(&progress).is_empty(), "followed a link");
+        std::os::unix::fs::symlink(&secret, &file).unwrap();
+        assert!(read_capped(&file, 1000).is_err(), "followed a link");
 
-        std::fs::remove_file(&progress).unwrap();
-        nix::unistd::mkfifo(&progress, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        assert!(recorded_metrics(&progress).is_empty(), "read a pipe");
+        std::fs::remove_file(&file).unwrap();
+        nix::unistd::mkfifo(&file, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(
+            read_capped(&file, 1000).is_ok_and(|b| b == Some(Vec::new())),
+            "waited on a pipe"
+        );
 
-        std::fs::remove_file(&progress).unwrap();
+        std::fs::remove_file(&file).unwrap();
         let line = "m".repeat(99) + "\n";
-        std::fs::write(&progress, line.repeat(10)).unwrap();
+        std::fs::write(&file, line.repeat(10)).unwrap();
         assert_eq!(
-            read_capped(&progress, 1000).unwrap(),
+            read_capped(&file, 1000).unwrap(),
             Some(line.repeat(10).into_bytes())
         );
-        assert_eq!(read_capped(&progress, 999).unwrap(), None, "one byte over");
-        std::fs::write(&progress, line.repeat(10_000)).unwrap();
-        let read: usize = recorded_metrics(&progress).iter().map(|n| n.len()).sum();
-        assert!(read <= PROGRESS_CAP as usize, "read {read} bytes");
+        assert_eq!(read_capped(&file, 999).unwrap(), None, "one byte over");
     }
 }

@@ -5,14 +5,14 @@
 use super::cargo::{self, Executable};
 use super::test_sources;
 use super::timeouts::{TestClock, Timeout};
-use super::{RunLimits, Steps, TestsOutcome};
+use super::{launch, RunLimits, Steps, TestsOutcome};
 use crate::model::{TestResult, TestStatus};
 use crate::sandbox::isolation::Activity;
 use crate::sandbox::{self, RunOutput};
 use crate::workspace::GradedTree;
 use serde::Deserialize;
-use std::path::PathBuf;
-use std::process::Command;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,10 +22,23 @@ const FAILURE_LINES: usize = 3;
 /// Test processes run at once (the machines this runs on have 2 cores).
 const MAX_PARALLEL_TESTS: usize = 2;
 
-/// One test to run: which binary, which test in it.
+/// One test to run: which binary, the copy that runs, which test in it.
 struct Case<'a> {
     binary: &'a Executable,
+    copy: &'a Path,
     name: String,
+}
+
+/// A neutral copy of each test binary ([`launch::neutral_copy`]).
+fn copies(
+    tree: &GradedTree,
+    binaries: &[&Executable],
+    package: &str,
+) -> std::io::Result<Vec<launch::NeutralCopy>> {
+    binaries
+        .iter()
+        .map(|binary| launch::neutral_copy(&tree.target_dir, &binary.path, package))
+        .collect()
 }
 
 /// Build the package's integration tests (`tests/*.rs` only).
@@ -82,10 +95,23 @@ pub(super) fn run(
         return outcome;
     }
 
+    // Each test runs from a copy of its binary under a neutral name, as the
+    // harness does (see `launch`).
+    let copies = match copies(tree, &binaries, package) {
+        Ok(copies) => copies,
+        Err(error) => {
+            outcome.build_error = Some(format!("could not copy the tests to run them: {error}"));
+            return outcome;
+        }
+    };
     let mut cases = Vec::new();
-    for binary in binaries {
+    for (binary, copy) in binaries.iter().zip(&copies) {
         match list_tests(tree, binary, limits) {
-            Ok(names) => cases.extend(names.into_iter().map(|name| Case { binary, name })),
+            Ok(names) => cases.extend(names.into_iter().map(|name| Case {
+                binary,
+                copy: &copy.path,
+                name,
+            })),
             Err(error) => {
                 outcome.build_error = Some(format!(
                     "could not list the tests of {}: {error}",
@@ -162,7 +188,7 @@ fn list(
     limits: &RunLimits,
     ignored: bool,
 ) -> Result<Vec<String>, ListError> {
-    let mut command = test_command(binary);
+    let mut command = launch::bare_command(&binary.path, &binary.package_dir);
     command.args(["--list", "--format", "terse"]);
     if ignored {
         command.arg("--ignored");
@@ -191,20 +217,6 @@ fn list(
         .filter_map(|line| line.strip_suffix(": test"))
         .map(str::to_owned)
         .collect())
-}
-
-/// The command that runs a test binary as `cargo test` would: from the
-/// package's directory, in a clean environment.
-fn test_command(binary: &Executable) -> Command {
-    let mut command = Command::new(&binary.path);
-    crate::sandbox::scrub_env(&mut command);
-    command
-        .current_dir(&binary.package_dir)
-        .env("CARGO_MANIFEST_DIR", &binary.package_dir)
-        // The student's prints stay inside libtest's capture.
-        .env_remove("RUST_TEST_NOCAPTURE")
-        .env("RUST_BACKTRACE", "0");
-    command
 }
 
 /// Run every case, a few at a time, keeping the cases' order; each case's
@@ -244,13 +256,22 @@ fn run_cases(
 fn run_case(tree: &GradedTree, case: &Case, limits: &RunLimits, clock: &TestClock) -> TestResult {
     let full_name = format!("{}::{}", case.binary.target_name, case.name);
     let timeout = clock.timeout(&full_name);
-    let mut command = test_command(case.binary);
     // No --nocapture: what the student prints stays in libtest's capture and
     // cannot pose as libtest's own report.
-    command.args([case.name.as_str(), "--exact", "--test-threads", "1"]);
-    let mut command = tree.confine(&command, Activity::Run { writable: &[] });
-    // An empty pipe on stdin, as the harness gets once it has read its
-    // settings: student code cannot tell a test from the harness by it.
+    let command = launch::command(case.copy, &case.binary.package_dir, &case.name);
+    // A scratch directory and an empty pipe on stdin, as the harness gets
+    // (see `launch`): student code cannot tell a test from the harness by them.
+    let scratch = match launch::scratch_dir(tree) {
+        Ok(dir) => dir,
+        Err(error) => return not_run(full_name, &format!("could not start the test: {error}")),
+    };
+    let writable = [scratch.path().to_path_buf()];
+    let mut command = tree.confine(
+        &command,
+        Activity::Run {
+            writable: &writable,
+        },
+    );
     let no_input = Some(&[][..]);
     match sandbox::run_confined(
         &mut command,
@@ -387,18 +408,36 @@ pub fn failure_message(output: &str) -> Option<String> {
 
 /// When the tests do not build, the expected tests as far as the test files'
 /// sources tell: each `#[test]` function of the package's integration tests.
-fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    for (target, file) in test_files(tree, package) {
-        if let Ok(source) = std::fs::read_to_string(&file) {
-            names.extend(
-                test_functions(&source)
-                    .into_iter()
-                    .map(|f| format!("{target}::{f}")),
-            );
-        }
-    }
-    names
+pub(super) fn tests_in_sources(tree: &GradedTree, package: &str) -> Vec<String> {
+    sources(tree, package)
+        .into_iter()
+        .flat_map(|(target, source)| {
+            test_functions(&source)
+                .into_iter()
+                .map(move |f| format!("{target}::{f}"))
+        })
+        .collect()
+}
+
+/// What each test of the package's integration tests waits by design
+/// (`<target>::<test>`, see [`super::waits`]), from the instructor's test files.
+pub(super) fn declared_waits(tree: &GradedTree, package: &str) -> BTreeMap<String, Duration> {
+    sources(tree, package)
+        .into_iter()
+        .flat_map(|(target, source)| {
+            super::waits::declared_waits(&source)
+                .into_iter()
+                .map(move |(test, wait)| (format!("{target}::{test}"), wait))
+        })
+        .collect()
+}
+
+/// The source of each integration test target of `package`, by target name.
+fn sources(tree: &GradedTree, package: &str) -> Vec<(String, String)> {
+    test_files(tree, package)
+        .into_iter()
+        .filter_map(|(target, file)| Some((target, std::fs::read_to_string(file).ok()?)))
+        .collect()
 }
 
 /// The package's integration test targets, each with its file, as cargo
@@ -500,6 +539,7 @@ mod tests {
             .into_iter()
             .map(|name| Case {
                 binary: &binary,
+                copy: &binary.path,
                 name: name.into(),
             })
             .collect();

@@ -3,11 +3,13 @@
 
 pub mod cargo;
 pub mod harness;
+mod launch;
 pub mod libtest;
 pub mod reference_times;
 pub mod stubs;
 pub mod test_sources;
 pub mod timeouts;
+pub mod waits;
 
 use crate::model;
 use crate::workspace::GradedTree;
@@ -77,7 +79,8 @@ pub fn run_tests_timed(
     reference: BTreeMap<String, f64>,
     steps: &dyn Steps,
 ) -> TestsOutcome {
-    let clock = TestClock::new(limits.test_timeout, reference);
+    let waits = libtest::declared_waits(tree, package);
+    let clock = TestClock::new(limits.test_timeout, reference).with_waits(waits);
     libtest::run(tree, package, limits, &clock, steps)
 }
 
@@ -94,7 +97,7 @@ pub struct HarnessInput {
 #[derive(Debug)]
 pub struct HarnessOutcome {
     /// The measurements, or why there are none.
-    pub measurements: Result<common::observe::Measurements, harness::HarnessError>,
+    pub measurements: Result<protocol::observe::Measurements, harness::HarnessError>,
     pub build_seconds: f64,
     pub run_seconds: f64,
     /// The harness executable built, when it was.

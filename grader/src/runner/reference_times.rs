@@ -59,7 +59,7 @@ pub fn machine() -> String {
                 .map(|(_, model)| model.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let facts = common::machine::Facts::read();
+    let facts = protocol::machine::Facts::read();
     let quota = facts
         .quota
         .and_then(|q| q.cores)

@@ -12,6 +12,10 @@
 //! (a student's release has no solutions) the ceiling applies, and after a
 //! hang [`AFTER_HANG_WITHOUT_REFERENCE`].
 //!
+//! A test that waits on purpose before it fails with its own message (see
+//! [`super::waits`]) gets that wait on top of its limit, hang or not, up to
+//! the ceiling: the grader never cuts off what the test was written to say.
+//!
 //! Pure rules over recorded times: no clock is read here, so the tests are
 //! tables of numbers.
 
@@ -42,6 +46,27 @@ pub const HARNESS_SLACK: Duration = Duration::from_secs(10);
 pub struct Timeout {
     pub limit: Duration,
     pub basis: Basis,
+    /// What the test waits by design, included in `limit`.
+    pub designed_wait: Option<Duration>,
+}
+
+impl Timeout {
+    fn new(limit: Duration, basis: Basis) -> Timeout {
+        Timeout {
+            limit,
+            basis,
+            designed_wait: None,
+        }
+    }
+
+    /// This limit plus `wait`, the test's own, up to `ceiling`.
+    fn waiting(self, wait: Duration, ceiling: Duration) -> Timeout {
+        Timeout {
+            limit: (self.limit + wait).min(ceiling.max(self.limit)),
+            designed_wait: Some(wait),
+            ..self
+        }
+    }
 }
 
 /// Where a limit comes from.
@@ -116,7 +141,16 @@ impl std::fmt::Display for Timeout {
     /// The limit and its basis: `5.4s (10x what the reference needs here,
     /// 40ms, plus 5s)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", format_duration(self.limit), self.basis)
+        match self.designed_wait {
+            Some(wait) => write!(
+                f,
+                "{} (the {} this test waits by design, plus {})",
+                format_duration(self.limit),
+                format_duration(wait),
+                self.basis
+            ),
+            None => write!(f, "{} ({})", format_duration(self.limit), self.basis),
+        }
     }
 }
 
@@ -126,19 +160,16 @@ fn derived(ceiling: Duration, key: &'static str, reference: Duration, slack: Dur
     let seconds = reference.as_secs_f64() * REFERENCE_FACTOR + slack.as_secs_f64();
     let limit = Duration::from_millis((seconds * 1000.0).round() as u64);
     if limit >= ceiling {
-        return Timeout {
-            limit: ceiling,
-            basis: Basis::Ceiling { key },
-        };
+        return Timeout::new(ceiling, Basis::Ceiling { key });
     }
-    Timeout {
+    Timeout::new(
         limit,
-        basis: Basis::Reference {
+        Basis::Reference {
             reference,
             slack,
             strain: None,
         },
-    }
+    )
 }
 
 /// One test's limit: `reference` is the reference's time for this test,
@@ -150,14 +181,11 @@ pub fn test_timeout(
 ) -> Timeout {
     const KEY: &str = "test_timeout_seconds";
     match (reference, strain) {
-        (None, None) => Timeout {
-            limit: ceiling,
-            basis: Basis::Ceiling { key: KEY },
-        },
-        (None, Some(strain)) => Timeout {
-            limit: AFTER_HANG_WITHOUT_REFERENCE.min(ceiling),
-            basis: Basis::AfterHang { strain },
-        },
+        (None, None) => Timeout::new(ceiling, Basis::Ceiling { key: KEY }),
+        (None, Some(strain)) => Timeout::new(
+            AFTER_HANG_WITHOUT_REFERENCE.min(ceiling),
+            Basis::AfterHang { strain },
+        ),
         (Some(reference), None) => derived(ceiling, KEY, reference, TEST_SLACK),
         (Some(reference), Some(strain)) => {
             let mut timeout = derived(ceiling, KEY, reference, SHORT_SLACK);
@@ -174,10 +202,7 @@ pub fn harness_timeout(ceiling: Duration, reference: Option<Duration>) -> Timeou
     const KEY: &str = "observe_timeout_seconds";
     match reference {
         Some(reference) => derived(ceiling, KEY, reference, HARNESS_SLACK),
-        None => Timeout {
-            limit: ceiling,
-            basis: Basis::Ceiling { key: KEY },
-        },
+        None => Timeout::new(ceiling, Basis::Ceiling { key: KEY }),
     }
 }
 
@@ -203,6 +228,8 @@ pub struct TestClock {
     ceiling: Duration,
     /// Seconds per test name (`<target>::<test>`), the reference's.
     reference: BTreeMap<String, f64>,
+    /// What each test waits by design (`<target>::<test>`, see [`super::waits`]).
+    waits: BTreeMap<String, Duration>,
     budget: Option<Duration>,
     state: Mutex<ClockState>,
 }
@@ -220,8 +247,14 @@ impl TestClock {
             ceiling,
             budget: tests_budget(&reference),
             reference,
+            waits: BTreeMap::new(),
             state: Mutex::new(ClockState::default()),
         }
+    }
+
+    /// The clock with what each test waits by design (`<target>::<test>`).
+    pub fn with_waits(self, waits: BTreeMap<String, Duration>) -> TestClock {
+        TestClock { waits, ..self }
     }
 
     /// The limit for the test named `<target>::<test>`, starting now.
@@ -231,7 +264,11 @@ impl TestClock {
             .get(test)
             .filter(|s| s.is_finite() && **s >= 0.0)
             .map(|s| Duration::from_secs_f64(*s));
-        test_timeout(self.ceiling, reference, self.state().strain)
+        let timeout = test_timeout(self.ceiling, reference, self.state().strain);
+        match self.waits.get(test) {
+            Some(wait) => timeout.waiting(*wait, self.ceiling),
+            None => timeout,
+        }
     }
 
     /// A test ended after `elapsed`, killed at its limit or not.
@@ -363,6 +400,29 @@ mod tests {
             clock.record(Duration::from_secs_f64(seconds * REFERENCE_FACTOR), false);
         }
         assert_eq!(clock.timeout("ex03::serial").limit, ms(5300));
+    }
+
+    #[test]
+    fn a_test_that_waits_by_design_gets_its_wait_on_top_even_after_a_hang() {
+        let waits = [("ex03::pool_order".to_owned(), Duration::from_secs(10))].into();
+        let clock = TestClock::new(MINUTE, recorded()).with_waits(waits);
+        let t = clock.timeout("ex03::pool_order");
+        assert_eq!(t.limit, ms(16_200));
+        assert_eq!(
+            t.to_string(),
+            "16.2s (the 10s this test waits by design, plus 10x what the reference needs here, 120ms, plus 5s)"
+        );
+        clock.record(ms(6200), true);
+        assert_eq!(clock.timeout("ex03::pool_order").limit, ms(11_700));
+        assert_eq!(
+            clock.timeout("ex03::serial").limit,
+            ms(800),
+            "no wait of its own"
+        );
+        // Never past the ceiling.
+        let short = TestClock::new(Duration::from_secs(12), recorded())
+            .with_waits([("ex03::serial".to_owned(), Duration::from_secs(10))].into());
+        assert_eq!(short.timeout("ex03::serial").limit, Duration::from_secs(12));
     }
 
     #[test]

@@ -387,8 +387,8 @@ pub(crate) fn disturbs_nested_runs(name: &str) -> bool {
         "RUST_TEST_THREADS",
         "RUST_TEST_SHUFFLE",
         "RUST_TEST_SHUFFLE_SEED",
-        common::observe::MEASUREMENTS_ENV,
-        common::observe::REPEATS_ENV,
+        protocol::observe::MEASUREMENTS_ENV,
+        protocol::observe::REPEATS_ENV,
         common::TIME_UNIT_ENV,
     ];
     const PREFIXES: &[&str] = &[

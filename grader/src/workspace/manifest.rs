@@ -64,29 +64,57 @@ impl Manifest {
             .with_context(|| format!("{} is not a manifest", path.display()))
     }
 
-    /// Compare the files under `tree` with the manifest. Paths that would
-    /// leave the tree count as missing.
+    /// Compare the files under `tree` (a student repository) with the
+    /// manifest. Paths that would leave the tree count as missing.
     pub fn verify(&self, tree: &Path) -> InstructorFiles {
+        self.compare(tree, |found, path| found.missing.push(path.to_owned()))
+    }
+
+    /// Compare the files a submission sent with the manifest: a file it did
+    /// not send is not sent, never missing; one it sent that is not the
+    /// release's (another content, a link, a directory) is changed.
+    pub fn verify_sent(&self, submission: &Path) -> InstructorFiles {
+        self.compare(submission, |found, path| {
+            let sent = fs::symlink_metadata(submission.join(path)).is_ok();
+            if sent && is_inside(path) {
+                found.changed.push(path.to_owned());
+            } else {
+                found.not_sent += 1;
+            }
+        })
+    }
+
+    /// Each listed file that is a regular file inside `tree` is changed or
+    /// not; `absent` decides about the others.
+    fn compare(
+        &self,
+        tree: &Path,
+        mut absent: impl FnMut(&mut InstructorFiles, &str),
+    ) -> InstructorFiles {
         let mut found = InstructorFiles {
             checked: self.entries.len(),
             ..InstructorFiles::default()
         };
         for (path, hash) in &self.entries {
-            let inside = !path.split('/').any(|part| part == ".." || part.is_empty());
             // symlink_metadata: a link in place of a file is not the file.
             let file = tree.join(path);
             let regular = fs::symlink_metadata(&file).is_ok_and(|m| m.is_file());
             match fs::read(&file) {
-                Ok(bytes) if inside && regular => {
+                Ok(bytes) if is_inside(path) && regular => {
                     if sha256_hex(&bytes) != *hash {
                         found.changed.push(path.clone());
                     }
                 }
-                _ => found.missing.push(path.clone()),
+                _ => absent(&mut found, path),
             }
         }
         found
     }
+}
+
+/// A manifest path that stays inside the tree it is joined to.
+fn is_inside(path: &str) -> bool {
+    !path.split('/').any(|part| part == ".." || part.is_empty())
 }
 
 #[cfg(test)]
@@ -133,5 +161,29 @@ mod tests {
         assert_eq!(found.changed, vec!["edited.rs"]);
         assert_eq!(found.missing, vec!["gone.rs", "../outside.rs"]);
         assert!(!found.intact());
+    }
+
+    #[test]
+    fn a_submission_is_compared_on_the_files_it_sent_only() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("same.rs"), "same").unwrap();
+        fs::write(dir.path().join("edited.rs"), "edited").unwrap();
+        std::os::unix::fs::symlink("same.rs", dir.path().join("linked.rs")).unwrap();
+        let manifest = manifest_of(&[
+            ("same.rs", "same"),
+            ("edited.rs", "original"),
+            ("linked.rs", "same"),
+            ("not-sent.rs", "x"),
+            ("../outside.rs", "x"),
+        ]);
+        let found = manifest.verify_sent(dir.path());
+        assert_eq!(found.checked, 5);
+        assert_eq!(found.changed, vec!["edited.rs", "linked.rs"]);
+        assert!(found.missing.is_empty(), "{found:?}");
+        assert_eq!(found.not_sent, 2);
+        assert!(!found.intact());
+        let only_src = manifest_of(&[("a.rs", "x"), ("b.rs", "y")]).verify_sent(dir.path());
+        assert!(only_src.intact());
+        assert_eq!(only_src.not_sent, 2);
     }
 }

@@ -1,19 +1,16 @@
 //! Exercise 2: threaded queries. The lesson is `exercises/ex02-threaded-query/README.md`.
 
-use common::{secret_database, sleep_units, trace};
+use common::secret_database;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Ask the (pretend) database for measurement `x`: the server takes `x` time
-/// units to answer `x * x`. Given complete in the exercise.
-pub fn query_database(x: f64) -> f64 {
-    trace::span(format!("query {x}"), || {
-        println!("querying {x} start");
-        sleep_units(x); // waiting for the server: no CPU work at all
-        println!("querying {x} end");
-        x * x
-    })
-}
+/// units to answer `x * x`.
+///
+/// Given complete, by the course (`common::lessons`): it records each query
+/// in the course's trace as `query {x}`, which is how the tests and the
+/// grader see which thread ran which query, and when.
+pub use common::lessons::query_database;
 
 /// One query after the other, on the calling thread.
 pub fn serial_queries(queries: &[f64]) -> Vec<f64> {

@@ -15,7 +15,7 @@ mod workers;
 #[path = "../../../exercises/ex04-speedup-sweep/benches/support/tiny_task.rs"]
 mod tiny_task;
 
-use common::observe::minimum;
+use protocol::observe::minimum;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -328,7 +328,7 @@ mod tests {
         assert!(!shown_busy(inconclusive), "the fixture's cause is a spread");
         inconclusive.state = ObservationState::Inconclusive {
             cause: InconclusiveCause::Busy {
-                contention: common::machine::Contention {
+                contention: protocol::machine::Contention {
                     seconds: 1.0,
                     others_cpu_seconds: Some(0.9),
                     cpu_pressure_seconds: None,

@@ -10,7 +10,7 @@
 
 use super::svg::{escape, tick_step};
 use crate::text::short as number;
-use common::observe::Sweep;
+use protocol::observe::Sweep;
 use std::fmt::Write;
 
 const WIDTH: f64 = 520.0;
@@ -244,7 +244,7 @@ fn legend_entry(svg: &mut String, x: f64, y: f64, colour: &str, dash: &str, text
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::observe::SweepPoint;
+    use protocol::observe::SweepPoint;
 
     fn sweep(times: &[(usize, f64)]) -> Sweep {
         Sweep {

@@ -2,7 +2,7 @@
 //! exercise's own tests and harness, test-support programs in both.
 
 use super::{ExerciseFiles, File};
-use common::observe::{HARNESS_PATH, HARNESS_TARGET};
+use protocol::observe::{HARNESS_PATH, HARNESS_TARGET};
 use toml_edit::{DocumentMut, TableLike};
 
 /// A manifest's text parsed, or `None` when it is missing or not TOML (the

@@ -32,7 +32,7 @@
 //! This module owns the grader–harness protocol: the harness's location
 //! ([`HARNESS_PATH`], bench target [`HARNESS_TARGET`]), the [`Settings`] on
 //! stdin, the environment of runs by hand ([`MEASUREMENTS_ENV`],
-//! [`REPEATS_ENV`], [`crate::TIME_UNIT_ENV`], read by [`env_settings`]
+//! [`REPEATS_ENV`], [`common::TIME_UNIT_ENV`], read by [`env_settings`]
 //! alone), the defaults, the file format and the
 //! minimum of a metric ([`Metric::min`]). The grader and the harnesses both
 //! use these names; neither spells them again.
@@ -63,7 +63,13 @@
 //! While it runs, a harness run by the grader appends each metric's name, a
 //! line each, to the progress file beside the measurements file
 //! ([`progress_path`]) as the metric is recorded: the grader's progress
-//! display reads it; nothing is judged from it.
+//! display reads it; nothing is judged from it. The grader creates that file
+//! and opens it before the run; the harness opens it too and removes its
+//! name before any student code runs, so that its directory looks as empty
+//! as a test's scratch directory while student code runs.
+//!
+//! A harness runs its measurements as libtest runs a test ([`harness`]): on
+//! a thread of its own, named after the test its arguments name.
 //!
 //! A harness may add `traces` (the schedule behind an observation:
 //! [`Observations::record_trace`]) and `sweeps` (times per worker count:
@@ -71,7 +77,7 @@
 //! without them still parse.
 
 use crate::machine::{Contention, Facts, Probe};
-use crate::trace::LaneSpan;
+use common::trace::LaneSpan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt::{self, Display};
@@ -142,19 +148,19 @@ impl fmt::Debug for ObserveError {
 pub struct EnvSettings {
     /// [`REPEATS_ENV`]: measured runs per timing, at least 1.
     pub repeats: Option<usize>,
-    /// [`crate::TIME_UNIT_ENV`]: the time unit, a positive number of
+    /// [`common::TIME_UNIT_ENV`]: the time unit, a positive number of
     /// milliseconds.
     pub time_unit_ms: Option<f64>,
 }
 
-/// Read [`REPEATS_ENV`] and [`crate::TIME_UNIT_ENV`]: the one place either
-/// is parsed. A value that is set but not valid is an error, never a silent
+/// Read [`REPEATS_ENV`] and [`common::TIME_UNIT_ENV`] (parsed by
+/// [`common::parse_time_unit_ms`]). A value that is set but not valid is an error, never a silent
 /// fallback to the default.
 pub fn env_settings() -> Result<EnvSettings, ObserveError> {
     let var = |name| std::env::var(name).ok();
     settings_from(
         var(REPEATS_ENV).as_deref(),
-        var(crate::TIME_UNIT_ENV).as_deref(),
+        var(common::TIME_UNIT_ENV).as_deref(),
     )
 }
 
@@ -173,13 +179,12 @@ fn settings_from(
         })
         .transpose()?;
     let time_unit_ms = time_unit_ms
-        .map(|text| match text.trim().parse::<f64>() {
-            Ok(ms) if ms.is_finite() && ms > 0.0 => Ok(ms),
-            _ => Err(ObserveError::BadEnv {
-                name: crate::TIME_UNIT_ENV,
+        .map(|text| {
+            common::parse_time_unit_ms(text).ok_or_else(|| ObserveError::BadEnv {
+                name: common::TIME_UNIT_ENV,
                 value: text.to_owned(),
-                expected: "a positive number of milliseconds",
-            }),
+                expected: common::TIME_UNIT_EXPECTED,
+            })
         })
         .transpose()?;
     Ok(EnvSettings {
@@ -251,7 +256,7 @@ pub struct Measurements {
     pub sweeps: Vec<Sweep>,
 }
 
-/// A schedule as it ran: who ran which task when (see [`crate::trace`]).
+/// A schedule as it ran: who ran which task when (see [`common::trace`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NamedTrace {
     pub name: String,
@@ -282,6 +287,8 @@ const CPU_CLOCK_REGION: Duration = Duration::from_millis(100);
 /// Collects the measurements of one harness run.
 pub struct Observations {
     out: Option<PathBuf>,
+    /// The grader's progress file, opened and unnamed before student code runs.
+    progress: Option<std::fs::File>,
     measurements: Measurements,
     run: Probe,
     /// [`Settings::only`]: the metrics this run is for; `None`: all.
@@ -291,7 +298,9 @@ pub struct Observations {
 impl Observations {
     /// Start recording for `exercise` (the package name), with the grader's
     /// [`Settings`] from stdin, or `COURSE_MEASUREMENTS`, `COURSE_REPEATS`
-    /// and `COURSE_TIME_UNIT_MS` when run by hand.
+    /// and `COURSE_TIME_UNIT_MS` when run by hand. The time unit is fixed
+    /// from here on ([`common::fix_time_unit`]): student code that sets
+    /// another one panics, and what it was measuring is not measured.
     ///
     /// # Errors
     /// Settings on stdin that do not parse, a bad `COURSE_REPEATS` or
@@ -299,10 +308,11 @@ impl Observations {
     pub fn new(exercise: &str) -> Result<Self, ObserveError> {
         let (out, repeats, only) = match Settings::from_stdin()? {
             Some(settings) => {
-                crate::set_time_unit(Duration::from_secs_f64(settings.time_unit_ms / 1000.0));
+                common::fix_time_unit(Duration::from_secs_f64(settings.time_unit_ms / 1000.0));
                 (Some(settings.measurements), settings.repeats, settings.only)
             }
             None => {
+                common::fix_time_unit(common::time_unit());
                 let repeats = env_settings()?.repeats.unwrap_or(DEFAULT_REPEATS);
                 (
                     std::env::var_os(MEASUREMENTS_ENV).map(PathBuf::from),
@@ -317,10 +327,12 @@ impl Observations {
     }
 
     fn recording_to(exercise: &str, out: Option<PathBuf>, repeats: usize) -> Self {
-        let time_unit_seconds = crate::time_unit().as_secs_f64();
+        let time_unit_seconds = common::time_unit().as_secs_f64();
         let cores = cores();
+        let progress = out.as_deref().and_then(open_progress);
         let mut observations = Observations {
             out,
+            progress,
             measurements: Measurements {
                 format: FORMAT_VERSION,
                 exercise: exercise.to_owned(),
@@ -377,7 +389,7 @@ impl Observations {
 
     /// Time `f` like [`time`](Self::time), recording wall-clock seconds
     /// under `wall_name` and the process's CPU seconds under `cpu_name`, both
-    /// per call of `f`: a run repeats `f` for at least [`CPU_CLOCK_REGION`].
+    /// per call of `f`: a run repeats `f` for at least `CPU_CLOCK_REGION` (100 ms).
     pub fn time_with_cpu<R>(
         &mut self,
         wall_name: &str,
@@ -471,12 +483,12 @@ impl Observations {
     /// Keep the schedule behind an observation under `name` (a later trace
     /// of the same name replaces it: the last run's schedule is shown).
     /// Student code can add spans to a capture, so at most
-    /// [`MAX_SPANS`](crate::trace::processes::MAX_SPANS) spans are kept, on
-    /// [`MAX_LANES`](crate::trace::processes::MAX_LANES) lanes, with labels
-    /// cut to [`MAX_LABEL_CHARS`](crate::trace::processes::MAX_LABEL_CHARS):
+    /// [`MAX_SPANS`](crate::processes::MAX_SPANS) spans are kept, on
+    /// [`MAX_LANES`](crate::processes::MAX_LANES) lanes, with labels
+    /// cut to [`MAX_LABEL_CHARS`](crate::processes::MAX_LABEL_CHARS):
     /// the same bounds as worker processes' spans.
     pub fn record_trace(&mut self, name: &str, spans: &[LaneSpan]) {
-        use crate::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+        use crate::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
         let kept = spans
             .iter()
             .filter(|s| s.lane < MAX_LANES)
@@ -520,12 +532,7 @@ impl Observations {
     /// a progress display reads it, so a write that fails is left at that.
     fn tell_progress(&self, name: &str) {
         use std::io::Write;
-        let Some(out) = &self.out else { return };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(progress_path(out));
-        if let Ok(mut file) = file {
+        if let Some(mut file) = self.progress.as_ref() {
             let _ = writeln!(file, "{name}");
         }
     }
@@ -703,6 +710,60 @@ fn metric_names(value: &str) -> Result<BTreeSet<String>, String> {
     Ok(names)
 }
 
+/// The progress file beside `measurements`, opened for appending, its name
+/// removed: the grader, which created it, reads it through the handle it
+/// opened before the run. `None` when it cannot be opened (progress is only
+/// ever shown).
+fn open_progress(measurements: &Path) -> Option<std::fs::File> {
+    let path = progress_path(measurements);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let _ = std::fs::remove_file(&path);
+    Some(file)
+}
+
+/// Run a harness: read the grader's settings ([`Observations::new`]), run
+/// `measure` as libtest runs a test, on a thread of its own named after the
+/// test this process's first argument names (the grader starts a harness as
+/// it starts a test), then write the measurements
+/// ([`Observations::finish`]). Nothing in the thread student code runs on,
+/// its name included, tells it from a test's.
+///
+/// # Errors
+/// As [`Observations::new`] and [`Observations::finish`].
+///
+/// # Panics
+/// When the thread cannot start, and with the panic of `measure` itself
+/// (student code's panics are caught where the harness measures them).
+pub fn harness(
+    exercise: &str,
+    measure: impl FnOnce(&mut Observations) + Send,
+) -> Result<(), ObserveError> {
+    let mut observations = Observations::new(exercise)?;
+    let name = test_name(std::env::args().skip(1));
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn_scoped(scope, || measure(&mut observations))
+            .expect("the harness's thread starts");
+        if let Err(panic) = thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    observations.finish()
+}
+
+/// The test a libtest command line names (`<name> --exact ...`): its first
+/// argument that is not an option; `main` when there is none, the name of
+/// the thread a program run by hand starts on.
+fn test_name(mut args: impl Iterator<Item = String>) -> String {
+    args.find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| "main".to_owned())
+}
+
 /// Run `f` and time it.
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Duration) {
     let start = Instant::now();
@@ -714,6 +775,40 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Duration) {
 /// the machine's facts, kept here too for the harnesses and exercises that
 /// name them from `observe`.
 pub use crate::machine::{cores, cpu_time};
+
+/// The CPU time the calling thread has used so far: what a test compares
+/// with the wall time of the same call, without a bound on either.
+pub fn thread_cpu_time() -> Duration {
+    cpu_time::ThreadTime::try_now()
+        .map(|t| t.as_duration())
+        .unwrap_or_default()
+}
+
+/// How busy one call of `f` keeps the calling thread, against a busy loop
+/// of the same length: the call's CPU time over its wall time, divided by the
+/// same share for the loop, run right after it (on a busy machine both get
+/// about the same part of a core); the best of `tries`. About 1 for work that
+/// computes, about 0 for work that sleeps or waits: a ratio, no bound on any
+/// time, for a test to check "keeps a core busy" in its own build.
+pub fn busy_share(tries: usize, mut f: impl FnMut()) -> f64 {
+    let share = |cpu: Duration, wall: Duration| {
+        cpu.as_secs_f64() / wall.as_secs_f64().max(f64::MIN_POSITIVE)
+    };
+    let mut best = 0.0_f64;
+    for _ in 0..tries.max(1) {
+        let (cpu, wall) = (thread_cpu_time(), Instant::now());
+        f();
+        let took = wall.elapsed();
+        let call = share(thread_cpu_time().saturating_sub(cpu), took);
+        let (cpu, wall) = (thread_cpu_time(), Instant::now());
+        while wall.elapsed() < took {
+            std::hint::black_box(());
+        }
+        let own = share(thread_cpu_time().saturating_sub(cpu), wall.elapsed());
+        best = best.max(call / own.max(f64::MIN_POSITIVE));
+    }
+    best
+}
 
 /// Run student code, turning a panic into its message.
 pub fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
@@ -937,20 +1032,49 @@ mod tests {
 
     #[test]
     fn each_recorded_or_failed_metric_is_told_to_the_progress_file() {
+        use std::io::Read;
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("measurements.json");
+        // The grader creates the progress file and opens it before the run.
+        std::fs::write(progress_path(&out), "").unwrap();
+        let mut grader_side = std::fs::File::open(progress_path(&out)).unwrap();
         let mut o = Observations::recording_to("exTest", Some(out.clone()), 2);
+        let names = || std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names(), 0, "student code finds the directory empty");
         o.time("work", || ());
         o.fail("broken", "panicked");
-        let progress = std::fs::read_to_string(progress_path(&out)).unwrap();
+        let mut progress = String::new();
+        grader_side.read_to_string(&mut progress).unwrap();
         assert_eq!(progress, "unit\ncores\nwork\nbroken\n");
         o.finish().unwrap();
         assert!(out.is_file(), "the measurements file is still written");
     }
 
     #[test]
+    fn work_keeps_a_core_as_busy_as_a_busy_loop_and_sleeping_does_not() {
+        let computing = busy_share(3, || {
+            let start = cpu_time();
+            while cpu_time().saturating_sub(start) < Duration::from_millis(10) {
+                std::hint::spin_loop();
+            }
+        });
+        let sleeping = busy_share(3, || std::thread::sleep(Duration::from_millis(10)));
+        assert!(computing > 0.5, "{computing}");
+        assert!(sleeping < 0.2, "{sleeping}");
+    }
+
+    #[test]
+    fn a_harness_thread_is_named_as_libtest_names_a_test() {
+        let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+        let named = args(&["pool_map_works", "--exact", "--test-threads", "1"]);
+        assert_eq!(test_name(named.into_iter()), "pool_map_works");
+        assert_eq!(test_name(args(&["--bench"]).into_iter()), "main");
+        assert_eq!(test_name(args(&[]).into_iter()), "main");
+    }
+
+    #[test]
     fn a_trace_keeps_a_bounded_number_of_spans_lanes_and_characters() {
-        use crate::trace::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
+        use crate::processes::{MAX_LABEL_CHARS, MAX_LANES, MAX_SPANS};
         let spans: Vec<LaneSpan> = (0..3 * MAX_SPANS)
             .map(|i| LaneSpan {
                 lane: i % (2 * MAX_LANES),
