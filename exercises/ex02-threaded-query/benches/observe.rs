@@ -23,19 +23,26 @@ fn main() -> Result<(), ObserveError> {
 }
 
 fn measure(o: &mut Observations) {
-    let by_hand = o.by_hand();
-    let squares = |queries: &[f64]| queries.iter().map(|x| x * x).collect::<Vec<f64>>();
+    serial(o);
+    threads(o);
+    long_last(o);
+    secret(o);
+    rayon(o);
+}
 
-    // serial-is-sum and waiting-is-not-working.
+/// serial-is-sum and waiting-is-not-working.
+fn serial(o: &mut Observations) {
     if o.wants(&["serial_seconds", "serial_cpu_seconds"]) {
         let got = o.time_with_cpu("serial_seconds", "serial_cpu_seconds", false, || {
             serial_queries(&LONG_SECOND)
         });
         expect_answers(o, "serial_seconds", got, squares(&LONG_SECOND));
     }
+}
 
-    // threads-overlap and in-order-handout: every run is traced, the last
-    // run's trace is judged.
+/// threads-overlap and in-order-handout: every run is traced, the last
+/// run's trace is judged.
+fn threads(o: &mut Observations) {
     if o.wants(&["threads_seconds", "in_order_handout"]) {
         let got = o.time_without_warmup("threads_seconds", || {
             trace::capture(|| threaded_queries(&LONG_SECOND, 2))
@@ -54,7 +61,7 @@ fn measure(o: &mut Observations) {
                     Unit::Count,
                     [f64::from(u8::from(in_order))],
                 );
-                if by_hand {
+                if o.by_hand() {
                     show("threaded_queries(&[1, 8, 1.5, 2], 2)", &trace);
                 }
             }
@@ -64,8 +71,10 @@ fn measure(o: &mut Observations) {
             ),
         }
     }
+}
 
-    // long-last-is-slower.
+/// long-last-is-slower.
+fn long_last(o: &mut Observations) {
     if o.wants(&["long_last_seconds"]) {
         let got = o.time_without_warmup("long_last_seconds", || {
             trace::capture(|| threaded_queries(&LONG_LAST, 2))
@@ -74,15 +83,17 @@ fn measure(o: &mut Observations) {
             let trace = trace.course_only();
             expect_answers(o, "long_last_seconds", Some(answers), squares(&LONG_LAST));
             o.record_trace("long_last_seconds", &trace.lane_spans());
-            if by_hand {
+            if o.by_hand() {
                 show("threaded_queries(&[1, 1.5, 2, 8], 2)", &trace);
             }
         }
     }
+}
 
-    // secret-speedup. The reference is the harness's own loop over the
-    // database, so that a slowed-down secret_serial cannot make the threads
-    // look faster; secret_serial itself must take as long as the reference.
+/// secret-speedup. The reference is the harness's own loop over the
+/// database, so that a slowed-down secret_serial cannot make the threads
+/// look faster; secret_serial itself must take as long as the reference.
+fn secret(o: &mut Observations) {
     if o.wants(&[
         "secret_reference_seconds",
         "secret_serial_seconds",
@@ -103,8 +114,10 @@ fn measure(o: &mut Observations) {
         });
         expect_answers(o, "secret_threaded_seconds", got, secrets);
     }
+}
 
-    // rayon-splits-in-halves (informational).
+/// rayon-splits-in-halves (informational).
+fn rayon(o: &mut Observations) {
     if o.wants(&["rayon_seconds"]) {
         let got = o.time_without_warmup("rayon_seconds", || {
             trace::capture(|| rayon_queries(&LONG_SECOND, 2))
@@ -113,11 +126,16 @@ fn measure(o: &mut Observations) {
             let trace = trace.course_only();
             expect_answers(o, "rayon_seconds", Some(answers), squares(&LONG_SECOND));
             o.record_trace("rayon_seconds", &trace.lane_spans());
-            if by_hand {
+            if o.by_hand() {
                 show("rayon_queries(&[1, 8, 1.5, 2], 2)", &trace);
             }
         }
     }
+}
+
+/// What the queries answer: each one's square.
+fn squares(queries: &[f64]) -> Vec<f64> {
+    queries.iter().map(|x| x * x).collect()
 }
 
 /// A timing only counts when the function also gave the right answers.

@@ -43,6 +43,28 @@ fn main() -> Result<(), ObserveError> {
 fn measure(o: &mut Observations) {
     let worker = Path::new(WORKER);
 
+    crunch_alone(o);
+    crunch_in_parallel(o, worker);
+
+    record_processes_schedule(o, worker);
+
+    // really-processes
+    record_worker_pids(o, worker);
+
+    // process-start-costs-more: a pool of one, on one tiny item.
+    time_per_call(o, "process_start_seconds", PROCESS_STARTS_PER_BATCH, || {
+        process_crunch(worker, &[0.0], 1).unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
+    });
+    // The harness's own thread start: the reference is not the student's.
+    time_per_call(o, "thread_start_seconds", THREAD_STARTS_PER_BATCH, || {
+        std::thread::spawn(|| train_neural_network(0.0))
+            .join()
+            .expect("train_neural_network(0.0) panicked")
+    });
+}
+
+/// One worker crunching: its time scales with the work, and keeps a core busy.
+fn crunch_alone(o: &mut Observations) {
     // crunch-scales-with-x: the student's countdown against the harness's
     // own countdown of the same length, in the same run. A deleted loop
     // takes nanoseconds at any repeat count; a real one about as long as
@@ -70,7 +92,10 @@ fn measure(o: &mut Observations) {
             checked("serial_crunch", &[1.0, 1.0], serial_crunch(&[1.0, 1.0]))
         });
     }
+}
 
+/// The same tasks on 2 threads, 2 threads under the GIL and 2 processes.
+fn crunch_in_parallel(o: &mut Observations, worker: &Path) {
     // threads-crunch-in-parallel, gil-serializes, processes-crunch-in-parallel.
     // The serial reference is the harness's own loop over
     // train_neural_network: a slowed-down serial_crunch changes nothing.
@@ -103,22 +128,6 @@ fn measure(o: &mut Observations) {
             ),
         ],
     );
-
-    record_processes_schedule(o, worker);
-
-    // really-processes
-    record_worker_pids(o, worker);
-
-    // process-start-costs-more: a pool of one, on one tiny item.
-    time_per_call(o, "process_start_seconds", PROCESS_STARTS_PER_BATCH, || {
-        process_crunch(worker, &[0.0], 1).unwrap_or_else(|e| panic!("process_crunch failed: {e}"))
-    });
-    // The harness's own thread start: the reference is not the student's.
-    time_per_call(o, "thread_start_seconds", THREAD_STARTS_PER_BATCH, || {
-        std::thread::spawn(|| train_neural_network(0.0))
-            .join()
-            .expect("train_neural_network(0.0) panicked")
-    });
 }
 
 /// The lesson's countdown, the harness's own: `x` work units, every

@@ -437,6 +437,38 @@ struct Hierarchy {
     mount: PathBuf,
 }
 
+/// The tightest quota (cores, and the cgroup that sets it) of `hierarchy`'s
+/// cgroup and its ancestors, and whether any of them had quota files.
+fn tightest_quota(
+    hierarchy: &Hierarchy,
+    read: &impl Fn(&Path) -> Option<String>,
+) -> (Option<(f64, PathBuf)>, bool) {
+    let mut dir = hierarchy.dir.clone();
+    let mut tightest: Option<(f64, PathBuf)> = None;
+    let mut readable = false;
+    loop {
+        let limit = match hierarchy.version {
+            2 => read(&dir.join("cpu.max")).map(|max| parse_cpu_max(&max)),
+            _ => read(&dir.join("cpu.cfs_quota_us")).map(|quota| {
+                let period = read(&dir.join("cpu.cfs_period_us"));
+                parse_cfs(&quota, period.as_deref().unwrap_or(""))
+            }),
+        };
+        if let Some(limit) = limit {
+            readable = true;
+            if let Some(cores) = limit {
+                if tightest.as_ref().is_none_or(|(t, _)| cores < *t) {
+                    tightest = Some((cores, dir.clone()));
+                }
+            }
+        }
+        if dir == hierarchy.mount || !dir.pop() {
+            break;
+        }
+    }
+    (tightest, readable)
+}
+
 /// The quota and throttle files of this process's cgroups: cgroup v2 where
 /// it has the cpu controller, else v1's `cpu` hierarchy. The tightest quota
 /// of the process's cgroup and its ancestors applies.
@@ -455,29 +487,7 @@ fn find_cgroups(
             .map(|h| h.dir.clone()),
     };
     for hierarchy in hierarchies {
-        let mut dir = hierarchy.dir.clone();
-        let mut tightest: Option<(f64, PathBuf)> = None;
-        let mut readable = false;
-        loop {
-            let limit = match hierarchy.version {
-                2 => read(&dir.join("cpu.max")).map(|max| parse_cpu_max(&max)),
-                _ => read(&dir.join("cpu.cfs_quota_us")).map(|quota| {
-                    let period = read(&dir.join("cpu.cfs_period_us"));
-                    parse_cfs(&quota, period.as_deref().unwrap_or(""))
-                }),
-            };
-            if let Some(limit) = limit {
-                readable = true;
-                if let Some(cores) = limit {
-                    if tightest.as_ref().is_none_or(|(t, _)| cores < *t) {
-                        tightest = Some((cores, dir.clone()));
-                    }
-                }
-            }
-            if dir == hierarchy.mount || !dir.pop() {
-                break;
-            }
-        }
+        let (tightest, mut readable) = tightest_quota(&hierarchy, &read);
         // The root cgroup has no quota files even where the cpu controller is on.
         let controllers = read(&hierarchy.mount.join("cgroup.controllers"));
         readable |= hierarchy.version == 2
