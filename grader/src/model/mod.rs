@@ -1,7 +1,7 @@
 //! The result model: what a grading run found, independent of how it is shown.
 //!
 //! The runner fills it, the verdict logic judges observations into it, and
-//! every reporter (human, json, junit, gradescope, github) reads only this.
+//! every reporter (human, json, junit, gradescope, github, html) reads only this.
 
 pub mod points;
 
