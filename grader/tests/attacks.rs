@@ -12,6 +12,7 @@
 //! `GRADER_TESTS_DOCKERLIKE=1` the same attacks are graded as in a default
 //! Docker container (`../shared/tools/dockerlike`): no namespaces, so
 //! student code goes into the uid box (`runner::uid_box`).
+#![cfg(target_os = "linux")] // the attacks are on Linux's boxes
 
 use grader::model::GradeReport;
 use std::collections::BTreeMap;

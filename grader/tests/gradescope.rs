@@ -15,6 +15,7 @@
 //! `../shared/tools/dockerlike`, where root grades and student code goes
 //! into the grader's uid box; and where even that box cannot work (no
 //! CAP_SETUID), setup.sh must fail and say why.
+#![cfg(target_os = "linux")] // Gradescope's images are Linux, and so are its boxes
 
 use assert_cmd::Command;
 use serde_json::Value;

@@ -11,7 +11,6 @@ use crate::release::{self, Content};
 use crate::workspace::manifest::MANIFEST_FILE;
 use anyhow::Context;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use zip::write::SimpleFileOptions;
 
@@ -46,11 +45,12 @@ pub fn write_zip(course_root: &Path, course: &Course, out: &Path) -> anyhow::Res
             Content::Copy(from) => {
                 let bytes = std::fs::read(from)
                     .with_context(|| format!("cannot read {}", from.display()))?;
-                let mode = std::fs::metadata(from)
-                    .with_context(|| format!("cannot read {}", from.display()))?
-                    .permissions()
-                    .mode();
-                (bytes, if mode & 0o111 != 0 { executable } else { plain })
+                let options = if is_executable(from)? {
+                    executable
+                } else {
+                    plain
+                };
+                (bytes, options)
             }
             Content::Text(text) => (text.clone().into_bytes(), plain),
         };
@@ -66,6 +66,25 @@ pub fn write_zip(course_root: &Path, course: &Course, out: &Path) -> anyhow::Res
     Ok(std::fs::metadata(out)
         .with_context(|| format!("cannot read {}", out.display()))?
         .len())
+}
+
+/// Whether `file` is a program (some execute bit is set): it stays one in
+/// the zip.
+#[cfg(unix)]
+fn is_executable(file: &Path) -> anyhow::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .permissions()
+        .mode();
+    Ok(mode & 0o111 != 0)
+}
+
+/// Windows keeps no execute bit: the course's files go in as plain files
+/// (setup.sh and run_autograder, written here, are programs everywhere).
+#[cfg(not(unix))]
+fn is_executable(_: &Path) -> anyhow::Result<bool> {
+    Ok(false)
 }
 
 /// Run once, as root, when Gradescope builds the image.

@@ -17,7 +17,6 @@
 //! by behaving differently in release is also checked by a test, without
 //! timing (see course.yaml's `tested_by`).
 
-use crate::sandbox::isolation::NOBODY;
 use crate::workspace::GradedTree;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -43,13 +42,17 @@ pub(super) fn neutral_copy(
     executable: &Path,
     package: &str,
 ) -> std::io::Result<NeutralCopy> {
-    use std::os::unix::fs::PermissionsExt;
     let parent = target_dir.join(RUNS_DIR);
     std::fs::create_dir_all(&parent)?;
     let dir = tempfile::Builder::new()
         .prefix("run-")
         .tempdir_in(&parent)?;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
+    // Another user runs it: the box's (tempfile makes directories 0700).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
+    }
     let path = dir.path().join(format!("{package}-{:016x}", random()));
     std::fs::copy(executable, &path)?;
     Ok(NeutralCopy { path, _dir: dir })
@@ -59,9 +62,13 @@ pub(super) fn neutral_copy(
 /// one: the harness's measurements go there, a test's stays empty.
 pub(super) fn scratch_dir(tree: &GradedTree) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
+    #[cfg(unix)]
     if tree.isolation.runs_as_nobody() {
-        std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY))?;
+        let nobody = Some(crate::sandbox::isolation::NOBODY);
+        std::os::unix::fs::chown(dir.path(), nobody, nobody)?;
     }
+    #[cfg(not(unix))]
+    let _ = tree;
     Ok(dir)
 }
 

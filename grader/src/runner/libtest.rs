@@ -506,7 +506,6 @@ struct MetadataTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::process::ExitStatusExt;
     use std::process::ExitStatus;
 
     fn limits() -> RunLimits {
@@ -548,9 +547,22 @@ mod tests {
         assert_eq!(names, ["serial_first", "pool_second", "made_by_a_macro"]);
     }
 
+    /// The status of a process that exited with `code`.
+    #[cfg(unix)]
+    fn exited(code: i32) -> ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        ExitStatus::from_raw(code << 8)
+    }
+
+    #[cfg(windows)]
+    fn exited(code: i32) -> ExitStatus {
+        use std::os::windows::process::ExitStatusExt;
+        ExitStatus::from_raw(code.cast_unsigned())
+    }
+
     fn output(code: i32, stdout: &str) -> RunOutput {
         RunOutput {
-            status: Some(ExitStatus::from_raw(code << 8)),
+            status: Some(exited(code)),
             timed_out: false,
             stdout: sandbox::Captured {
                 head: stdout.as_bytes().to_vec(),

@@ -50,21 +50,29 @@ pub struct HarnessTime {
 
 /// The machine as far as times depend on it, in words.
 pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, model)| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpu = cpu_model().unwrap_or_else(|| "unknown CPU".to_owned());
     let facts = protocol::machine::Facts::read();
     let quota = facts
         .quota
         .and_then(|q| q.cores)
         .map_or_else(|| "no CPU quota".to_owned(), |c| format!("CPU quota {c}"));
     format!("{cpu}, {} cores, {quota}", facts.available_parallelism)
+}
+
+/// The CPU's model, as Linux's `/proc/cpuinfo` names it.
+#[cfg(target_os = "linux")]
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, model)| model.trim().to_owned())
+}
+
+/// Other systems' times are keyed by cores and quota alone.
+#[cfg(not(target_os = "linux"))]
+fn cpu_model() -> Option<String> {
+    None
 }
 
 /// The key of times measured on `machine` with `settings`, running

@@ -3,20 +3,19 @@
 //! Every process the grader starts (cargo, test binaries, harnesses) goes
 //! through [`run`]: its own process group, stdin closed, stdout and stderr
 //! drained by threads into capped buffers, and a timeout after which the whole
-//! group is killed, grandchildren included. Clippy forbids
+//! group is killed, grandchildren included (on Windows, which has no process
+//! groups, the process alone: see [`process_group`]). Clippy forbids
 //! `Command::output` and `Command::status` everywhere else (see clippy.toml).
 
 pub mod isolation;
+mod process_group;
 #[cfg(target_os = "linux")]
 pub mod uid_box;
 
 use isolation::Confined;
-use nix::errno::Errno;
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use process_group::{kill_group, kill_leader, own_group};
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Mutex};
 use std::thread;
@@ -91,7 +90,7 @@ impl RunOutput {
             return format!("timed out after {}", crate::text::duration(timeout));
         }
         match self.status {
-            Some(status) => match (status.code(), status.signal()) {
+            Some(status) => match (status.code(), process_group::signal(status)) {
                 (Some(code), _) => format!("exit code {code}"),
                 (None, Some(signal)) => format!("killed by signal {signal}"),
                 (None, None) => "ended abnormally".to_owned(),
@@ -181,8 +180,8 @@ fn run_then(
 /// A process group of its own; stdin piped when there is input, else closed;
 /// stdout and stderr piped to the readers.
 fn configure_stdio(command: &mut Command, has_input: bool) {
+    own_group(command);
     command
-        .process_group(0)
         .stdin(if has_input {
             Stdio::piped()
         } else {
@@ -251,6 +250,7 @@ fn wait_then_kill_group(
 ) -> io::Result<Option<ExitStatus>> {
     let waited = wait_until(child, deadline);
     kill_group(group);
+    kill_leader(child);
     match waited {
         Ok(Some(status)) => Ok(Some(status)),
         Ok(None) => {
@@ -291,15 +291,6 @@ pub fn kill_running() {
     // What left its group: the uid box finds it by its user.
     #[cfg(target_os = "linux")]
     uid_box::kill_every_run();
-}
-
-fn kill_group(group: i32) {
-    match killpg(Pid::from_raw(group), Signal::SIGKILL) {
-        // ESRCH: the group is already gone.
-        Ok(()) | Err(Errno::ESRCH) => {}
-        // EPERM on macOS when only zombies are left; nothing else to do.
-        Err(_) => {}
-    }
 }
 
 /// Wait for `child` until `deadline`; Ok(None) when it is still running.

@@ -163,6 +163,7 @@ mod tests {
         assert!(!found.intact());
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_submission_is_compared_on_the_files_it_sent_only() {
         let dir = tempfile::tempdir().unwrap();

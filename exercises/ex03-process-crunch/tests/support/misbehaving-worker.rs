@@ -62,10 +62,26 @@ fn rendezvous_dir(test_pid: u32) -> PathBuf {
     std::env::temp_dir().join(format!("ex03-rendezvous-{test_pid}"))
 }
 
+/// The test process whose pool started this worker: its parent.
+#[cfg(unix)]
+fn test_process_id() -> u32 {
+    std::os::unix::process::parent_id()
+}
+
+/// Windows tells no parent: the test names itself in the environment its
+/// workers inherit (`EX03_TEST_PROCESS`).
+#[cfg(not(unix))]
+fn test_process_id() -> u32 {
+    std::env::var("EX03_TEST_PROCESS")
+        .ok()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Check in (a file named after this worker's pid), then wait until `workers`
 /// have checked in or the timeout has passed.
 fn wait_for_workers(workers: usize) -> io::Result<()> {
-    let dir = rendezvous_dir(std::os::unix::process::parent_id());
+    let dir = rendezvous_dir(test_process_id());
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join(std::process::id().to_string()), "")?;
     let start = Instant::now();
