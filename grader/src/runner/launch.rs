@@ -10,7 +10,7 @@
 //! | its environment | a test run's ([`command`]) | the same |
 //! | its working directory | the package's | the same |
 //! | its stdin | a pipe, empty | a pipe, empty once the harness has read its settings, before any student code runs |
-//! | its scratch space | a private `/tmp` holding one fresh, empty, writable directory | the same: the measurements go there when measuring is over, and the progress file's name is removed before student code runs |
+//! | its scratch space | a private `/tmp` holding, in a directory it may pass through but not list, one fresh, empty, writable directory | the same: the measurements go there when measuring is over, and the progress file's name is removed before student code runs |
 //!
 //! What remains is how it was built: the tests in debug, the harness in
 //! release (`cfg!(debug_assertions)`). A claim that student code could fake
@@ -58,18 +58,43 @@ pub(super) fn neutral_copy(
     Ok(NeutralCopy { path, _dir: dir })
 }
 
+/// A run's scratch directory; removed when dropped.
+pub(super) struct Scratch {
+    dir: tempfile::TempDir,
+    // Dropped after `dir`, which it holds.
+    _parent: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub(super) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 /// A fresh, empty directory that student code may write, as every run gets
-/// one: the harness's measurements go there, a test's stays empty.
-pub(super) fn scratch_dir(tree: &GradedTree) -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::tempdir()?;
+/// one: the harness's measurements go there, a test's stays empty. It sits
+/// in a directory others may pass through but not list, so that its name is
+/// known only where it is given (to the harness, on stdin): a process
+/// student code leaves behind cannot look for the measurements file to
+/// rewrite it once the harness has written it.
+pub(super) fn scratch_dir(tree: &GradedTree) -> std::io::Result<Scratch> {
+    let parent = tempfile::tempdir()?;
+    let dir = tempfile::tempdir_in(parent.path())?;
     #[cfg(unix)]
-    if tree.isolation.runs_as_nobody() {
-        let nobody = Some(crate::sandbox::isolation::NOBODY);
-        std::os::unix::fs::chown(dir.path(), nobody, nobody)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o711))?;
+        if tree.isolation.runs_as_nobody() {
+            let nobody = Some(crate::sandbox::isolation::NOBODY);
+            std::os::unix::fs::chown(dir.path(), nobody, nobody)?;
+        }
     }
     #[cfg(not(unix))]
     let _ = tree;
-    Ok(dir)
+    Ok(Scratch {
+        dir,
+        _parent: parent,
+    })
 }
 
 /// The command that runs `executable` as `cargo test` runs a test: from the
