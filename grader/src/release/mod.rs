@@ -280,16 +280,19 @@ stubs for you to fill in (`src/`), tests and timing observations.
 ## Working
 
 ```sh
-cargo test -p {first}                         # one exercise's tests: read the failures, fix src/
-cargo run --release                           # grade yourself: tests, timing observations, a score
+cargo test -p {first}                          # one exercise's tests: read the failures, fix src/
+cargo run --release                         # grade yourself: tests, timing observations, a score
+cargo run --release -- watch                # tests again at every save; `o` measures, `n` moves on
 cargo run --release -- grade --exercise {first}
-cargo run --release -- list                   # your progress, the next exercise marked
-cargo run --release -- hint {first}             # the hints for an exercise
+cargo run --release -- list                 # your progress, the next exercise marked
+cargo run --release -- hint {first}            # the hints for an exercise
+cargo run --release -- doctor               # is this machine quiet enough to measure?
 ```
 
 Each stub panics with a `todo!()` message naming the section of the lesson to read.
 The tests check what your code does; the observations measure it in release mode and
-compare two timings from the same run, so a busy laptop slows both sides alike.
+compare two timings from the same run, so a steadily slow machine slows both sides alike,
+and a miss that other programs could explain is `inconclusive`, never `fail`.
 
 ## What you edit, and what you do not
 
