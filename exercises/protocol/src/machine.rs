@@ -643,7 +643,8 @@ mod tests {
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 ";
 
-    fn files(entries: &[(&str, &str)]) -> impl Fn(&Path) -> Option<String> {
+    /// A reader of the files `entries` gives, path and content; no other.
+    pub(super) fn files(entries: &[(&str, &str)]) -> impl Fn(&Path) -> Option<String> {
         let map: HashMap<PathBuf, String> = entries
             .iter()
             .map(|(p, c)| (PathBuf::from(p), (*c).to_owned()))

@@ -293,7 +293,7 @@ fn cpu_list(cpus: &BTreeSet<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use crate::machine::tests::files;
 
     /// Two CPUs, recorded while `taskset -c 1 yes` ran: CPU 1 all user time.
     const STAT: &str = "cpu  28524 0 5482 17615 181 0 27 17 0 0\n\
@@ -302,14 +302,6 @@ mod tests {
                         intr 123\nctxt 456\n";
     const PSI: &str = "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n\
                        full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
-
-    fn files(entries: &[(&str, &str)]) -> impl Fn(&Path) -> Option<String> {
-        let map: HashMap<PathBuf, String> = entries
-            .iter()
-            .map(|(p, c)| (PathBuf::from(p), (*c).to_owned()))
-            .collect();
-        move |p: &Path| map.get(p).cloned()
-    }
 
     fn scope(affinity: Option<&str>, cores: usize) -> Scope {
         Scope::new(Some(STAT), affinity, cores, None, files(&[]))
