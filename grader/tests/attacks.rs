@@ -32,31 +32,43 @@ const FIRST_FUNCTION: &str = "pub fn do_science(x: u64) -> u64 {";
 const GRADING_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// The instructor's course the attacks are graded against: a copy of this
-/// course (its exercises, solutions and manifests) in a temporary directory,
-/// so that an attack that got through could not damage the real one. One
-/// copy for all the attacks: the dependencies build once.
+/// course (its exercises, solutions and manifests) in the temporary
+/// directory, so that an attack that got through could not damage the real
+/// one. One copy for all the attacks, at one place per checkout, made afresh
+/// by every run but for its build directory: the dependencies build once, and
+/// no run leaves a copy behind.
 fn instructor_course() -> &'static Path {
-    static COURSE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    COURSE
-        .get_or_init(|| {
-            let course = tempfile::Builder::new()
-                .prefix("attacks-course-")
-                .tempdir()
-                .unwrap();
-            // As a course's directory is: other users (the uid box's) may
-            // pass through it.
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(course.path(), fs::Permissions::from_mode(0o755)).unwrap();
-            let repo = repo_root();
-            for file in ["Cargo.toml", "Cargo.lock", "course.yaml"] {
-                fs::copy(repo.join(file), course.path().join(file)).unwrap();
+    static COURSE: OnceLock<PathBuf> = OnceLock::new();
+    COURSE.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let repo = repo_root();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        repo.hash(&mut hasher);
+        let course = std::env::temp_dir().join(format!("grader-attacks-{:016x}", hasher.finish()));
+        fs::create_dir_all(&course).unwrap();
+        for entry in fs::read_dir(&course).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name() != Some("target".as_ref()) {
+                let gone = if path.is_dir() && !path.is_symlink() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                gone.unwrap();
             }
-            for dir in ["exercises", "solutions"] {
-                copy_tree(&repo.join(dir), &course.path().join(dir));
-            }
-            course
-        })
-        .path()
+        }
+        // As a course's directory is: other users (the uid box's) may
+        // pass through it.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&course, fs::Permissions::from_mode(0o755)).unwrap();
+        for file in ["Cargo.toml", "Cargo.lock", "course.yaml"] {
+            fs::copy(repo.join(file), course.join(file)).unwrap();
+        }
+        for dir in ["exercises", "solutions"] {
+            copy_tree(&repo.join(dir), &course.join(dir));
+        }
+        course
+    })
 }
 
 /// Gradings one at a time: each builds, and the machine has 2 cores.
