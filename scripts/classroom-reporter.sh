@@ -97,7 +97,7 @@ report() { # LABEL ENV_FILE EXPECT (graded|zero)
   out=$(env -i PATH="$PATH" HOME="$HOME" "${vars[@]}" INPUT_RUNNERS="$runners" \
     node "$main_js" 2>&1 | sed 's/\x1b\[[0-9;]*m//g') || true
   # The per-runner lines are many: the first and last few, then the summary.
-  printf '%s\n' "$out" | sed -n '/Test runner summary/q;p' | head -n 12
+  printf '%s\n' "$out" | sed -n '/Test runner summary/q;p' | sed -n '1,12p'
   echo "[...]"
   printf '%s\n' "$out" | sed -n '/Test runner summary/,$p' | tail -n 12
   printed=$(printf '%s\n' "$out" | sed -n 's/^│ Total: *│ *\([0-9.e-]*\) *│ *\([0-9.e-]*\) *│$/\1\/\2/p')
