@@ -14,10 +14,11 @@
 //!   started for each run (minimums of 20 runs: a run takes milliseconds);
 //! - `crunch_wall_seconds`, `crunch_cpu_seconds`: one single-threaded call;
 //! - `crunch_1x_seconds`, `crunch_4x_seconds`: `crunch_numbers(x)` and `(4x)`;
-//! - `tiny_serial_seconds`, `tiny_chunk1_seconds`, `tiny_chunked_seconds`:
-//!   a million tasks of about 45 ns in the harness's own serial loop, then
-//!   in `pool_map_chunked` on 2 threads with chunk 1 and with a chunk of
-//!   items / (4 x threads) (minimums of 20 runs, 10 for chunk 1).
+//! - `tiny_serial_seconds`, `tiny_chunked_seconds`: a million tasks of
+//!   about 45 ns in the harness's own serial loop, then in `pool_map_chunked`
+//!   on 2 threads with a chunk of items / (4 x threads) (minimums of 20 runs);
+//! - `short_serial_seconds`, `short_chunk1_seconds`: a million tasks of about
+//!   10 ns, serially and with chunk 1 (minimums of 10 runs).
 
 // The program uses more of this module than the harness does.
 #[allow(dead_code)]
@@ -216,45 +217,38 @@ const TINY_CHUNK: usize = TINY_ITEMS / (4 * TINY_THREADS);
 /// doubles a run of milliseconds: take the minimum of many more runs than
 /// the repeats. A serial and a chunked run take about 70 ms together.
 const TINY_THREAD_RUNS: usize = 20;
-/// Chunk 1 takes about 100 ms a run and misses its bound by far: fewer runs.
-const TINY_CHUNK1_RUNS: usize = 10;
-const TINY_METRICS: [&str; 3] = [
+/// Chunk 1 misses its bound by far: fewer runs.
+const CHUNK1_RUNS: usize = 10;
+/// ~45 ns tasks serially and in chunks, then ~10 ns tasks serially and one
+/// at a time.
+const TINY_METRICS: [&str; 4] = [
     "tiny_serial_seconds",
-    "tiny_chunk1_seconds",
     "tiny_chunked_seconds",
+    "short_serial_seconds",
+    "short_chunk1_seconds",
 ];
 
-/// About 45 ns of the instructor's arithmetic.
+/// About 45 ns and about 10 ns of the instructor's arithmetic.
 #[path = "support/tiny_task.rs"]
 mod tiny_task;
-use tiny_task::tiny_task;
+use tiny_task::{short_task, tiny_task};
 
-/// The same tiny tasks three ways, interleaved within each run: the
-/// harness's own serial loop (the baseline, instructor code), then
-/// `pool_map_chunked` on 2 threads with chunk 1 and with `TINY_CHUNK`.
-/// Every result is checked against the serial one, so a pool that skips
-/// work is not fast, it is wrong.
+/// Tiny tasks, interleaved within each run: ~45 ns tasks in the harness's
+/// own serial loop (the baseline, instructor code) and in
+/// `pool_map_chunked` on 2 threads with `TINY_CHUNK`; then ~10 ns tasks in
+/// the serial loop and with chunk 1. Every result is checked against the
+/// serial one, so a pool that skips work is not fast, it is wrong.
 fn observe_tiny_tasks_on_threads(o: &mut Observations) {
     let items: Vec<u64> = (0..TINY_ITEMS as u64).collect();
     let runs = TINY_THREAD_RUNS.max(1 + o.repeats());
-    let chunk1_runs = TINY_CHUNK1_RUNS.max(1 + o.repeats());
-    let mut runs_of: [Vec<Run>; 3] = Default::default();
+    let chunk1_runs = CHUNK1_RUNS.max(1 + o.repeats());
+    let mut runs_of: [Vec<Run>; 4] = Default::default();
     let measured = catch_panic(|| -> Result<(), String> {
+        let (chunked, one_at_a_time) = runs_of.split_at_mut(2);
         for run in 0..runs {
-            let (expected, serial) = timed(|| items.iter().map(tiny_task).collect::<Vec<_>>());
-            runs_of[0].push(serial);
-            let ways = [(1, 1), (TINY_CHUNK, 2)];
-            let chunk1 = usize::from(run >= chunk1_runs);
-            for (chunk, way) in ways.into_iter().skip(chunk1) {
-                let (results, run) =
-                    timed(|| ex04::pool_map_chunked(&items, TINY_THREADS, chunk, tiny_task));
-                if results != expected {
-                    return Err(format!(
-                        "pool_map_chunked with chunk {chunk} returned other results than the \
-                         serial loop"
-                    ));
-                }
-                runs_of[way].push(run);
+            serial_then_pool(&items, tiny_task, TINY_CHUNK, chunked)?;
+            if run < chunk1_runs {
+                serial_then_pool(&items, short_task, 1, one_at_a_time)?;
             }
         }
         Ok(())
@@ -275,6 +269,27 @@ fn observe_tiny_tasks_on_threads(o: &mut Observations) {
             }
         }
     }
+}
+
+/// One run of `task` over `items` in the harness's serial loop, then in
+/// `pool_map_chunked` on 2 threads with `chunk`: their runs go to `into[0]`
+/// and `into[1]`, once the pool's results are the loop's.
+fn serial_then_pool(
+    items: &[u64],
+    task: impl Fn(&u64) -> u64 + Sync + Copy,
+    chunk: usize,
+    into: &mut [Vec<Run>],
+) -> Result<(), String> {
+    let (expected, serial) = timed(|| items.iter().map(task).collect::<Vec<_>>());
+    into[0].push(serial);
+    let (results, pool) = timed(|| ex04::pool_map_chunked(items, TINY_THREADS, chunk, task));
+    if results != expected {
+        return Err(format!(
+            "pool_map_chunked with chunk {chunk} returned other results than the serial loop"
+        ));
+    }
+    into[1].push(pool);
+    Ok(())
 }
 
 /// One timed run: its seconds, and what the rest of the machine did meanwhile.
