@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 
 mod support;
-use support::{copy_tree, repo_root};
+use support::{copy_tree, grader_check, repo_root};
 
 /// A copy of this course (manifests, course.yaml, exercises, solutions)
 /// without its builds.
@@ -204,16 +204,7 @@ fn grader_check_names_a_manifest_without_lints_and_stubs_that_pass_with_their_fi
     )
     .unwrap();
 
-    let output = assert_cmd::Command::cargo_bin("grader")
-        .unwrap()
-        .current_dir(root)
-        .env_remove("COURSE_TIME_UNIT_MS")
-        .env_remove("COURSE_REPEATS")
-        .env("NO_COLOR", "1")
-        .args(["check", "--course"])
-        .arg(root.join("course.yaml"))
-        .output()
-        .unwrap();
+    let output = grader_check(root);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let about = format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(output.status.code(), Some(1), "{about}");

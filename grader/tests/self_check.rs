@@ -6,22 +6,12 @@
 //! `grader check` measures a failing observation again before it counts, so
 //! a noisy machine does not fail this test.
 
-use assert_cmd::Command;
-use std::path::Path;
+mod support;
+use support::{grader_check, repo_root};
 
 #[test]
 fn the_course_checks_out() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let output = Command::cargo_bin("grader")
-        .unwrap()
-        .current_dir(root)
-        .env_remove("COURSE_TIME_UNIT_MS")
-        .env_remove("COURSE_REPEATS")
-        .env("NO_COLOR", "1")
-        .args(["check", "--course"])
-        .arg(root.join("course.yaml"))
-        .output()
-        .unwrap();
+    let output = grader_check(&repo_root());
     assert!(
         output.status.success(),
         "`grader check` failed ({}):\n{}\n{}",

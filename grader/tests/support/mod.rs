@@ -87,3 +87,18 @@ pub fn as_these_tests_run(program: &str) -> assert_cmd::Command {
     command.arg(program);
     command
 }
+
+/// `grader check` of the course at `root`, from there, in a clean
+/// environment (no time unit or repeats of the caller's), without colour.
+pub fn grader_check(root: &Path) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("grader")
+        .unwrap()
+        .current_dir(root)
+        .env_remove("COURSE_TIME_UNIT_MS")
+        .env_remove("COURSE_REPEATS")
+        .env("NO_COLOR", "1")
+        .args(["check", "--course"])
+        .arg(root.join("course.yaml"))
+        .output()
+        .unwrap()
+}
